@@ -1,0 +1,105 @@
+"""One error shape for every 4xx: a machine ``code``, a human ``message``, and the field.
+
+FastAPI's own 422 names fields as location tuples that include the discriminator tag of the
+event union; front-end developers want ``events[3].occurred_at``, so the handler rewrites them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from routing.episodes.events import EVENT_TYPES
+from routing.episodes.service import EpisodeNotFound, EventRejected
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    index: int | None = None
+    errors: list[FieldError] | None = None
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'events', 0, 'contact_requested', 'occurred_at') -> 'events[0].occurred_at'."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif p in EVENT_TYPES or str(p).startswith("function-"):
+            continue  # union tag / validator wrapper, not a field the client wrote
+        else:
+            out += f".{p}" if out else str(p)
+    return out or "body"
+
+
+def _field_error(err: dict[str, Any]) -> FieldError:
+    kind = str(err.get("type", "value_error"))
+    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind == "json_invalid":  # loc is ('body', character offset), not a field
+        offset = list(err.get("loc", ()))[-1]
+        reason = (err.get("ctx") or {}).get("error", "")
+        return FieldError(
+            field="body", message=f"{message} at character {offset}: {reason}".strip(), type=kind
+        )
+    return FieldError(field=field_path(err.get("loc", ())), message=message, type=kind)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_field_error(err) for err in exc.errors()]
+    first = errors[0] if errors else None
+    body = ErrorBody(
+        code="validation_error",
+        message=f"{first.field}: {first.message}" if first else "invalid request",
+        field=first.field if first else None,
+        errors=errors,
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
+
+
+def _rejected(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EventRejected)
+    is_batch = request.url.path.endswith("/batch")
+    field = exc.field
+    if field and is_batch:
+        field = f"events[{exc.index}].{field}"
+    body = ErrorBody(
+        code=exc.code,
+        message=(f"events[{exc.index}]: " if is_batch else "") + exc.message,
+        field=field,
+        index=exc.index if is_batch else None,
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status)
+
+
+def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    body = ErrorBody(code="episode_not_found", message=f"no episode {exc}")
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=404)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(EventRejected, _rejected)
+    app.add_exception_handler(EpisodeNotFound, _not_found)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "A rule of the journey or of idempotency refused it."},
+    413: {"model": ErrorBody, "description": "Body larger than the configured limit."},
+    422: {"model": ErrorBody, "description": "Invalid body; `field` names the first bad field."},
+}

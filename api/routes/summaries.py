@@ -1,0 +1,48 @@
+"""Read models built by the projection runner (eventually consistent with the store)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from projections.db import ReadModelDB
+from projections.episode_summary import EpisodeSummary
+
+router = APIRouter(prefix="/projections", tags=["projections"])
+
+
+class SummaryRow(BaseModel):
+    home_region: str
+    care_region: str
+    mode: str
+    month: str
+    contacts: int
+
+
+class SummaryOut(BaseModel):
+    rows: list[SummaryRow]
+    total: int
+
+
+def _read_models(request: Request) -> ReadModelDB:
+    state = request.app.state
+    if state.read_models is None:
+        state.read_models = state.open_read_models()
+    db: ReadModelDB = state.read_models
+    return db
+
+
+@router.get("/episode-summary", response_model=SummaryOut)
+def episode_summary(
+    request: Request,
+    home_region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Län code")] = None,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
+) -> SummaryOut:
+    """Completed contacts per home region, care region, mode and month."""
+    db = _read_models(request)
+    with db.transaction() as cur:
+        EpisodeSummary().create(cur)
+        rows = EpisodeSummary.rows(cur, home_region, month)
+    return SummaryOut(rows=[SummaryRow(**r) for r in rows], total=sum(r["contacts"] for r in rows))

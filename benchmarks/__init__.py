@@ -1,0 +1,1 @@
+"""Performance benchmarks of the routing service (see README.md)."""

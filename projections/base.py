@@ -1,0 +1,86 @@
+"""What a projection is, and the positions it keeps beside its read model.
+
+A projection owns some tables and folds CloudEvents from the event topic into them. The
+runner gives it a cursor inside a transaction that also records, per partition, the next
+offset to read and the relay epoch the read model was built from. ``suffix`` lets the same
+projection build a fresh copy of its tables for a rebuild, swapped in when complete.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from projections.db import Cursor
+from routing.messaging.envelope import CloudEvent
+
+REBUILD_SUFFIX = "__rebuild"
+
+
+class Projection(ABC):
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    interesting: ClassVar[frozenset[str]]
+    """Event types that change this read model; others only advance the position."""
+
+    @abstractmethod
+    def create(self, cur: Cursor, suffix: str = "") -> None:
+        """Creates the tables (idempotently)."""
+
+    @abstractmethod
+    def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
+        """Folds one event into the read model."""
+
+    def drop(self, cur: Cursor, suffix: str = "") -> None:
+        for table in self.tables:
+            cur.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+
+
+def create_position_tables(cur: Cursor) -> None:
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS projection_positions ("
+        " projection TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL,"
+        " next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, part))"
+    )
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS projection_epochs ("
+        " projection TEXT PRIMARY KEY, epoch INTEGER NOT NULL)"
+    )
+
+
+def read_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
+    cur.execute(
+        "SELECT next_offset FROM projection_positions "
+        "WHERE projection = %s AND topic = %s AND part = %s",
+        (projection, topic, part),
+    )
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_position(cur: Cursor, projection: str, topic: str, part: int, next_offset: int) -> None:
+    cur.execute(
+        "INSERT INTO projection_positions (projection, topic, part, next_offset) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, part) "
+        "DO UPDATE SET next_offset = excluded.next_offset",
+        (projection, topic, part, next_offset),
+    )
+
+
+def read_epoch(cur: Cursor, projection: str) -> int | None:
+    cur.execute("SELECT epoch FROM projection_epochs WHERE projection = %s", (projection,))
+    row = cur.fetchone()
+    return int(row[0]) if row else None
+
+
+def write_epoch(cur: Cursor, projection: str, epoch: int) -> None:
+    cur.execute(
+        "INSERT INTO projection_epochs (projection, epoch) VALUES (%s, %s) "
+        "ON CONFLICT (projection) DO UPDATE SET epoch = excluded.epoch",
+        (projection, epoch),
+    )
+
+
+def forget(cur: Cursor, projection: str) -> None:
+    cur.execute("DELETE FROM projection_positions WHERE projection = %s", (projection,))
+    cur.execute("DELETE FROM projection_epochs WHERE projection = %s", (projection,))

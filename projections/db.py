@@ -1,0 +1,110 @@
+"""The read-model database: SQLite (embedded default) or PostgreSQL, behind one small interface.
+
+Projections write SQL with ``%s`` placeholders; for SQLite they are rewritten to ``?``. A
+projection's view update and its Kafka positions are written through one ``transaction`` so a
+redelivered message can never count twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from routing.config import Settings, StoreKind
+
+
+class Cursor(Protocol):
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class ReadModelDB:
+    dialect: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _SQLiteCursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._c = cursor
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        return self._c.execute(query.replace("%s", "?"), tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._c.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._c.fetchall()
+
+
+class SQLiteReadModels(ReadModelDB):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteCursor(cursor)
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresReadModels(ReadModelDB):
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, schema: str) -> None:
+        self._conn = psycopg.connect(dsn)
+        self._lock = threading.Lock()
+        with self._conn.transaction():
+            self._conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+        self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        self._conn.commit()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
+            yield cursor  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def open_read_models(settings: Settings) -> ReadModelDB:
+    if settings.store is StoreKind.postgres:
+        assert settings.postgres_dsn is not None
+        return PostgresReadModels(str(settings.postgres_dsn), settings.projections_schema)
+    if settings.store is StoreKind.memory:
+        return SQLiteReadModels(Path(":memory:"))
+    return SQLiteReadModels(settings.projections_sqlite_path)

@@ -1,0 +1,79 @@
+"""Rebuilds a read model from offset 0 into fresh tables, then swaps them in atomically.
+
+The live tables keep serving (and the live runner keeps updating them) until the swap; the
+swap moves the rebuilt positions under the live name, and a running runner notices the
+changed positions and seeks to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from projections import base
+from projections.base import REBUILD_SUFFIX, Projection
+from projections.db import ReadModelDB
+from projections.runner import ProjectionWorker
+
+
+async def rebuild(
+    db: ReadModelDB,
+    projection: Projection,
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> int:
+    """Returns the number of messages read. ``progress(done, total)`` drives a progress bar."""
+    with db.transaction() as cur:
+        projection.drop(cur, REBUILD_SUFFIX)
+        base.create_position_tables(cur)
+        base.forget(cur, projection.name + REBUILD_SUFFIX)
+    worker = ProjectionWorker(db, projection, topic, suffix=REBUILD_SUFFIX)
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        total, done = sum(ends.values()), 0
+        progress(0, total)
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        while remaining:
+            pages = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
+            for tp, records in pages.items():
+                records = [r for r in records if r.offset < ends[tp]]
+                applied = worker.apply(tp.partition, records)
+                if applied.seek_to is not None:
+                    # The log was replaced under us (new relay epoch): start over.
+                    await consumer.seek_to_beginning(*tps)
+                    ends = await consumer.end_offsets(tps)
+                    total, done, remaining = sum(ends.values()), 0, {t for t in tps if ends[t]}
+                    break
+                done += len(records)
+                progress(done, total)
+                if applied.next_offset >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    _swap(db, projection)
+    return done
+
+
+def _swap(db: ReadModelDB, projection: Projection) -> None:
+    live, fresh = projection.name, projection.name + REBUILD_SUFFIX
+    with db.transaction() as cur:
+        projection.drop(cur)
+        for table in projection.tables:
+            cur.execute(f"ALTER TABLE {table}{REBUILD_SUFFIX} RENAME TO {table}")
+        base.forget(cur, live)
+        cur.execute(
+            "UPDATE projection_positions SET projection = %s WHERE projection = %s", (live, fresh)
+        )
+        cur.execute(
+            "UPDATE projection_epochs SET projection = %s WHERE projection = %s", (live, fresh)
+        )

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the full suite: lint, types, schema drift, unit tests and the integration tiers (SQLite
+# file, real PostgreSQL). With CI set, a skipped PostgreSQL tier fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_venv.sh test
+. scripts/_postgres.sh
+echo "== ruff" && .venv/bin/ruff check .
+echo "== mypy" && .venv/bin/mypy
+echo "== schemas" && .venv/bin/routing schemas check
+echo "== pytest" && .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -1,0 +1,1 @@
+"""routing: digital-first contact routing and inter-regional liability, event-sourced."""

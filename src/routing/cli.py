@@ -1,0 +1,289 @@
+"""The ``routing`` command line: run the stack, load demo data, publish schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import date, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from routing.config import Settings, StoreKind
+from routing.episodes import schemas
+from routing.episodes.events import parse_event
+from routing.episodes.service import CareEpisodes
+from routing.store import open_episodes
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+schemas_app = typer.Typer(help="The JSON Schemas of the event catalogue.", no_args_is_help=True)
+demo_app = typer.Typer(help="Seeded, realistic demo episodes.", no_args_is_help=True)
+projections_app = typer.Typer(help="Read models on the event topic.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(demo_app, name="demo")
+app.add_typer(projections_app, name="projections")
+console = Console(stderr=True)
+
+DEMO_BATCH = 200  # episodes per transaction while loading
+
+
+def load_demo(service: CareEpisodes, *, episodes: int, seed: int, start: date, end: date) -> int:
+    """Records ``episodes`` generated episodes; returns the number of events recorded."""
+    from routing.demo.generator import generate_episodes
+
+    generated = generate_episodes(seed, episodes, start=start, end=end)
+    recorded = 0
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("loading demo episodes", total=episodes)
+        while chunk := list(islice(generated, DEMO_BATCH)):
+            batch = [parse_event(body) for episode in chunk for body in episode]
+            recorded += len(service.record_batch(batch))
+            progress.advance(task, len(chunk))
+    return recorded
+
+
+@demo_app.command("load")
+def demo_load(
+    episodes: Annotated[int, typer.Option(min=1, help="Number of episodes.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 2026,
+    days: Annotated[int, typer.Option(min=1, help="Spread over the last N days.")] = 365,
+) -> None:
+    """Generates and records demo episodes into the configured store."""
+    settings = Settings()
+    service = open_episodes(settings)
+    end = date.today()
+    n = load_demo(service, episodes=episodes, seed=seed, start=end - timedelta(days=days), end=end)
+    console.print(f"recorded {n} events from {episodes} episodes into {settings.store.value}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: ROUTING_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: ROUTING_PORT.")] = None,
+) -> None:
+    """Serves the API with the store the environment configures (ROUTING_*)."""
+    settings = Settings()
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    demo_episodes: Annotated[int, typer.Option(help="Loaded when the store is empty.")] = 2000,
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("var"),
+) -> None:
+    """Runs the whole stack on the embedded default with demo data; Ctrl-C stops it.
+
+    SQLite store and read models, the bundled Kafka-protocol broker (Tansu, in memory), the
+    relay, the ingest consumer, the projection runners and the API, in one process.
+    """
+    from routing.messaging.broker import BundledBroker
+
+    _logging()
+    env = Settings()
+    broker = None if env.kafka_bootstrap_servers else BundledBroker().start()
+    settings = Settings(
+        store=StoreKind.sqlite,
+        sqlite_path=data_dir / "routing.db",
+        projections_sqlite_path=data_dir / "projections.db",
+        port=port,
+        kafka_bootstrap_servers=env.kafka_bootstrap_servers or broker.bootstrap_servers,  # type: ignore[union-attr]
+    )
+    try:
+        service = open_episodes(settings)
+        if service.event_count() == 0:
+            end = date.today()
+            n = load_demo(
+                service, episodes=demo_episodes, seed=2026, start=end - timedelta(days=365), end=end
+            )
+            console.print(f"[green]demo data:[/] {n} events in {demo_episodes} episodes")
+        else:
+            console.print(f"store {settings.sqlite_path} holds {service.event_count()} records")
+        base = f"http://{settings.host}:{port}"
+        console.print(
+            f"[bold]API[/] {base}  ·  OpenAPI {base}/docs  ·  health {base}/health\n"
+            f"[bold]Kafka[/] {settings.kafka_bootstrap_servers} (bundled: "
+            f"{'yes' if broker else 'no'})  ·  summary {base}/projections/episode-summary"
+        )
+        asyncio.run(_run_stack(settings, service, api=True))
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+async def _run_stack(
+    settings: Settings,
+    service: CareEpisodes,
+    *,
+    api: bool = False,
+    relay: bool = True,
+    ingest: bool = True,
+    projections: list[str] | None = None,
+    run_projections: bool = True,
+) -> None:
+    from api.app import create_app
+    from projections.db import open_read_models
+    from routing import stack
+
+    await stack.prepare_topics(settings)
+    db = open_read_models(settings)
+    stop = asyncio.Event()
+    workers = []
+    if relay:
+        workers.append(stack.relay(settings, service).run(stop))
+    if ingest:
+        workers.append(stack.ingest(settings, service).run(stop))
+    if run_projections:
+        workers += [r.run(stop) for r in stack.runners(settings, db, projections)]
+    server = None
+    if api:
+        app_ = create_app(settings, service=service, read_models=db)
+        server = stack.ApiServer(
+            uvicorn.Config(app_, host=settings.host, port=settings.port, log_level="info")
+        )
+    try:
+        await stack.run_until_signalled(workers, stop, server)
+    finally:
+        db.close()
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _kafka_settings() -> Settings:
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        console.print("[red]ROUTING_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
+        raise typer.Exit(2)
+    return settings
+
+
+@app.command("relay")
+def relay_cmd() -> None:
+    """Publishes every stored fact to the event topic (transactional outbox)."""
+    _logging()
+    settings = _kafka_settings()
+    asyncio.run(_run_stack(settings, open_episodes(settings), ingest=False, run_projections=False))
+
+
+@app.command("ingest")
+def ingest_cmd() -> None:
+    """Applies facts from the inbound topic; invalid ones go to the dead-letter topic."""
+    _logging()
+    settings = _kafka_settings()
+    asyncio.run(_run_stack(settings, open_episodes(settings), relay=False, run_projections=False))
+
+
+@projections_app.command("run")
+def projections_run(
+    names: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
+) -> None:
+    """Runs projection consumers (one consumer group per projection)."""
+    _logging()
+    settings = _kafka_settings()
+    asyncio.run(
+        _run_stack(settings, open_episodes(settings), relay=False, ingest=False, projections=names)
+    )
+
+
+@projections_app.command("list")
+def projections_list() -> None:
+    """Names of the projections."""
+    from projections import PROJECTIONS
+
+    for name in PROJECTIONS:
+        typer.echo(name)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection name.")]) -> None:
+    """Rebuilds a read model from offset 0 into fresh tables, then swaps them in."""
+    from projections import PROJECTIONS
+    from projections.db import open_read_models
+    from projections.rebuild import rebuild
+
+    if name not in PROJECTIONS:
+        console.print(f"[red]unknown projection {name!r}[/] (known: {', '.join(PROJECTIONS)})")
+        raise typer.Exit(2)
+    settings = _kafka_settings()
+    db = open_read_models(settings)
+    assert settings.kafka_bootstrap_servers
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"rebuilding {name}", total=None)
+        n = asyncio.run(
+            rebuild(
+                db, PROJECTIONS[name](), settings.kafka_bootstrap_servers, settings.events_topic,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        )  # fmt: skip
+    db.close()
+    console.print(f"rebuilt {name} from {n} messages and swapped it in")
+
+
+@app.command("broker")
+def broker_cmd(port: Annotated[int, typer.Option(help="Listen port.")] = 9092) -> None:
+    """Runs the bundled Kafka-protocol broker (Tansu, memory only) in the foreground."""
+    import time
+
+    from routing.messaging.broker import BundledBroker
+
+    broker = BundledBroker(port).start()
+    console.print(f"broker {broker.cluster_id} on {broker.bootstrap_servers}; Ctrl-C stops it")
+    try:
+        while broker.process and broker.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Option(help="Target folder.")] = schemas.SCHEMA_DIR,
+) -> None:
+    """Writes one JSON Schema per event type."""
+    for path in schemas.write_schemas(directory):
+        console.print(str(path))
+
+
+@schemas_app.command("check")
+def schemas_check(
+    directory: Annotated[Path, typer.Option(help="Folder to compare.")] = schemas.SCHEMA_DIR,
+) -> None:
+    """Exits 1 if the committed schemas differ from the models."""
+    bad = schemas.drifted(directory)
+    if bad:
+        console.print(
+            f"[red]schemas out of date:[/] {', '.join(bad)} (run: routing schemas export)"
+        )
+        sys.exit(1)
+    console.print("schemas up to date")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,96 @@
+"""Settings, read from ``ROUTING_*`` environment variables (and a ``.env`` file if present).
+
+The eventsourcing library is configured by its own environment keys; ``persistence_env``
+translates our settings into those keys so that the rest of the code never reads os.environ.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, PostgresDsn
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreKind(StrEnum):
+    memory = "memory"  # unit tests only: lost on exit
+    sqlite = "sqlite"  # the embedded default
+    postgres = "postgres"  # production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", env_file=".env", extra="ignore")
+
+    store: StoreKind = Field(StoreKind.sqlite, description="Event store backend.")
+    sqlite_path: Path = Field(Path("var/routing.db"), description="SQLite file of the store.")
+    postgres_dsn: PostgresDsn | None = Field(
+        None, description="postgresql://user:password@host:port/dbname (store=postgres)."
+    )
+    postgres_schema: str = Field("", description="Schema for the store's tables (default: public).")
+    postgres_pool_size: int = Field(8, ge=1, le=100)
+    aggregate_cache_size: int = Field(
+        10_000, ge=0, description="Episodes kept in memory between requests (0 = no cache)."
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    clock_skew_seconds: int = Field(
+        300, ge=0, description="How far in the future occurred_at may lie (client clocks)."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="host:port[,host:port]; unset under `routing dev` = the bundled broker."
+    )
+    events_topic: str = Field("routing.episode-events", description="Every stored fact.")
+    events_partitions: int = Field(6, ge=1, le=1000)
+    inbound_topic: str = Field("routing.inbound", description="Facts posted by front-ends.")
+    inbound_partitions: int = Field(3, ge=1, le=1000)
+    dead_letter_topic: str = Field(
+        "routing.inbound.dead-letter", description="Inbound messages that could not be applied."
+    )
+    projections_sqlite_path: Path = Field(
+        Path("var/projections.db"), description="Read models when store=sqlite."
+    )
+    projections_schema: str = Field("projections", description="Read models when store=postgres.")
+
+    def topics(self) -> list[tuple[str, int]]:
+        """Topics and partition counts the system needs."""
+        return [
+            (self.events_topic, self.events_partitions),
+            (self.inbound_topic, self.inbound_partitions),
+            (self.dead_letter_topic, 1),
+        ]
+
+    def persistence_env(self) -> dict[str, str]:
+        """The eventsourcing library's environment for the chosen store."""
+        env: dict[str, str] = {
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size or ""),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+        }
+        if self.store is StoreKind.memory:
+            env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+        elif self.store is StoreKind.sqlite:
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+            }
+        else:
+            if self.postgres_dsn is None:
+                raise ValueError("ROUTING_POSTGRES_DSN is required when ROUTING_STORE=postgres")
+            host = self.postgres_dsn.hosts()[0]
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": (self.postgres_dsn.path or "/postgres").lstrip("/"),
+                "POSTGRES_HOST": host.get("host") or "127.0.0.1",
+                "POSTGRES_PORT": str(host.get("port") or 5432),
+                "POSTGRES_USER": host.get("username") or "postgres",
+                "POSTGRES_PASSWORD": host.get("password") or "",
+                "POSTGRES_SCHEMA": self.postgres_schema,
+                "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+            }
+        return env

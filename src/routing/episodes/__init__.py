@@ -1,0 +1,1 @@
+"""The care-episode bounded context: event catalogue, journey rules, aggregate, service."""

@@ -1,0 +1,389 @@
+"""The event catalogue of a care episode: what front-ends post and what the store keeps.
+
+Each event is a past-tense fact. The same models validate HTTP bodies, inbound Kafka messages
+and stored events, so a fact can never be accepted on one path and refused on another.
+``recorded_at`` is not part of what a client sends: the server stamps it (C2), and a client
+that sends it is refused like any other unknown field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Self
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
+
+from routing.episodes.vocabulary import (
+    DISTANCE_MODES,
+    AssessmentOutcome,
+    CancellationReason,
+    CareLevel,
+    ContactContent,
+    ContactMode,
+    CountyCode,
+    DeclineReason,
+    HomeRegion,
+    HsaId,
+    LocalId,
+    PatientPseudonym,
+    Principle,
+    Profession,
+    SourceId,
+    Urgency,
+)
+
+_EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
+_EXAMPLE_UNIT = "SE2321000115-094882"
+
+
+class EpisodeEvent(BaseModel):
+    """Envelope fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    type: str
+    schema_version: Literal[1] = 1
+    event_id: UUID = Field(description="Chosen by the client; a retry reuses it (idempotency).")
+    episode_id: UUID
+    occurred_at: AwareDatetime = Field(
+        description="When it happened (valid time). A timezone offset is required."
+    )
+    source: SourceId = Field(description="The posting system, e.g. 'kry-chat'.")
+
+    ENVELOPE: ClassVar[frozenset[str]] = frozenset(
+        {"type", "schema_version", "event_id", "episode_id", "occurred_at", "source"}
+    )
+
+    def data(self) -> dict[str, Any]:
+        """The event-specific fields, in JSON form (CloudEvents ``data``)."""
+        return self.model_dump(mode="json", exclude=set(self.ENVELOPE))
+
+
+def _distance_modes(modes: list[ContactMode], field: str) -> None:
+    if any(m not in DISTANCE_MODES for m in modes):
+        raise ValueError(f"{field}: a distance contact cannot be offered in mode 'physical'")
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"{field}: each mode at most once")
+
+
+class ContactRequested(EpisodeEvent):
+    """Vårdbegäran: the patient asks for a contact. The first one opens the episode."""
+
+    type: Literal["contact_requested"] = "contact_requested"
+    contact_id: LocalId
+    requested_mode: ContactMode
+    patient: PatientPseudonym
+    home_region: HomeRegion
+    care_region: CountyCode = Field(
+        description="Region whose agreement the provider works under for this contact."
+    )
+    provider_id: HsaId
+    care_unit_id: HsaId
+    care_level: CareLevel
+    listed_unit_id: HsaId | None = Field(
+        default=None, description="Vårdcentral where the patient is listed, if known."
+    )
+
+
+class AlgorithmTriage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["algorithm"] = "algorithm"
+    algorithm: Annotated[str, Field(min_length=1, max_length=64)]
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ProfessionalTriage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["profession"] = "profession"
+    profession: Profession
+
+
+class TriageCompleted(EpisodeEvent):
+    type: Literal["triage_completed"] = "triage_completed"
+    contact_id: LocalId | None = None
+    urgency: Urgency
+    recommended_care_level: CareLevel
+    triaged_by: Annotated[AlgorithmTriage | ProfessionalTriage, Field(discriminator="kind")]
+
+
+class CriteriaSetRef(BaseModel):
+    """Which need-and-suitability criteria were applied (C4: whose, which version)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+    owning_region: CountyCode
+
+
+class NeedAndSuitabilityAssessed(EpisodeEvent):
+    """Behovs- och lämplighetsbedömning (R5, R9). Under Ds 2023:27 it must precede the contact."""
+
+    type: Literal["need_and_suitability_assessed"] = "need_and_suitability_assessed"
+    contact_id: LocalId | None = None
+    criteria_set: CriteriaSetRef
+    answered_criteria: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=200, description="Ids of the criteria answered."
+    )
+    outcome: AssessmentOutcome
+    failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
+    assessor_profession: Profession
+    assessor_licensed: bool
+
+    @model_validator(mode="after")
+    def _reasons_match_outcome(self) -> Self:
+        if self.assessor_licensed and not self.assessor_profession.is_licensed:
+            raise ValueError(
+                f"assessor_licensed: a {self.assessor_profession.value} is not licensed staff"
+            )
+        if len(set(self.failed_principles)) != len(self.failed_principles):
+            raise ValueError("failed_principles: each principle at most once")
+        if self.outcome is AssessmentOutcome.physical_required and not self.failed_principles:
+            raise ValueError(
+                "failed_principles: 'physical_required' must name the principle(s) that failed"
+            )
+        if self.outcome is AssessmentOutcome.distance_suitable and self.failed_principles:
+            raise ValueError(
+                "failed_principles: 'distance_suitable' means all four principles hold"
+            )
+        return self
+
+
+class DistanceContactOffered(EpisodeEvent):
+    type: Literal["distance_contact_offered"] = "distance_contact_offered"
+    contact_id: LocalId
+    modes: Annotated[list[ContactMode], Field(min_length=1, max_length=4)]
+
+    @model_validator(mode="after")
+    def _only_distance(self) -> Self:
+        _distance_modes(self.modes, "modes")
+        return self
+
+
+class OfferAccepted(EpisodeEvent):
+    type: Literal["offer_accepted"] = "offer_accepted"
+    contact_id: LocalId
+    mode: ContactMode
+
+
+class OfferDeclined(EpisodeEvent):
+    type: Literal["offer_declined"] = "offer_declined"
+    contact_id: LocalId
+    reason: DeclineReason
+
+
+class ContactStarted(EpisodeEvent):
+    type: Literal["contact_started"] = "contact_started"
+    contact_id: LocalId
+    mode: ContactMode
+    profession: Profession
+
+    @model_validator(mode="after")
+    def _distance(self) -> Self:
+        if not self.mode.is_distance:
+            raise ValueError(
+                "mode: a physical meeting is recorded with physical_visit_booked / "
+                "physical_visit_held"
+            )
+        return self
+
+
+class ContactModeChanged(EpisodeEvent):
+    """C7: chat escalated to video stays one contact."""
+
+    type: Literal["contact_mode_changed"] = "contact_mode_changed"
+    contact_id: LocalId
+    mode: ContactMode
+
+    @model_validator(mode="after")
+    def _distance(self) -> Self:
+        if not self.mode.is_distance:
+            raise ValueError("mode: change to a physical meeting by booking a physical visit")
+        return self
+
+
+class ContactCompleted(EpisodeEvent):
+    type: Literal["contact_completed"] = "contact_completed"
+    contact_id: LocalId
+    mode: ContactMode
+    profession: Profession
+    content: ContactContent
+    physical_follow_up_needed: bool = False
+
+    @model_validator(mode="after")
+    def _distance(self) -> Self:
+        if not self.mode.is_distance:
+            raise ValueError("mode: a physical meeting is completed with physical_visit_held")
+        return self
+
+
+class PhysicalVisitBooked(EpisodeEvent):
+    type: Literal["physical_visit_booked"] = "physical_visit_booked"
+    contact_id: LocalId
+    care_unit_id: HsaId
+    scheduled_for: AwareDatetime
+
+
+class PhysicalVisitHeld(EpisodeEvent):
+    type: Literal["physical_visit_held"] = "physical_visit_held"
+    contact_id: LocalId
+    profession: Profession
+    content: ContactContent = ContactContent.qualified_care
+
+
+class ReferralIssued(EpisodeEvent):
+    type: Literal["referral_issued"] = "referral_issued"
+    referral_id: LocalId
+    target_care_level: CareLevel
+    target_region: CountyCode
+    target_unit_id: HsaId | None = None
+
+
+class ReferralAccepted(EpisodeEvent):
+    type: Literal["referral_accepted"] = "referral_accepted"
+    referral_id: LocalId
+
+
+class ReferralRejected(EpisodeEvent):
+    type: Literal["referral_rejected"] = "referral_rejected"
+    referral_id: LocalId
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class TreatmentDecided(EpisodeEvent):
+    """Starts the 90-day treatment clock of the care guarantee (R16)."""
+
+    type: Literal["treatment_decided"] = "treatment_decided"
+    treatment_id: LocalId
+    care_unit_id: HsaId
+    referral_id: LocalId | None = None
+
+
+class ContactCancelled(EpisodeEvent):
+    type: Literal["contact_cancelled"] = "contact_cancelled"
+    contact_id: LocalId
+    reason: CancellationReason
+
+
+class HomeRegionCorrected(EpisodeEvent):
+    """Folkbokföring at the episode's start was recorded wrongly (Inera credit reason 1)."""
+
+    type: Literal["home_region_corrected"] = "home_region_corrected"
+    home_region: HomeRegion
+
+
+AnyEpisodeEvent = Annotated[
+    ContactRequested
+    | TriageCompleted
+    | NeedAndSuitabilityAssessed
+    | DistanceContactOffered
+    | OfferAccepted
+    | OfferDeclined
+    | ContactStarted
+    | ContactModeChanged
+    | ContactCompleted
+    | PhysicalVisitBooked
+    | PhysicalVisitHeld
+    | ReferralIssued
+    | ReferralAccepted
+    | ReferralRejected
+    | TreatmentDecided
+    | ContactCancelled
+    | HomeRegionCorrected,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[AnyEpisodeEvent] = TypeAdapter(AnyEpisodeEvent)
+
+EVENT_TYPES: dict[str, type[EpisodeEvent]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        ContactRequested,
+        TriageCompleted,
+        NeedAndSuitabilityAssessed,
+        DistanceContactOffered,
+        OfferAccepted,
+        OfferDeclined,
+        ContactStarted,
+        ContactModeChanged,
+        ContactCompleted,
+        PhysicalVisitBooked,
+        PhysicalVisitHeld,
+        ReferralIssued,
+        ReferralAccepted,
+        ReferralRejected,
+        TreatmentDecided,
+        ContactCancelled,
+        HomeRegionCorrected,
+    )
+}
+
+
+def parse_event(data: dict[str, Any]) -> EpisodeEvent:
+    """Validates a JSON object into its event model; raises pydantic.ValidationError."""
+    event: EpisodeEvent = EVENT_ADAPTER.validate_python(data)
+    return event
+
+
+def example_contact_requested() -> dict[str, Any]:
+    """A valid body, used by the OpenAPI examples and the README."""
+    return {
+        "type": "contact_requested",
+        "event_id": "6f4c5c3e-2f59-4a55-8a0b-1d2e3f405162",
+        "episode_id": _EXAMPLE_EPISODE,
+        "occurred_at": "2026-03-02T09:14:00+01:00",
+        "source": "kry-chat",
+        "contact_id": "c1",
+        "requested_mode": "chat",
+        "patient": "psn_3f9a2c7d41b04e8f",
+        "home_region": {"county": "14", "municipality": "1480"},
+        "care_region": "04",
+        "provider_id": "SE2321000032-000001",
+        "care_unit_id": _EXAMPLE_UNIT,
+        "care_level": "primary",
+    }
+
+
+def event_examples() -> dict[str, dict[str, Any]]:
+    """One example per common step of a digital contact, for the OpenAPI page."""
+    base = {"episode_id": _EXAMPLE_EPISODE, "source": "kry-chat"}
+    return {
+        "contact_requested": example_contact_requested(),
+        "need_and_suitability_assessed": {
+            **base,
+            "type": "need_and_suitability_assessed",
+            "event_id": "7a1d7b0e-0d8c-4f9e-9a51-2b1f0c3d4e5f",
+            "occurred_at": "2026-03-02T09:16:00+01:00",
+            "contact_id": "c1",
+            "criteria_set": {"id": "sormland-digital", "version": "2025.1", "owning_region": "04"},
+            "answered_criteria": ["p1", "p2", "p3", "p4"],
+            "outcome": "distance_suitable",
+            "assessor_profession": "nurse",
+            "assessor_licensed": True,
+        },
+        "contact_started": {
+            **base,
+            "type": "contact_started",
+            "event_id": "8b2e8c1f-1e9d-4a0f-8b62-3c2a1d4e5f60",
+            "occurred_at": "2026-03-02T09:20:00+01:00",
+            "contact_id": "c1",
+            "mode": "chat",
+            "profession": "doctor",
+        },
+        "contact_completed": {
+            **base,
+            "type": "contact_completed",
+            "event_id": "9c3f9d20-2fae-4b10-9c73-4d3b2e5f6071",
+            "occurred_at": "2026-03-02T09:34:00+01:00",
+            "contact_id": "c1",
+            "mode": "video",
+            "profession": "doctor",
+            "content": "qualified_care",
+        },
+    }

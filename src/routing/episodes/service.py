@@ -1,0 +1,288 @@
+"""The care-episode application: records facts idempotently and answers what an episode holds.
+
+Synchronous by design (the eventsourcing library is): the API calls it from FastAPI's
+threadpool. A batch is one ``save`` and so one database transaction: all of it is stored or
+none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking
+from eventsourcing.utils import get_topic
+
+from routing.episodes.aggregate import (
+    CareEpisode,
+    EventReceipt,
+    FactReceipt,
+    fingerprint,
+    receipt_id,
+)
+from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.journey import EpisodeState, RuleBroken
+
+MAX_ATTEMPTS = 5
+
+
+class EventRejected(Exception):  # noqa: N818 - a domain outcome
+    """A fact in a request that cannot be recorded; ``index`` says which one of a batch."""
+
+    status = 409
+
+    def __init__(self, index: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.index, self.code, self.message, self.field = index, code, message, field
+
+
+class EventInvalid(EventRejected):
+    """Well-formed but implausible (a future occurred_at): the client must fix the body."""
+
+    status = 422
+
+
+class IdempotencyConflict(EventRejected):
+    """The same event id was already used for a different body."""
+
+
+class EpisodeNotFound(Exception):  # noqa: N818
+    pass
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event_id: UUID
+    episode_id: UUID
+    episode_version: int
+    recorded_at: datetime
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    type: str
+    event_id: UUID
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    late: bool
+    """Occurred before an event that had already been recorded (late documentation, C2)."""
+    data: dict[str, Any]
+
+
+class _StoredFact(Protocol):
+    """Both stored episode events (Opened, FactRecorded) carry the fact as sent."""
+
+    fact: dict[str, Any]
+    originator_version: int
+    timestamp: datetime
+
+
+class CareEpisodes(Application[UUID]):
+    """Records the facts of care episodes."""
+
+    name = "CareEpisodes"
+    recorder: ProcessRecorder
+    FACT_TOPICS = (get_topic(CareEpisode.Opened), get_topic(CareEpisode.FactRecorded))
+    """Library topics of stored facts; receipts are bookkeeping and never leave the store."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock_skew_seconds: int = 300) -> None:
+        super().__init__(env)
+        self.clock_skew = timedelta(seconds=clock_skew_seconds)
+
+    def construct_recorder(self) -> ProcessRecorder:
+        """A process recorder, so a consumer's position commits with the facts it caused."""
+        recorder: ProcessRecorder = self.factory.process_recorder()
+        return recorder
+
+    # --- writing -------------------------------------------------------------------------
+
+    def record(self, event: EpisodeEvent) -> Recorded:
+        return self.record_batch([event])[0]
+
+    def record_batch(
+        self, events: Sequence[EpisodeEvent], *, tracking: Tracking | None = None
+    ) -> list[Recorded]:
+        """Stores every new fact of ``events`` in one transaction, or none of them.
+
+        ``tracking`` (a consumer's position) is written in that same transaction.
+
+        A fact already recorded with the same event id and body is answered with its original
+        receipt. The first attempt trusts the episode's own receipts; a conflicting write
+        (another request on the same episode, or the event id used elsewhere) is retried
+        against fresh state, this time also consulting the global receipts.
+        """
+        self._check_plausible(events)
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self._try_record(events, tracking, consult_receipts=attempt > 0)
+            except RecordConflictError:
+                continue
+        raise RecordConflictError(f"gave up after {MAX_ATTEMPTS} conflicting writes")
+
+    def _check_plausible(self, events: Sequence[EpisodeEvent]) -> None:
+        latest = datetime.now(UTC) + self.clock_skew
+        for i, e in enumerate(events):
+            if e.occurred_at > latest:
+                raise EventInvalid(
+                    i,
+                    "occurred_in_future",
+                    f"occurred_at {e.occurred_at.isoformat()} lies in the future",
+                    field="occurred_at",
+                )
+
+    def _try_record(
+        self, events: Sequence[EpisodeEvent], tracking: Tracking | None, *, consult_receipts: bool
+    ) -> list[Recorded]:
+        episodes: dict[UUID, CareEpisode | None] = {}
+        new_receipts: list[EventReceipt] = []
+        in_batch: dict[UUID, tuple[str, int]] = {}
+        pending: list[tuple[int, EpisodeEvent, str] | Recorded] = []
+
+        for i, e in enumerate(events):
+            fp = fingerprint(e)
+            if e.event_id in in_batch:
+                first_fp, first_i = in_batch[e.event_id]
+                if first_fp != fp:
+                    raise IdempotencyConflict(
+                        i,
+                        "event_id_reused",
+                        f"event {e.event_id} appears twice with different "
+                        f"bodies (items {first_i} and {i})",
+                        field="event_id",
+                    )
+                pending.append(pending[first_i])
+                continue
+            in_batch[e.event_id] = (fp, i)
+
+            if e.episode_id not in episodes:
+                episodes[e.episode_id] = self._load(e.episode_id)
+            episode = episodes[e.episode_id]
+
+            earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts)
+            if earlier is not None:
+                pending.append(
+                    Recorded(e.event_id, e.episode_id, earlier.version, earlier.recorded_at, True)
+                )
+                continue
+            try:
+                if episode is None:
+                    episode = episodes[e.episode_id] = CareEpisode.open(e, fp)
+                else:
+                    episode.record(e, fp)
+            except RuleBroken as broken:
+                raise EventRejected(i, broken.rule, broken.message) from None
+            new_receipts.append(
+                EventReceipt(event_id=str(e.event_id), episode_id=str(e.episode_id), fingerprint=fp)
+            )
+            pending.append((i, e, fp))
+
+        if new_receipts:
+            self._save(tracking, *(ep for ep in episodes.values() if ep is not None), *new_receipts)
+        elif tracking is not None:
+            self.recorder.insert_tracking(tracking)
+
+        results: list[Recorded] = []
+        for item in pending:
+            if isinstance(item, Recorded):
+                results.append(item)
+                continue
+            _, e, _ = item
+            episode = episodes[e.episode_id]
+            assert episode is not None
+            r = episode.receipts[str(e.event_id)]
+            results.append(Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False))
+        return results
+
+    def _save(self, tracking: Tracking | None, *aggregates: Aggregate) -> None:
+        if tracking is None:
+            self.save(*aggregates)
+            return
+        processing = ProcessingEvent[UUID](tracking)
+        processing.collect_events(*aggregates)
+        self._notify(self._record(processing))
+
+    def _earlier_receipt(
+        self,
+        e: EpisodeEvent,
+        fp: str,
+        episode: CareEpisode | None,
+        index: int,
+        consult_receipts: bool,
+    ) -> FactReceipt | None:
+        """The original receipt if this fact was recorded before; raises on a changed body."""
+        if episode is not None and (r := episode.receipts.get(str(e.event_id))) is not None:
+            if r.fingerprint != fp:
+                raise IdempotencyConflict(
+                    index,
+                    "event_id_reused",
+                    f"event {e.event_id} was already recorded with a different body",
+                    field="event_id",
+                )
+            return r
+        if consult_receipts:
+            try:
+                claim: EventReceipt = self.repository.get(receipt_id(e.event_id))
+            except AggregateNotFoundError:
+                return None
+            raise IdempotencyConflict(
+                index,
+                "event_id_reused",
+                f"event {e.event_id} was already recorded for episode {claim.episode_id}",
+                field="event_id",
+            )
+        return None
+
+    def _load(self, episode_id: UUID) -> CareEpisode | None:
+        try:
+            episode: CareEpisode = self.repository.get(episode_id)
+        except AggregateNotFoundError:
+            return None
+        return episode
+
+    # --- reading -------------------------------------------------------------------------
+
+    def episode(self, episode_id: UUID) -> tuple[EpisodeState, int]:
+        episode = self._load(episode_id)
+        if episode is None:
+            raise EpisodeNotFound(str(episode_id))
+        return episode.state, episode.version
+
+    def history(self, episode_id: UUID) -> list[HistoryEntry]:
+        """Every fact of the episode in recording order, with both timestamps."""
+        entries: list[HistoryEntry] = []
+        latest: datetime | None = None
+        for stored in cast("Iterable[_StoredFact]", self.events.get(episode_id)):
+            fact = parse_event(stored.fact)
+            late = latest is not None and fact.occurred_at < latest
+            latest = fact.occurred_at if latest is None else max(latest, fact.occurred_at)
+            entries.append(
+                HistoryEntry(
+                    version=stored.originator_version,
+                    type=fact.type,
+                    event_id=fact.event_id,
+                    occurred_at=fact.occurred_at,
+                    recorded_at=stored.timestamp,
+                    source=fact.source,
+                    late=late,
+                    data=fact.data(),
+                )
+            )
+        if not entries:
+            raise EpisodeNotFound(str(episode_id))
+        return entries
+
+    def event_count(self) -> int:
+        """Position of the last stored record (facts and receipts): did anything change?"""
+        return self.recorder.max_notification_id() or 0
+
+    def ping(self) -> None:
+        """Touches the store; raises if it cannot be reached."""
+        self.recorder.max_notification_id()

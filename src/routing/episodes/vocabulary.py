@@ -1,0 +1,183 @@
+"""The care-episode vocabulary (domain.md §3), shared by events, rules and projections.
+
+Values are snake_case English so that JSON stays readable for front-end developers; the Swedish
+terms they stand for are in the docstrings, because the sources and the regions speak Swedish.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+
+
+class ContactMode(StrEnum):
+    """How patient and staff meet. Every mode but ``physical`` is a distance contact (R1)."""
+
+    chat = "chat"
+    video = "video"
+    phone = "phone"
+    async_message = "async_message"
+    physical = "physical"
+
+    @property
+    def is_distance(self) -> bool:
+        return self is not ContactMode.physical
+
+
+DISTANCE_MODES = frozenset(m for m in ContactMode if m.is_distance)
+
+
+class CareLevel(StrEnum):
+    """Vårdnivå. Only outpatient levels can hold distance contacts (R1)."""
+
+    primary = "primary"
+    specialised_outpatient = "specialised_outpatient"
+    inpatient = "inpatient"
+
+    @property
+    def is_outpatient(self) -> bool:
+        return self is not CareLevel.inpatient
+
+
+class Profession(StrEnum):
+    """Profession categories the price lists and fee schedules distinguish (domain.md §3)."""
+
+    doctor = "doctor"  # läkare
+    nurse = "nurse"  # sjuksköterska
+    psychologist = "psychologist"  # psykolog
+    psychotherapist = "psychotherapist"  # psykoterapeut
+    counsellor = "counsellor"  # kurator
+    physiotherapist = "physiotherapist"  # fysioterapeut
+    other_licensed = "other_licensed"  # annan legitimerad personal
+    assistant_nurse = "assistant_nurse"  # undersköterska (not licensed)
+
+    @property
+    def is_licensed(self) -> bool:
+        return self is not Profession.assistant_nurse
+
+
+class Urgency(StrEnum):
+    """Outcome of triage: how soon the patient needs care."""
+
+    emergency = "emergency"  # hänvisas till akut / 112
+    same_day = "same_day"
+    within_days = "within_days"
+    planned = "planned"
+    self_care = "self_care"  # egenvård, no care contact needed
+
+
+class Principle(StrEnum):
+    """Socialstyrelsen's four principles (R5): the reason codes when one fails."""
+
+    physical_meeting_required = "physical_meeting_required"
+    """(1) law or knowledge guidance requires a physical meeting."""
+    service_unsuited_to_patient = "service_unsuited_to_patient"
+    """(2) the digital service does not suit this patient's needs or ability."""
+    insufficient_patient_information = "insufficient_patient_information"
+    """(3) the provider lacks enough information on the patient's health and history."""
+    follow_up_not_possible = "follow_up_not_possible"
+    """(4) needed follow-up and coordination are not possible at a distance."""
+
+
+class AssessmentOutcome(StrEnum):
+    distance_suitable = "distance_suitable"
+    physical_required = "physical_required"
+
+
+class DeclineReason(StrEnum):
+    preference = "preference"
+    cannot_use_digital_tools = "cannot_use_digital_tools"
+    other = "other"
+
+
+class ContactContent(StrEnum):
+    """Qualified care, or only advice (R3: advice is not billable)."""
+
+    qualified_care = "qualified_care"
+    advice_only = "advice_only"
+
+
+class CancellationReason(StrEnum):
+    patient_cancelled = "patient_cancelled"
+    patient_did_not_attend = "patient_did_not_attend"
+    provider_cancelled = "provider_cancelled"
+    recorded_in_error = "recorded_in_error"
+
+
+# --- identifiers -------------------------------------------------------------------------
+
+COUNTY_CODES: frozenset[str] = frozenset(
+    {
+        "01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13",
+        "14", "17", "18", "19", "20", "21", "22", "23", "24", "25",
+    }
+)  # fmt: skip
+"""SCB län codes of the 21 regions (reference §3). 02, 11, 15 and 16 are no longer used."""
+
+ASYLUM_SEEKER_COUNTY = "99"
+ASYLUM_SEEKER_MUNICIPALITY = "9901"
+
+_PERSONNUMMER_LIKE = re.compile(r"^(19|20)?\d{6}[-+]?\d{4}$")
+
+
+def _county(code: str) -> str:
+    if code not in COUNTY_CODES:
+        raise ValueError(
+            f"'{code}' is not the län code of a Swedish region "
+            f"(expected one of {', '.join(sorted(COUNTY_CODES))})"
+        )
+    return code
+
+
+def _not_a_personal_identity_number(value: str) -> str:
+    """Raw identifiers must never reach the store (C8): refuse anything shaped like one."""
+    if _PERSONNUMMER_LIKE.match(value):
+        raise ValueError(
+            "looks like a personnummer or samordningsnummer; send the pseudonym, never the number"
+        )
+    return value
+
+
+CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidator(_county)]
+"""Län code of one of the 21 regions, e.g. '14' for Västra Götaland."""
+
+HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", max_length=44)]
+"""HSA-id of a care provider or care unit, e.g. SE2321000115-094882."""
+
+PatientPseudonym = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,128}$"),
+    AfterValidator(_not_a_personal_identity_number),
+]
+"""Keyed pseudonym of the patient; the raw personnummer is replaced at the edge (C8)."""
+
+LocalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+"""An id the front-end chose for a contact, visit, referral or treatment in this episode."""
+
+SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:/-]{1,127}$")]
+"""The posting system, e.g. 'kry-chat' or '1177-direkt'."""
+
+
+class HomeRegion(BaseModel):
+    """Where the patient is folkbokförd when the care episode starts (hemregion)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    county: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
+    municipality: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HomeRegion:
+        if self.county == ASYLUM_SEEKER_COUNTY:
+            if self.municipality != ASYLUM_SEEKER_MUNICIPALITY:
+                raise ValueError("county 99 (asylum seeker) goes with municipality 9901")
+            return self
+        _county(self.county)
+        if self.municipality[:2] != self.county:
+            raise ValueError(
+                f"municipality {self.municipality} does not lie in county {self.county}"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Kafka backbone: the outbox relay, the inbound ingest consumer, the bundled broker."""

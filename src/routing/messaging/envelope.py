@@ -1,0 +1,96 @@
+"""The Kafka message format: CloudEvents 1.0, structured mode, one stored fact per message.
+
+``id`` is the client's event id, ``time`` the valid time (occurred_at), ``subject`` the
+episode. Extension attributes carry what consumers need to be exactly-once and auditable:
+the store position, the episode version, recorded_at, the schema version, and the relay
+epoch (which changes when the relay had to republish the whole store to a broker that lost
+its log, so that projections know to start again).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from routing.episodes.events import EpisodeEvent, parse_event
+
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+TYPE_PREFIX = "se.routing.episode."
+
+
+class CloudEvent(BaseModel):
+    """What a consumer reads off the event topic."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: str = "1.0"
+    id: UUID
+    source: str
+    type: str
+    subject: UUID
+    time: AwareDatetime
+    datacontenttype: str = "application/json"
+    dataschema: str
+    recordedat: AwareDatetime = Field(description="When the store learnt the fact.")
+    storeposition: int = Field(description="Notification id in the event store.")
+    episodeversion: int
+    schemaversion: int
+    relayepoch: int = Field(description="Bumped when the whole store was republished.")
+    data: dict[str, Any]
+
+    @property
+    def event_type(self) -> str:
+        return self.type.removeprefix(TYPE_PREFIX)
+
+    def fact(self) -> EpisodeEvent:
+        """The validated domain event, exactly as it was posted."""
+        return parse_event(
+            {
+                **self.data,
+                "type": self.event_type,
+                "schema_version": self.schemaversion,
+                "event_id": str(self.id),
+                "episode_id": str(self.subject),
+                "occurred_at": self.time.isoformat(),
+                "source": self.source.removeprefix("/sources/"),
+            }
+        )
+
+
+def encode(
+    fact: dict[str, Any],
+    *,
+    recorded_at: datetime,
+    position: int,
+    episode_version: int,
+    epoch: int,
+) -> bytes:
+    """Serialises a stored fact (its JSON form) as a CloudEvents structured-mode message."""
+    data = {k: v for k, v in fact.items() if k not in EpisodeEvent.ENVELOPE}
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": fact["event_id"],
+            "source": f"/sources/{fact['source']}",
+            "type": TYPE_PREFIX + fact["type"],
+            "subject": fact["episode_id"],
+            "time": fact["occurred_at"],
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:routing:event:{fact['type']}:v{fact['schema_version']}",
+            "recordedat": recorded_at.isoformat(),
+            "storeposition": position,
+            "episodeversion": episode_version,
+            "schemaversion": fact["schema_version"],
+            "relayepoch": epoch,
+            "data": data,
+        }
+    )
+
+
+def decode(value: bytes) -> CloudEvent:
+    """Parses a message from the event topic; raises pydantic.ValidationError if malformed."""
+    return CloudEvent.model_validate_json(value)

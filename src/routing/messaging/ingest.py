@@ -1,0 +1,183 @@
+"""Inbound topic consumer: front-ends may produce facts to Kafka instead of calling HTTP.
+
+Each message is validated with the same models as the API and recorded with the same
+service. Its Kafka position (offset + 1, per partition) is written in the same transaction as
+the facts it caused, so a redelivered message is recognised and skipped: exactly-once
+effects without Kafka transactions. Anything that cannot be applied (not JSON, not a valid
+event, refused by a journey rule, an event id reused with another body) goes to the
+dead-letter topic with its original bytes and headers naming the reason; the consumer carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from eventsourcing.persistence import Tracking
+from pydantic import ValidationError
+
+from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.service import CareEpisodes, EventRejected
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: ConsumerRecord[bytes, bytes]
+    code: str
+    reason: str
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    return f"ingest:{topic}:{partition}"
+
+
+def _parse(record: ConsumerRecord[bytes, bytes]) -> EpisodeEvent | DeadLetter:
+    try:
+        return parse_event(_json(record.value))
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"] if str(p) not in ("function-after",))
+            return DeadLetter(record, "validation_error", f"{where}: {first['msg']}")
+        return DeadLetter(record, "not_json", str(exc))
+
+
+def _json(value: bytes | None) -> dict[str, Any]:
+    import orjson
+
+    if value is None:
+        raise ValueError("empty message")
+    try:
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+class Ingest:
+    def __init__(
+        self,
+        service: CareEpisodes,
+        bootstrap_servers: str,
+        topic: str,
+        dead_letter_topic: str,
+        *,
+        group_id: str = "routing-ingest",
+    ) -> None:
+        self.service = service
+        self.bootstrap = bootstrap_servers
+        self.topic = topic
+        self.dead_letter_topic = dead_letter_topic
+        self.group_id = group_id
+        self.applied = 0
+        self.dead_lettered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await producer.start()
+        await consumer.start()
+        consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batches.items():
+                    await self._handle(tp, records, producer)
+                if batches:
+                    await consumer.commit()  # for lag monitoring only; the store is the truth
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    async def _handle(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+        producer: AIOKafkaProducer,
+    ) -> None:
+        done = await asyncio.to_thread(self.tracked, tp.partition)
+        fresh = [r for r in records if r.offset + 1 > done]
+        if not fresh:
+            return
+        parsed = [(r, _parse(r)) for r in fresh]
+        dead = [p for _, p in parsed if isinstance(p, DeadLetter)]
+        for letter in dead:
+            await self._dead_letter(producer, letter)
+        valid = [(r, p) for r, p in parsed if not isinstance(p, DeadLetter)]
+        tracking = Tracking(tracking_name(tp.topic, tp.partition), fresh[-1].offset + 1)
+        try:
+            await asyncio.to_thread(
+                self.service.record_batch, [p for _, p in valid], tracking=tracking
+            )
+            self.applied += len(valid)
+        except EventRejected:
+            # One fact of the page was refused: apply them one by one to isolate it.
+            for record, event in valid:
+                one = Tracking(tracking_name(tp.topic, tp.partition), record.offset + 1)
+                try:
+                    await asyncio.to_thread(self.service.record_batch, [event], tracking=one)
+                    self.applied += 1
+                except EventRejected as rejected:
+                    await self._dead_letter(
+                        producer, DeadLetter(record, rejected.code, rejected.message)
+                    )
+                    await asyncio.to_thread(self._track_only, one)
+            await asyncio.to_thread(self._track_only, tracking)
+
+    def tracked(self, partition: int) -> int:
+        """Offset + 1 of the last message of ``partition`` whose effects are stored."""
+        name = tracking_name(self.topic, partition)
+        return int(self.service.recorder.max_tracking_id(name) or 0)
+
+    def _track_only(self, tracking: Tracking) -> None:
+        if self.tracked_by_name(tracking.application_name) < tracking.notification_id:
+            self.service.recorder.insert_tracking(tracking)
+
+    def tracked_by_name(self, name: str) -> int:
+        return int(self.service.recorder.max_tracking_id(name) or 0)
+
+    async def _dead_letter(self, producer: AIOKafkaProducer, letter: DeadLetter) -> None:
+        r = letter.record
+        log.warning(
+            "ingest: %s:%d@%d dead-lettered (%s): %s",
+            r.topic, r.partition, r.offset, letter.code, letter.reason,
+        )  # fmt: skip
+        headers = [
+            *(r.headers or ()),
+            ("dlq-reason-code", letter.code.encode()),
+            ("dlq-reason", letter.reason.encode()[:2000]),
+            ("dlq-original-topic", r.topic.encode()),
+            ("dlq-original-partition", str(r.partition).encode()),
+            ("dlq-original-offset", str(r.offset).encode()),
+        ]
+        await producer.send_and_wait(
+            self.dead_letter_topic, key=r.key, value=r.value, headers=headers
+        )
+        self.dead_lettered += 1
+
+
+class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, resume each partition where the store says we are, not where Kafka does."""
+
+    def __init__(self, ingest: Ingest, consumer: AIOKafkaConsumer) -> None:
+        self.ingest, self.consumer = ingest, consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:
+            self.consumer.seek(tp, await asyncio.to_thread(self.ingest.tracked, tp.partition))

@@ -1,0 +1,109 @@
+"""How far the relay has published, kept in the event store's own database.
+
+Besides the store position, it remembers which broker it published to (cluster id), where the
+last acknowledged message landed (partition, offset, event id: the probe), and the relay
+epoch. A broker that answers with another cluster id, or no longer holds the probe message at
+its offset, has lost its log: the relay then starts a new epoch and republishes the store from
+the beginning. (End offsets alone cannot tell: the bundled broker under-reports them.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from routing.episodes.service import CareEpisodes
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The last message the broker acknowledged: it must still be there."""
+
+    partition: int
+    offset: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class RelayProgress:
+    topic: str
+    position: int = 0
+    epoch: int = 1
+    cluster_id: str | None = None
+    probe: Probe | None = None
+
+    def restarted(self, cluster_id: str) -> RelayProgress:
+        """A new epoch from the start of the store, on the broker that is there now."""
+        return replace(self, position=0, epoch=self.epoch + 1, cluster_id=cluster_id, probe=None)
+
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    topic TEXT PRIMARY KEY,
+    position BIGINT NOT NULL,
+    epoch INTEGER NOT NULL,
+    cluster_id TEXT,
+    probe_partition INTEGER,
+    probe_offset BIGINT,
+    probe_event_id TEXT
+)"""
+
+
+class ProgressStore:
+    """Reads and writes RelayProgress through the library's own datastore (SQLite or PostgreSQL);
+    the in-memory store keeps it in a dict."""
+
+    def __init__(self, service: CareEpisodes) -> None:
+        self.datastore: Any = getattr(service.factory, "datastore", None)
+        self._memory: dict[str, RelayProgress] = {}
+        if self.datastore is None:
+            return
+        schema = getattr(self.datastore, "schema", None)
+        self.postgres = schema is not None
+        self.table = f'"{schema}".relay_progress' if self.postgres else "relay_progress"
+        self.mark = "%s" if self.postgres else "?"
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(_CREATE.format(table=self.table))
+
+    def load(self, topic: str) -> RelayProgress:
+        if self.datastore is None:
+            return self._memory.get(topic, RelayProgress(topic))
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT position, epoch, cluster_id, probe_partition, probe_offset, probe_event_id "
+                f"FROM {self.table} "
+                f"WHERE topic = {self.mark}",
+                (topic,),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return RelayProgress(topic)
+        v = list(row.values()) if isinstance(row, dict) else list(row)
+        probe = Probe(int(v[3]), int(v[4]), str(v[5])) if v[3] is not None else None
+        return RelayProgress(topic, int(v[0]), int(v[1]), v[2], probe)
+
+    def save(self, p: RelayProgress) -> None:
+        if self.datastore is None:
+            self._memory[p.topic] = p
+            return
+        m = self.mark
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.table} (topic, position, epoch, cluster_id, "
+                "probe_partition, probe_offset, probe_event_id) "
+                f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (topic) DO UPDATE SET "
+                "position = excluded.position, epoch = excluded.epoch, "
+                "cluster_id = excluded.cluster_id, probe_partition = excluded.probe_partition, "
+                "probe_offset = excluded.probe_offset, probe_event_id = excluded.probe_event_id",
+                (
+                    p.topic,
+                    p.position,
+                    p.epoch,
+                    p.cluster_id,
+                    *(
+                        (p.probe.partition, p.probe.offset, p.probe.event_id)
+                        if p.probe
+                        else (None, None, None)
+                    ),
+                ),
+            )

@@ -1,0 +1,178 @@
+"""The outbox relay: publishes every stored fact to Kafka, in store order, and never loses one.
+
+It follows the store's notification log (the transactional outbox: the API never writes to
+Kafka itself), sends a page of facts with acks=all keyed by episode id (so one episode's
+facts stay in order on one partition), waits for every acknowledgement, and only then records
+its new position. A crash between send and record resends that page: duplicates are allowed
+(consumers are idempotent by store position), losses are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from routing.episodes.service import CareEpisodes
+from routing.messaging import broker
+from routing.messaging.envelope import CONTENT_TYPE, encode
+from routing.messaging.progress import Probe, ProgressStore, RelayProgress
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(
+        self,
+        service: CareEpisodes,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        partitions: int = 6,
+        page_size: int = 2000,
+        poll_interval: float = 0.05,
+        broker_check_interval: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.bootstrap = bootstrap_servers
+        self.topic = topic
+        self.topics = [broker.TopicSpec(topic, partitions)]
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self.broker_check_interval = broker_check_interval
+        self.store = ProgressStore(service)
+        self.progress = RelayProgress(topic)
+        self.published_total = 0  # this process, for metrics and tests
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publishes until ``stop`` is set; survives broker outages by retrying."""
+        self.progress = await asyncio.to_thread(self.store.load, self.topic)
+        producer: AIOKafkaProducer | None = None
+        last_check = 0.0
+        while not stop.is_set():
+            try:
+                if producer is None:
+                    producer = await self._start_producer()
+                    await self._check_broker()
+                    last_check = time.monotonic()
+                elif time.monotonic() - last_check > self.broker_check_interval:
+                    await self._check_broker()
+                    last_check = time.monotonic()
+                if not await self._publish_page(producer):
+                    await _wait(stop, self.poll_interval)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("relay: broker unavailable (%s); retrying", exc)
+                if producer is not None:
+                    await _quietly(producer.stop())
+                    producer = None
+                await _wait(stop, 1.0)
+        if producer is not None:
+            await producer.stop()
+        log.info("relay stopped at store position %d", self.progress.position)
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=10_000,
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            await _quietly(producer.stop())
+            raise
+        return producer
+
+    async def _check_broker(self) -> None:
+        """Notices a broker that lost its log and starts a new epoch from store position 0."""
+        await broker.ensure_topics(self.bootstrap, self.topics)
+        current = await broker.cluster_id(self.bootstrap)
+        p = self.progress
+        if p.cluster_id is None:
+            self.progress = replace(p, cluster_id=current)
+        elif current != p.cluster_id or (
+            p.probe is not None
+            and not await broker.holds(
+                self.bootstrap, self.topic, p.probe.partition, p.probe.offset, p.probe.event_id
+            )
+        ):
+            log.warning(
+                "relay: the broker lost its log (cluster %s -> %s, probe %s gone); "
+                "republishing the store as epoch %d",
+                p.cluster_id, current, p.probe, p.epoch + 1,
+            )  # fmt: skip
+            self.progress = p.restarted(current)
+        else:
+            return
+        await asyncio.to_thread(self.store.save, self.progress)
+
+    async def _publish_page(self, producer: AIOKafkaProducer) -> int:
+        page = await asyncio.to_thread(self._read_page)
+        if not page:
+            return 0
+        futures = []
+        for _, key, value, _ in page:
+            futures.append(
+                await producer.send(
+                    self.topic,
+                    key=key,
+                    value=value,
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                )
+            )
+        acks = await asyncio.gather(*futures)  # every ack, or an exception and no progress
+        last = acks[-1]
+        self.progress = replace(
+            self.progress,
+            position=page[-1][0],
+            probe=Probe(last.partition, last.offset, page[-1][3]),
+        )
+        await asyncio.to_thread(self.store.save, self.progress)
+        self.published_total += len(page)
+        return len(page)
+
+    def _read_page(self) -> Sequence[tuple[int, bytes, bytes, str]]:
+        """(position, key, CloudEvent bytes, event id) of the facts after the recorded position."""
+        page = self.service.recorder.select_notifications(
+            start=self.progress.position,
+            limit=self.page_size,
+            topics=CareEpisodes.FACT_TOPICS,
+            inclusive_of_start=False,
+        )
+        out = []
+        for n in page:
+            stored: Any = self.service.mapper.to_domain_event(n)
+            out.append(
+                (
+                    n.id,
+                    str(n.originator_id).encode(),
+                    encode(
+                        stored.fact,
+                        recorded_at=stored.timestamp,
+                        position=n.id,
+                        episode_version=n.originator_version,
+                        epoch=self.progress.epoch,
+                    ),
+                    stored.fact["event_id"],
+                )
+            )
+        return out
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _quietly(coro: Any) -> None:
+    with contextlib.suppress(Exception):  # best-effort cleanup of a broken client
+        await coro
