@@ -22,6 +22,7 @@ from psycopg import sql
 
 from api.app import create_app
 from routing.config import Settings, StoreKind
+from routing.messaging.broker import BundledBroker
 from routing.episodes.service import CareEpisodes
 from routing.store import open_episodes
 
@@ -96,6 +97,48 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
         )
 
 
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka-protocol broker: ``KAFKA_BOOTSTRAP_SERVERS`` -> testcontainers Apache
+    Kafka (KRaft) when a Docker engine answers -> the bundled Tansu broker."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    broker = BundledBroker().start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def bundled_broker() -> Iterator[BundledBroker]:
+    """A broker of the test's own, which the test may stop and restart (memory only)."""
+    broker = BundledBroker().start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def kafka_names() -> dict[str, str]:
+    """Topic names of the test's own, so tests sharing a broker never see each other."""
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "events_topic": f"t{tag}.episode-events",
+        "inbound_topic": f"t{tag}.inbound",
+        "dead_letter_topic": f"t{tag}.dead-letter",
+    }
+
+
 @pytest.fixture
 def memory_settings() -> Settings:
     return Settings(store=StoreKind.memory, _env_file=None)  # type: ignore[call-arg]
@@ -149,7 +192,7 @@ _skipped_integration: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and "postgres" in report.keywords:
+    if report.skipped and ("postgres" in report.keywords or "kafka" in report.keywords):
         _skipped_integration.append(report.nodeid)
 
 
@@ -157,4 +200,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped integration tier is a failure, whatever skipped it."""
     if IN_CI and _skipped_integration:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nCI: {len(_skipped_integration)} PostgreSQL tests were skipped; failing the run")
+        print(f"\nCI: {len(_skipped_integration)} integration tests were skipped; failing the run")

@@ -47,7 +47,7 @@ class BundledBroker:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
+        self.cluster_id = ""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,6 +55,8 @@ class BundledBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> BundledBroker:
+        """Starts an empty broker; every start is a new cluster (as a lost log would be)."""
+        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own bundled binary
             [
@@ -91,7 +93,6 @@ class BundledBroker:
     def restart(self) -> None:
         """Stops and starts again on the same port: an empty log and a new cluster id."""
         self.stop()
-        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
         self.start()
 
 
