@@ -266,17 +266,22 @@ def broker_cmd(port: Annotated[int, typer.Option(help="Listen port.")] = 9092) -
 def schemas_export(
     directory: Annotated[Path, typer.Option(help="Target folder.")] = schemas.SCHEMA_DIR,
 ) -> None:
-    """Writes one JSON Schema per event type."""
+    """Writes one JSON Schema per event type, and the AsyncAPI document of the topics."""
+    from routing.messaging import asyncapi
+
     for path in schemas.write_schemas(directory):
         console.print(str(path))
+    console.print(str(asyncapi.write()))
 
 
 @schemas_app.command("check")
 def schemas_check(
     directory: Annotated[Path, typer.Option(help="Folder to compare.")] = schemas.SCHEMA_DIR,
 ) -> None:
-    """Exits 1 if the committed schemas differ from the models."""
-    bad = schemas.drifted(directory)
+    """Exits 1 if the committed schemas or AsyncAPI document differ from the models."""
+    from routing.messaging import asyncapi
+
+    bad = schemas.drifted(directory) + (["asyncapi.json"] if asyncapi.drifted() else [])
     if bad:
         console.print(
             f"[red]schemas out of date:[/] {', '.join(bad)} (run: routing schemas export)"

@@ -68,6 +68,7 @@ class BundledBroker:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C stops the stack first; the stack stops the broker
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
