@@ -22,8 +22,8 @@ from psycopg import sql
 
 from api.app import create_app
 from routing.config import Settings, StoreKind
-from routing.messaging.broker import BundledBroker
 from routing.episodes.service import CareEpisodes
+from routing.messaging.broker import BundledBroker
 from routing.store import open_episodes
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")

@@ -10,7 +10,8 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from routing.config import Settings
 from routing.episodes.events import EVENT_TYPES, EpisodeEvent
@@ -37,7 +38,9 @@ def _data_schema(event_schema: dict[str, Any]) -> dict[str, Any]:
 
 def build(settings: Settings | None = None) -> dict[str, Any]:
     s = settings or Settings.model_construct()  # defaults only: the document must not vary
-    models = [(cls, "validation") for cls in EVENT_TYPES.values()] + [(CloudEvent, "validation")]
+    classes: list[type[BaseModel]] = [*EVENT_TYPES.values(), CloudEvent]
+    mode: JsonSchemaMode = "validation"
+    models = [(cls, mode) for cls in classes]
     keyed, defs = models_json_schema(models, ref_template=REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
 
@@ -118,7 +121,11 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
                 "protocol": "kafka",
                 "description": "bundled broker",
             },
-            "production": {"host": "kafka:9092", "protocol": "kafka", "description": "Apache Kafka"},
+            "production": {
+                "host": "kafka:9092",
+                "protocol": "kafka",
+                "description": "Apache Kafka",
+            },
         },
         "channels": {
             "episodeEvents": {
