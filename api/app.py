@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.limits import BodySizeLimit
 from api.routes import episodes, events, meta, summaries
+from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
@@ -39,6 +40,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.writer.close()
         if owned:
             app.state.episodes.close()
         if owned_read_models and app.state.read_models is not None:
@@ -53,6 +55,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.episodes = service or open_episodes(settings)
+    app.state.writer = GroupCommitWriter(app.state.episodes)
     app.state.read_models = read_models
     app.state.open_read_models = lambda: open_read_models(settings)
     errors.install(app)

@@ -1,4 +1,7 @@
-"""Request dependencies: the application service lives on ``app.state`` for the app's lifetime."""
+"""Request dependencies: the application service lives on ``app.state`` for the app's lifetime.
+
+They are ``async`` so FastAPI does not hop to its threadpool just to fetch an attribute.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from routing.config import Settings
 from routing.episodes.service import CareEpisodes
 
 
-def _episodes(request: Request) -> CareEpisodes:
+async def _episodes(request: Request) -> CareEpisodes:
     service: CareEpisodes = request.app.state.episodes
     return service
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -71,8 +71,9 @@ def measure(settings: Settings, seconds: float, *, with_receipt: bool = False) -
             if with_receipt:
                 app.save(
                     Fact(fact=fact, fingerprint=fp),
-                    Receipt(event_id=fact["event_id"], episode_id=fact["episode_id"],
-                            fingerprint=fp),
+                    Receipt(
+                        event_id=fact["event_id"], episode_id=fact["episode_id"], fingerprint=fp
+                    ),
                 )
             else:
                 app.save(Fact(fact=fact, fingerprint=fp))

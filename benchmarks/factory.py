@@ -22,13 +22,23 @@ Body = dict[str, Any]
 
 # Journey shapes of 4, 5 and 6 events; the first is always contact_requested.
 SHAPES: tuple[tuple[str, ...], ...] = (
-    ("contact_requested", "need_and_suitability_assessed", "contact_started",
-     "contact_completed"),
-    ("contact_requested", "triage_completed", "need_and_suitability_assessed",
-     "contact_started", "contact_completed"),
-    ("contact_requested", "need_and_suitability_assessed", "distance_contact_offered",
-     "offer_accepted", "contact_started", "contact_completed"),
-)  # fmt: skip
+    ("contact_requested", "need_and_suitability_assessed", "contact_started", "contact_completed"),
+    (
+        "contact_requested",
+        "triage_completed",
+        "need_and_suitability_assessed",
+        "contact_started",
+        "contact_completed",
+    ),
+    (
+        "contact_requested",
+        "need_and_suitability_assessed",
+        "distance_contact_offered",
+        "offer_accepted",
+        "contact_started",
+        "contact_completed",
+    ),
+)
 
 
 def _step(kind: str, contact_id: str) -> Body:

@@ -8,6 +8,7 @@ See benchmarks/README.md for what each figure means.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from benchmarks.loadgen import LoadResult, Server, Work, request_bytes, run_load
 from benchmarks.stores import DEFAULT_DSN, Store, server_cpu_seconds  # noqa: E402
 from routing.config import StoreKind  # noqa: E402
 
+APP = "api.main:app"
 SINGLE_TARGET = 0.7  # HTTP single events/s over baseline saves/s
 BATCH_TARGET = 5_000.0  # events/s through /events/batch into PostgreSQL
 
@@ -91,14 +93,22 @@ def verify(server: Server) -> None:
 
 
 def sweep(
-    server: Server, supply: Supply, levels: tuple[int, ...], seconds: float, sweep_s: float,
+    server: Server,
+    supply: Supply,
+    levels: tuple[int, ...],
+    seconds: float,
+    sweep_s: float,
     per_request_rate: float,
 ) -> tuple[LoadResult, dict[int, float]]:
     """Short runs at each concurrency; the best one is then measured for ``seconds``."""
     trial: dict[int, float] = {}
     for c in levels:
-        r = run_load(server.port, supply.streams(c, int(per_request_rate * sweep_s)), sweep_s,
-                     lambda: supply.made_live)  # fmt: skip
+        r = run_load(
+            server.port,
+            supply.streams(c, int(per_request_rate * sweep_s)),
+            sweep_s,
+            lambda: supply.made_live,
+        )
         trial[c] = r.events_per_s
         print(f"    concurrency {c:>2}: {r.events_per_s:9,.0f} events/s (trial {sweep_s:.0f}s)")
     best = max(trial, key=lambda c: trial[c])
@@ -118,7 +128,7 @@ def sweep(
     return result, trial
 
 
-def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int) -> list[Row]:
+def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int, app: str) -> list[Row]:
     store = Store(kind, dsn)
     rows: list[Row] = []
     name = kind.value
@@ -126,43 +136,68 @@ def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int) -> l
     try:
         print(f"\n== {name} ==")
         base = baseline.measure(store.settings("baseline"), seconds)
-        print(f"  baseline: {base.rate:,.0f} saves/s ({base.saves:,} saves, "
-              f"{base.stored_bytes} bytes of state per stored event)")  # fmt: skip
+        print(
+            f"  baseline: {base.rate:,.0f} saves/s ({base.saves:,} saves, "
+            f"{base.stored_bytes} bytes of state per stored event)"
+        )
         pair = baseline.measure(store.settings("baseline2"), seconds / 2, with_receipt=True)
         print(f"  baseline fact+receipt: {pair.rate:,.0f} saves/s")
         rows.append(Row(name, "baseline app.save (1 event/save)", base.rate, "saves/s"))
-        rows.append(Row(name, "baseline app.save (fact+receipt)", pair.rate, "saves/s",
-                        pair.rate / base.rate))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                "baseline app.save (fact+receipt)",
+                pair.rate,
+                "saves/s",
+                pair.rate / base.rate,
+            )
+        )
 
-        server = Server(store.server_env("service"), store.log("server.log"))
+        server = Server(store.server_env("service"), store.log("server.log"), app)
         server.wait_healthy()
         verify(server)
         sweep_s = max(2.0, seconds / 4)
         print("  HTTP single POST /events:")
-        single, _ = sweep(server, single_supply(server.port), (4, 8, 16), seconds, sweep_s,
-                          per_request_rate=1.5 * base.rate)  # fmt: skip
+        single, _ = sweep(
+            server,
+            single_supply(server.port),
+            (4, 8, 16),
+            seconds,
+            sweep_s,
+            per_request_rate=1.5 * base.rate,
+        )
         ratio = single.events_per_s / base.rate
-        rows.append(Row(
-            name,
-            f"HTTP single (c={single.concurrency}, p50 {single.percentile_ms(50):.1f} ms, "
-            f"p99 {single.percentile_ms(99):.1f} ms)",
-            single.events_per_s, "events/s", ratio, f">= {SINGLE_TARGET:.2f}x baseline",
-            "PASS" if ratio >= SINGLE_TARGET else "BELOW",
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                f"HTTP single (c={single.concurrency}, p50 {single.percentile_ms(50):.1f} ms, "
+                f"p99 {single.percentile_ms(99):.1f} ms)",
+                single.events_per_s,
+                "events/s",
+                ratio,
+                f">= {SINGLE_TARGET:.2f}x baseline",
+                "PASS" if ratio >= SINGLE_TARGET else "BELOW",
+            )
+        )
 
         print(f"  HTTP batch POST /events/batch (~{batch_size} events each):")
         supply = batch_supply(server.port, batch_size)
-        batch, _ = sweep(server, supply, (1, 2, 4), seconds, sweep_s,
-                         per_request_rate=8_000 / batch_size)  # fmt: skip
+        batch, _ = sweep(
+            server, supply, (1, 2, 4), seconds, sweep_s, per_request_rate=8_000 / batch_size
+        )
         is_pg = kind is StoreKind.postgres
-        rows.append(Row(
-            name,
-            f"HTTP batch ({batch_size}/req, c={batch.concurrency}, "
-            f"p50 {batch.percentile_ms(50):.0f} ms)",
-            batch.events_per_s, "events/s", None,
-            f">= {BATCH_TARGET:,.0f} events/s" if is_pg else "(info)",
-            ("PASS" if batch.events_per_s >= BATCH_TARGET else "BELOW") if is_pg else "",
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                name,
+                f"HTTP batch ({batch_size}/req, c={batch.concurrency}, "
+                f"p50 {batch.percentile_ms(50):.0f} ms)",
+                batch.events_per_s,
+                "events/s",
+                None,
+                f">= {BATCH_TARGET:,.0f} events/s" if is_pg else "(info)",
+                ("PASS" if batch.events_per_s >= BATCH_TARGET else "BELOW") if is_pg else "",
+            )
+        )
     finally:
         if server is not None:
             server.stop()
@@ -170,8 +205,8 @@ def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int) -> l
     return rows
 
 
-def print_summary(rows: list[Row], seconds: float) -> None:
-    print(f"\n=== SUMMARY ({seconds:g} s per measurement) ===")
+def print_summary(rows: list[Row], seconds: float, app: str) -> None:
+    print(f"\n=== SUMMARY ({seconds:g} s per measurement, server: {app}) ===")
     header = f"{'store':<9}{'measure':<52}{'figure':>16}  {'ratio':>6}  {'target':<22}verdict"
     print(header)
     print("-" * len(header))
@@ -187,14 +222,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="per measurement (default 10)")
     p.add_argument("--postgres-dsn", default=DEFAULT_DSN)
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument(
+        "--app",
+        default=APP,
+        help="ASGI app to serve (what-if: benchmarks.variants:app with ROUTING_BENCH_VARIANTS)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
     args = p.parse_args(argv)
-    kinds = [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [
-        StoreKind(args.store)]  # fmt: skip
+    kinds = (
+        [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [StoreKind(args.store)]
+    )
     rows: list[Row] = []
     for kind in kinds:
-        rows += bench_store(kind, args.seconds, args.postgres_dsn, args.batch_size)
-    print_summary(rows, args.seconds)
+        rows += bench_store(kind, args.seconds, args.postgres_dsn, args.batch_size, args.app)
+    variants = os.environ.get("ROUTING_BENCH_VARIANTS", "") if args.app != APP else ""
+    print_summary(rows, args.seconds, args.app + (f" [{variants}]" if variants else ""))
     return 1 if args.strict and any(r.verdict == "BELOW" for r in rows) else 0
 
 

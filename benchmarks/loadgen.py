@@ -36,18 +36,31 @@ def free_port() -> int:
 class Server:
     """``uvicorn api.main:app`` with one worker, configured through ROUTING_* variables."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, app: str = "api.main:app") -> None:
         self.port = free_port()
         self.log = log
         cmd = [
-            str(UVICORN), "api.main:app", "--workers", "1", "--loop", "uvloop",
-            "--http", "httptools", "--no-access-log", "--host", "127.0.0.1",
-            "--port", str(self.port),
-        ]  # fmt: skip
+            str(UVICORN),
+            app,
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         prefix = os.environ.get("BENCH_SERVER_PREFIX", "").split()  # e.g. a profiler
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [*prefix, *cmd], cwd=ROOT, env={**os.environ, **env}, stdout=out,
+                [*prefix, *cmd],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=out,
                 stderr=subprocess.STDOUT,
             )
 
@@ -67,9 +80,11 @@ class Server:
 
     def post(self, path: str, body: Any) -> tuple[int, Any]:
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=orjson.dumps(body),
-            headers={"content-type": "application/json"}, method="POST",
-        )  # fmt: skip
+            f"http://127.0.0.1:{self.port}{path}",
+            data=orjson.dumps(body),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, orjson.loads(r.read())
@@ -124,9 +139,7 @@ class BadStatus(Exception):  # noqa: N818
 Work = tuple[bytes, int]
 
 
-async def _connection(
-    port: int, work: Iterator[Work], deadline: float, result: LoadResult
-) -> None:
+async def _connection(port: int, work: Iterator[Work], deadline: float, result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for request, n_events in work:

@@ -46,6 +46,11 @@ def create_position_tables(cur: Cursor) -> None:
         "CREATE TABLE IF NOT EXISTS projection_epochs ("
         " projection TEXT PRIMARY KEY, epoch INTEGER NOT NULL)"
     )
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS projection_store_positions ("
+        " projection TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL,"
+        " store_position BIGINT NOT NULL, PRIMARY KEY (projection, topic, part))"
+    )
 
 
 def read_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
@@ -67,6 +72,31 @@ def write_position(cur: Cursor, projection: str, topic: str, part: int, next_off
     )
 
 
+def read_store_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
+    """The highest store position applied from ``part`` (0: none yet).
+
+    The relay resends a page it could not record as published, so the same fact can sit at
+    two offsets; within one partition the store positions of first sendings only increase,
+    so a message at or below this mark is a resent duplicate.
+    """
+    cur.execute(
+        "SELECT store_position FROM projection_store_positions "
+        "WHERE projection = %s AND topic = %s AND part = %s",
+        (projection, topic, part),
+    )
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_store_position(cur: Cursor, projection: str, topic: str, part: int, pos: int) -> None:
+    cur.execute(
+        "INSERT INTO projection_store_positions (projection, topic, part, store_position) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, part) "
+        "DO UPDATE SET store_position = excluded.store_position",
+        (projection, topic, part, pos),
+    )
+
+
 def read_epoch(cur: Cursor, projection: str) -> int | None:
     cur.execute("SELECT epoch FROM projection_epochs WHERE projection = %s", (projection,))
     row = cur.fetchone()
@@ -84,3 +114,4 @@ def write_epoch(cur: Cursor, projection: str, epoch: int) -> None:
 def forget(cur: Cursor, projection: str) -> None:
     cur.execute("DELETE FROM projection_positions WHERE projection = %s", (projection,))
     cur.execute("DELETE FROM projection_epochs WHERE projection = %s", (projection,))
+    cur.execute("DELETE FROM projection_store_positions WHERE projection = %s", (projection,))

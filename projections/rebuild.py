@@ -46,7 +46,10 @@ async def rebuild(
         while remaining:
             pages = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
             for tp, records in pages.items():
-                records = [r for r in records if r.offset < ends[tp]]
+                # Read up to the high watermark of the fetch, not just to ``ends``: some
+                # brokers (the bundled Tansu) under-report ListOffsets by the last batch.
+                end = max(ends[tp], consumer.highwater(tp) or 0)
+                records = [r for r in records if r.offset < end]
                 applied = worker.apply(tp.partition, records)
                 if applied.seek_to is not None:
                     # The log was replaced under us (new relay epoch): start over.
@@ -55,8 +58,9 @@ async def rebuild(
                     total, done, remaining = sum(ends.values()), 0, {t for t in tps if ends[t]}
                     break
                 done += len(records)
+                total = max(total, done)
                 progress(done, total)
-                if applied.next_offset >= ends[tp]:
+                if applied.next_offset >= end:
                     remaining.discard(tp)
     finally:
         await consumer.stop()
@@ -76,4 +80,8 @@ def _swap(db: ReadModelDB, projection: Projection) -> None:
         )
         cur.execute(
             "UPDATE projection_epochs SET projection = %s WHERE projection = %s", (live, fresh)
+        )
+        cur.execute(
+            "UPDATE projection_store_positions SET projection = %s WHERE projection = %s",
+            (live, fresh),
         )

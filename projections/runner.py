@@ -5,6 +5,11 @@ stores the partition's next offset: a redelivery (after a crash between the data
 and the Kafka offset commit, or a rebalance) finds its offsets already applied and skips them.
 Kafka's committed offsets are written afterwards for lag monitoring only.
 
+Offsets cannot recognise a fact the relay sent twice (it resends a page it could not record
+as published, so the copy sits at a later offset): per partition the highest store position
+applied is kept in the same transaction, and an interesting message at or below it is skipped.
+Within a partition and an epoch, first sendings arrive in store order.
+
 The relay epoch on each message tells whether the log is the one the read model was built
 from. A higher epoch means the broker lost its log and the relay republished the store: the
 read model is emptied and rebuilt from offset 0. A message whose offset lies beyond the stored
@@ -15,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from projections import base
@@ -48,6 +55,7 @@ class ProjectionWorker:
         self.db, self.projection, self.topic, self.suffix = db, projection, topic, suffix
         self.key = projection.name + suffix
         self.applied = 0
+        self.duplicates = 0  # resent facts recognised by their store position
         with db.transaction() as cur:
             base.create_position_tables(cur)
             projection.create(cur, suffix)
@@ -60,48 +68,63 @@ class ProjectionWorker:
         with self.db.transaction() as cur:
             next_offset = base.read_position(cur, self.key, self.topic, partition)
             epoch = base.read_epoch(cur, self.key)
+            seen = base.read_store_position(cur, self.key, self.topic, partition)
             newer: int | None = None
             for record in records:
                 if record.offset < next_offset:
-                    continue  # already applied: a redelivery
+                    # Already applied (a redelivery), unless the broker lost its log and the
+                    # relay's republished one is still shorter than our position here.
+                    if epoch is not None and (_epoch_header(record) or 0) > epoch:
+                        newer = _epoch_header(record)
+                        break
+                    continue
                 if record.offset > next_offset:
-                    base.write_position(cur, self.key, self.topic, partition, next_offset)
+                    self._save(cur, partition, next_offset, seen)
                     return Applied(next_offset, seek_to=next_offset)
-                epoch, newer = self._apply_one(cur, record, epoch)
+                epoch, newer, seen = self._apply_one(cur, record, epoch, seen)
                 if newer is not None:
                     break  # this page's work is discarded by the reset below
                 next_offset = record.offset + 1
             else:
-                base.write_position(cur, self.key, self.topic, partition, next_offset)
+                self._save(cur, partition, next_offset, seen)
                 return Applied(next_offset)
         assert newer is not None
         self.reset(newer)
         return Applied(0, seek_to=0)
 
+    def _save(self, cur: Cursor, partition: int, next_offset: int, seen: int) -> None:
+        base.write_position(cur, self.key, self.topic, partition, next_offset)
+        base.write_store_position(cur, self.key, self.topic, partition, seen)
+
     def _apply_one(
-        self, cur: Cursor, record: Record, epoch: int | None
-    ) -> tuple[int | None, int | None]:
-        """Applies one message. Returns the read model's epoch, and a newer relay epoch if the
-        log was replaced (then nothing was applied)."""
+        self, cur: Cursor, record: Record, epoch: int | None, seen: int
+    ) -> tuple[int | None, int | None, int]:
+        """Applies one message. Returns the read model's epoch, a newer relay epoch if the log
+        was replaced (then nothing was applied), and the highest store position applied."""
         kind = _type_header(record)
         if kind is not None and kind not in self.projection.interesting and epoch is not None:
-            return epoch, None  # cheap skip; epochs are checked on the messages that matter
+            return epoch, None, seen  # cheap skip; epochs are checked on the messages that matter
         try:
             event = decode(record.value or b"")
         except ValidationError as exc:
             log.error("%s: undecodable message at offset %d: %s", self.key, record.offset, exc)
-            return epoch, None
+            return epoch, None, seen
         if epoch is None:
             epoch = event.relayepoch
             base.write_epoch(cur, self.key, epoch)
         elif event.relayepoch > epoch:
-            return epoch, event.relayepoch
+            return epoch, event.relayepoch, seen
         elif event.relayepoch < epoch:
-            return epoch, None  # from the log the relay has since replaced
+            return epoch, None, seen  # from the log the relay has since replaced
         if event.event_type in self.projection.interesting:
+            if event.storeposition <= seen:
+                # Resent by a relay that crashed before recording the page: applied already.
+                self.duplicates += 1
+                return epoch, None, seen
             self.projection.apply(cur, event, self.suffix)
             self.applied += 1
-        return epoch, None
+            seen = event.storeposition
+        return epoch, None, seen
 
     def reset(self, epoch: int) -> None:
         """Empties the read model and its positions; it is rebuilt from offset 0 of ``epoch``."""
@@ -111,6 +134,15 @@ class ProjectionWorker:
             self.projection.create(cur, self.suffix)
             base.forget(cur, self.key)
             base.write_epoch(cur, self.key, epoch)
+
+
+def _epoch_header(record: Record) -> int | None:
+    """Peeks at the CloudEvent's relay epoch without a full decode."""
+    match = _EPOCH.search(record.value or b"")
+    return int(match.group(1)) if match else None
+
+
+_EPOCH = re.compile(rb'"relayepoch":(\d+)')
 
 
 def _type_header(record: Record) -> str | None:
@@ -186,5 +218,16 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        stored = {}
         for tp in assigned:
-            self.consumer.seek(tp, await asyncio.to_thread(self.worker.position, tp.partition))
+            stored[tp] = await asyncio.to_thread(self.worker.position, tp.partition)
+            self.consumer.seek(tp, stored[tp])
+        # A partition read to its end before a crash yields no page to commit after it, so
+        # Kafka's offsets (lag monitoring) would stay behind the read model's until new
+        # messages arrive: commit the read model's positions now.
+        ahead = {tp: offset for tp, offset in stored.items() if offset > 0}
+        if ahead:
+            try:
+                await self.consumer.commit(ahead)
+            except KafkaError as exc:  # only monitoring suffers; the read model is the truth
+                log.warning("%s: could not commit resumed offsets: %s", self.worker.key, exc)

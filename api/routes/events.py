@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES
+from api.writer import GroupCommitWriter
 from routing.episodes.events import AnyEpisodeEvent, event_examples
 from routing.episodes.service import Recorded
 
@@ -54,8 +55,8 @@ def _out(r: Recorded) -> RecordedOut:
     responses=ERROR_RESPONSES,
     summary="Record one fact of a care episode",
 )
-def post_event(
-    episodes: Episodes,
+async def post_event(
+    request: Request,
     response: Response,
     event: Annotated[
         AnyEpisodeEvent,
@@ -65,7 +66,8 @@ def post_event(
     """Records one event. Retrying with the same `event_id` and body returns the original
     result (with header `Idempotent-Replayed: true`); the same `event_id` with another body
     is a 409."""
-    recorded = episodes.record(event)
+    writer: GroupCommitWriter = request.app.state.writer
+    recorded = await writer.record(event)
     if recorded.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _out(recorded)

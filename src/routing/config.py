@@ -84,6 +84,7 @@ class Settings(BaseSettings):
             host = self.postgres_dsn.hosts()[0]
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "PROCESS_RECORDER_TOPIC": "routing.episodes.pgrecorder:BinaryInsertProcessRecorder",
                 "POSTGRES_DBNAME": (self.postgres_dsn.path or "/postgres").lstrip("/"),
                 "POSTGRES_HOST": host.get("host") or "127.0.0.1",
                 "POSTGRES_PORT": str(host.get("port") or 5432),

@@ -14,15 +14,17 @@ episode, which the episode alone could not see.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import orjson
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
-from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.events import ContactRequested, EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState
 
 RECEIPT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:event-receipt")
@@ -47,6 +49,21 @@ class FactReceipt:
     recorded_at: datetime
 
 
+_handoff = threading.local()
+
+
+def _validated(fact: dict[str, Any]) -> EpisodeEvent:
+    """The event a command just validated, or the fact parsed again (replay from the store).
+
+    Events are frozen, so handing the command's own instance to ``apply`` is safe; it saves
+    validating every new fact twice on the write path."""
+    event: EpisodeEvent | None = getattr(_handoff, "event", None)
+    _handoff.event = None
+    if event is not None and str(event.event_id) == fact["event_id"]:
+        return event
+    return parse_event(fact)
+
+
 class CareEpisode(Aggregate):
     """One patient's care episode: the consistency boundary for the journey rules."""
 
@@ -59,20 +76,22 @@ class CareEpisode(Aggregate):
         fingerprint: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.state.apply(parse_event(self.fact))
+            aggregate.state.apply(_validated(self.fact))
             aggregate.receipts[self.fact["event_id"]] = FactReceipt(
                 self.fingerprint, self.originator_version, self.timestamp
             )
 
     def __init__(self, fact: dict[str, Any], fingerprint: str) -> None:
-        self.state = EpisodeState.open(parse_event(fact))
+        self.state = EpisodeState.open(_validated(fact))
         self.receipts: dict[str, FactReceipt] = {
             fact["event_id"]: FactReceipt(fingerprint, self.version, self.created_on)
         }
 
     @classmethod
     def open(cls, first: EpisodeEvent, fp: str) -> CareEpisode:
-        EpisodeState.open(first)  # raises RuleBroken before anything is triggered
+        if not isinstance(first, ContactRequested):
+            EpisodeState.open(first)  # raises RuleBroken before anything is triggered
+        _handoff.event = first
         return cls._create(
             cls.Opened,
             id=first.episode_id,
@@ -82,18 +101,47 @@ class CareEpisode(Aggregate):
 
     def record(self, e: EpisodeEvent, fp: str) -> None:
         self.state.check(e)
+        _handoff.event = e
         self.trigger_event(self.FactRecorded, fact=e.model_dump(mode="json"), fingerprint=fp)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CareEpisode:
+        """The repository copies every cached episode it hands out; only the state and the
+        receipts map are mutable (receipts themselves are frozen)."""
+        copy = object.__new__(type(self))
+        attrs = dict(self.__dict__)
+        attrs["state"] = self.state.copy()
+        attrs["receipts"] = dict(self.receipts)
+        if "_pending_events" in attrs:
+            attrs["_pending_events"] = list(attrs["_pending_events"])
+        copy.__dict__.update(attrs)
+        return copy
 
 
 class EventReceipt(Aggregate):
     """Claims one client event id for one episode, globally."""
 
-    @classmethod
-    def create_id(cls, event_id: str, episode_id: str, fingerprint: str) -> UUID:  # type: ignore[override]
-        return receipt_id(UUID(event_id))
+    class Claimed(Aggregate.Created):
+        event_id: str
+        episode_id: str
+        fingerprint: str
 
-    @event("Claimed")
     def __init__(self, event_id: str, episode_id: str, fingerprint: str) -> None:
         self.event_id = event_id
         self.episode_id = episode_id
         self.fingerprint = fingerprint
+
+    @classmethod
+    def claim(cls, event_id: UUID, episode_id: UUID, fingerprint: str) -> Aggregate.Created:
+        """The claim as a bare event, saved beside the fact without building an aggregate."""
+        return cls.Claimed(  # type: ignore[call-arg]
+            originator_id=receipt_id(event_id),
+            originator_version=1,
+            timestamp=cls.Claimed.create_timestamp(),
+            originator_topic=_RECEIPT_TOPIC,
+            event_id=str(event_id),
+            episode_id=str(episode_id),
+            fingerprint=fingerprint,
+        )
+
+
+_RECEIPT_TOPIC = get_topic(EventReceipt)

@@ -119,7 +119,9 @@ class CriteriaSetRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
     version: Annotated[str, Field(min_length=1, max_length=32)]
-    owning_region: CountyCode
+    owning_region: CountyCode | None = Field(
+        default=None, description="Region that decided the set; none for a national set."
+    )
 
 
 class NeedAndSuitabilityAssessed(EpisodeEvent):

@@ -9,7 +9,7 @@ rule here compares valid times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -66,6 +66,9 @@ class Contact:
     physical_follow_up_needed: bool = False
     visit_scheduled_for: datetime | None = None
 
+    def copy(self) -> Contact:
+        return replace(self, offers=[replace(o, modes=list(o.modes)) for o in self.offers])
+
     @property
     def open_offer(self) -> Offer | None:
         if self.offers and self.offers[-1].answer is None:
@@ -100,6 +103,16 @@ class EpisodeState:
     triages: int = 0
     assessments: int = 0
     home_region_corrections: int = 0
+
+    def copy(self) -> EpisodeState:
+        """A copy whose mutable parts are independent: cheaper than deepcopy, which the
+        repository's cache would otherwise run on every load."""
+        return replace(
+            self,
+            contacts={k: c.copy() for k, c in self.contacts.items()},
+            referrals={k: replace(r) for k, r in self.referrals.items()},
+            treatments=dict(self.treatments),
+        )
 
     @classmethod
     def open(cls, first: ev.EpisodeEvent) -> EpisodeState:

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking
+from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking, Transcoder
 from eventsourcing.utils import get_topic
 
 from routing.episodes.aggregate import (
@@ -27,6 +27,7 @@ from routing.episodes.aggregate import (
 )
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState, RuleBroken
+from routing.episodes.transcoder import OrjsonTranscoder
 
 MAX_ATTEMPTS = 5
 
@@ -97,6 +98,11 @@ class CareEpisodes(Application[UUID]):
         super().__init__(env)
         self.clock_skew = timedelta(seconds=clock_skew_seconds)
 
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder, so a consumer's position commits with the facts it caused."""
         recorder: ProcessRecorder = self.factory.process_recorder()
@@ -142,9 +148,10 @@ class CareEpisodes(Application[UUID]):
         self, events: Sequence[EpisodeEvent], tracking: Tracking | None, *, consult_receipts: bool
     ) -> list[Recorded]:
         episodes: dict[UUID, CareEpisode | None] = {}
-        new_receipts: list[EventReceipt] = []
+        new_receipts: list[Aggregate.Created] = []
         in_batch: dict[UUID, tuple[str, int]] = {}
         pending: list[tuple[int, EpisodeEvent, str] | Recorded] = []
+        new = self._new_episodes({e.episode_id for e in events})
 
         for i, e in enumerate(events):
             fp = fingerprint(e)
@@ -163,7 +170,7 @@ class CareEpisodes(Application[UUID]):
             in_batch[e.event_id] = (fp, i)
 
             if e.episode_id not in episodes:
-                episodes[e.episode_id] = self._load(e.episode_id)
+                episodes[e.episode_id] = None if e.episode_id in new else self._load(e.episode_id)
             episode = episodes[e.episode_id]
 
             earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts)
@@ -179,13 +186,11 @@ class CareEpisodes(Application[UUID]):
                     episode.record(e, fp)
             except RuleBroken as broken:
                 raise EventRejected(i, broken.rule, broken.message) from None
-            new_receipts.append(
-                EventReceipt(event_id=str(e.event_id), episode_id=str(e.episode_id), fingerprint=fp)
-            )
+            new_receipts.append(EventReceipt.claim(e.event_id, e.episode_id, fp))
             pending.append((i, e, fp))
 
         if new_receipts:
-            self._save(tracking, *(ep for ep in episodes.values() if ep is not None), *new_receipts)
+            self._save(tracking, [ep for ep in episodes.values() if ep is not None], new_receipts)
         elif tracking is not None:
             self.recorder.insert_tracking(tracking)
 
@@ -201,13 +206,21 @@ class CareEpisodes(Application[UUID]):
             results.append(Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False))
         return results
 
-    def _save(self, tracking: Tracking | None, *aggregates: Aggregate) -> None:
-        if tracking is None:
-            self.save(*aggregates)
-            return
+    def _save(
+        self,
+        tracking: Tracking | None,
+        episodes: list[CareEpisode],
+        receipts: list[Aggregate.Created],
+    ) -> None:
+        """One transaction for the facts, their receipts and the consumer position. Fills the
+        library's ProcessingEvent directly: its ``collect_events`` runs isinstance checks
+        against runtime protocols that cost more than the rest of the save on Python 3.11."""
         processing = ProcessingEvent[UUID](tracking)
-        processing.collect_events(*aggregates)
-        self._notify(self._record(processing))
+        for episode in episodes:
+            processing.events.extend(episode.collect_events())
+            processing.aggregates[episode.id] = episode
+        processing.events.extend(receipts)
+        self._record(processing)
 
     def _earlier_receipt(
         self,
@@ -239,6 +252,23 @@ class CareEpisodes(Application[UUID]):
                 field="event_id",
             )
         return None
+
+    def _new_episodes(self, episode_ids: set[UUID]) -> set[UUID]:
+        """Episodes known not to exist yet, found with one query instead of one per episode
+        (where the recorder can). A concurrent creation is still caught by the save."""
+        existing = getattr(self.recorder, "existing", None)
+        cache = self.repository.cache
+        if existing is None or len(episode_ids) < 2:
+            return set()
+        unseen = []
+        for episode_id in episode_ids:
+            try:
+                if cache is None:
+                    raise KeyError(episode_id)
+                cache.get(episode_id)
+            except KeyError:
+                unseen.append(episode_id)
+        return set(unseen) - set(existing(unseen))
 
     def _load(self, episode_id: UUID) -> CareEpisode | None:
         try:

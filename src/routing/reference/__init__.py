@@ -1,5 +1,7 @@
 """Reference data the rules depend on: dated, versioned and validated when loaded."""
 
+from routing.reference.care_rules import CriteriaSet, EntryPoint, ReferralRequirement
+from routing.reference.catalogue import Catalogue, load_catalogue
 from routing.reference.regions import (
     HealthcareRegion,
     Region,
@@ -8,12 +10,35 @@ from routing.reference.regions import (
     UnknownRegion,
     load_regions,
 )
+from routing.reference.tariffs import (
+    CatalogueDataError,
+    FeeEntry,
+    ModeClass,
+    NoFeeSchedule,
+    PriceCategory,
+    PriceEntry,
+    ReimbursementEntry,
+    price_category,
+)
 
 __all__ = [
+    "Catalogue",
+    "CatalogueDataError",
+    "CriteriaSet",
+    "EntryPoint",
+    "FeeEntry",
     "HealthcareRegion",
+    "ModeClass",
+    "NoFeeSchedule",
+    "PriceCategory",
+    "PriceEntry",
+    "ReferralRequirement",
     "Region",
     "Regions",
     "RegionsDataError",
+    "ReimbursementEntry",
     "UnknownRegion",
+    "load_catalogue",
     "load_regions",
+    "price_category",
 ]

@@ -1,0 +1,69 @@
+"""Closing a billing month for a region pair: an event, so invoices are part of the history.
+
+Once (home region, care region, month) is closed, its invoice lines are fixed; a decision that
+changes afterwards produces a correction (credit note), never a silent edit (C2).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from routing.episodes.vocabulary import CountyCode, SourceId
+
+BILLING_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:billing-month")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def billing_month_id(home_region: str, care_region: str, month: str) -> UUID:
+    return uuid5(BILLING_NAMESPACE, f"{home_region}:{care_region}:{month}")
+
+
+class MonthClosed(BaseModel):
+    """Region finance closed ``month`` for invoices from ``care_region`` to ``home_region``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["month_closed"] = "month_closed"
+    schema_version: Literal[1] = 1
+    event_id: UUID
+    home_region: CountyCode
+    care_region: CountyCode
+    month: str = Field(description="YYYY-MM, in Swedish time")
+    occurred_at: AwareDatetime
+    source: SourceId
+
+    @field_validator("month")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        if not _MONTH.match(value):
+            raise ValueError("month must be YYYY-MM")
+        return value
+
+    @property
+    def billing_month_id(self) -> UUID:
+        return billing_month_id(self.home_region, self.care_region, self.month)
+
+
+class MonthAlreadyClosed(Exception):  # noqa: N818 - a domain outcome
+    pass
+
+
+class BillingMonth(Aggregate):
+    """One (home region, care region, month). Closing it twice is refused (409)."""
+
+    class Closed(Aggregate.Created):
+        fact: dict[str, Any]
+
+    def __init__(self, fact: dict[str, Any]) -> None:
+        self.fact = fact
+
+    @classmethod
+    def close(cls, event: MonthClosed) -> BillingMonth:
+        return cls._create(
+            cls.Closed, id=event.billing_month_id, fact=event.model_dump(mode="json")
+        )

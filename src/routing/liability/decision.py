@@ -1,0 +1,61 @@
+"""A liability decision and its trace: what was decided, by which rule, on which source."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class LiabilityStatus(StrEnum):
+    """C3: liability is not a boolean."""
+
+    home_region_liable = "home_region_liable"
+    home_region_not_obliged = "home_region_not_obliged"  # the care region bears the cost
+    in_region = "in_region"  # no inter-regional invoice
+    not_billable = "not_billable"
+    pending = "pending"  # facts missing
+
+
+class TraceStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    """Rule id of domain.md (R8, R9, C4...)."""
+    finding: str
+    source: str
+    """Where the rule comes from, e.g. 'Ds 2023:27 — seed 001'."""
+
+
+class LiabilityDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    episode_id: str
+    contact_id: str
+    status: LiabilityStatus
+    rulebook: str
+    rulebook_policy: str
+    reference_version: str
+    contact_date: date | None = None
+    home_region: str
+    care_region: str
+    paying_region: str | None = None
+    receiving_region: str | None = None
+    invoiced_amount: int = 0
+    """SEK the care region invoices the home region."""
+    provider_reimbursement: int | None = None
+    """SEK the care region pays its provider, when known."""
+    patient_fee: int | None = None
+    fee_schedule_region: str | None = None
+    fee_schedule_is_default: bool = False
+    riksavtal_chapter: str | None = None
+    price_list: int | None = None
+    price_list_name: str | None = None
+    price_category: str | None = None
+    mode: str | None = None
+    profession: str | None = None
+    credit_reason: int | None = None
+    """Inera reasonForCredit that applies if an invoiced line must be credited for this."""
+    flags: tuple[str, ...] = ()
+    trace: tuple[TraceStep, ...] = ()

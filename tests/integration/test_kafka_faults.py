@@ -1,0 +1,277 @@
+"""Faults on the Kafka side, against a real broker and real stores (a SQLite file, PostgreSQL).
+
+1. The relay is SIGKILLed mid-stream and restarted: every stored fact reaches the topic, and
+   the episode summary counts each once despite the duplicates the restart resends.
+2. The broker is down for a while and comes back empty: facts are still accepted (the API
+   writes only to the store), the relay republishes them all under a new epoch, the
+   projection starts again from that log and ends with exact counts.
+3. A projection is killed between its read-model commit and its Kafka offset commit, twice:
+   restarted in the same consumer group, it counts nothing twice.
+
+The expected counts are computed straight from the generated events, never from the read model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from projections.episode_summary import EpisodeSummary
+from routing.config import Settings
+from routing.episodes.service import CareEpisodes
+from routing.messaging.broker import BundledBroker
+from routing.messaging.envelope import decode
+from routing.messaging.progress import ProgressStore
+from routing.store import open_episodes
+from tests import kafka_support as ks
+from tests import support as f
+
+pytestmark = pytest.mark.kafka
+
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> Settings:
+    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
+    return settings
+
+
+@pytest.fixture
+def settings(
+    store: Settings, kafka_bootstrap: str, kafka_names: dict[str, str], tmp_path: Path
+) -> Settings:
+    return ks.stack_settings(store, kafka_names, kafka_bootstrap, tmp_path)
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[CareEpisodes]:
+    svc = open_episodes(settings)
+    yield svc
+    svc.close()
+
+
+# --- FAULT 1 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def relay_process(settings: Settings, tmp_path: Path) -> Iterator[ks.Routing]:
+    proc = ks.Routing(settings, tmp_path, "relay")
+    yield proc
+    proc.terminate()
+
+
+@pytest.mark.asyncio
+async def test_relay_killed_mid_stream_loses_nothing_and_counts_nothing_twice(
+    settings: Settings, service: CareEpisodes, relay_process: ks.Routing
+) -> None:
+    assert settings.kafka_bootstrap_servers
+    await ks.create_topics(settings)
+    episodes = ks.demo_episodes(1000, seed=101)
+    ks.load(service, episodes)
+    facts = ks.stored_facts(service)
+    assert len(facts) > 4000
+    progress = ProgressStore(service)
+
+    with ks.read_models(settings) as db:
+        async with ks.background() as workers:
+            runner = ks.runner_for(settings, db)
+            workers.start(runner.run)  # joins its group while the relay starts
+
+            # Killed as soon as it has recorded its first page: the rest is still to publish.
+            relay_process.start()
+            killed_at = await ks.eventually(
+                lambda: progress.load(settings.events_topic).position,
+                timeout=30, interval=0.005, what=f"relay started:\n{relay_process.tail()}",
+            )  # fmt: skip
+            relay_process.sigkill()
+            after = progress.load(settings.events_topic)
+            assert 0 < killed_at <= after.position < facts[-1].position, "killed mid-stream"
+
+            # Killed again after the broker acknowledged a page but before the relay recorded
+            # it. SIGKILL cannot aim at that window, so the record is put back to where that
+            # kill would have left it: the previous page boundary.
+            relay_process.start()
+            await ks.eventually(
+                lambda: progress.load(settings.events_topic).position > after.position,
+                timeout=30, interval=0.005, what=f"relay resumed:\n{relay_process.tail()}",
+            )  # fmt: skip
+            relay_process.sigkill()
+            progress.save(replace(progress.load(settings.events_topic), position=after.position))
+
+            relay_process.start()
+            more = ks.demo_episodes(60, seed=102)
+            ks.load(service, more)  # while the restarted relay is catching up
+            facts = ks.stored_facts(service)
+            await ks.wait_caught_up(db, settings, service, timeout=60, workers=workers)
+
+            records = await ks.read_topic(settings.kafka_bootstrap_servers, settings.events_topic)
+            on_topic = Counter(str(decode(r.value).id) for r in records)
+            assert set(on_topic) == {x.event_id for x in facts}, "nothing lost, nothing else"
+            assert max(on_topic.values()) > 1, "the restarts resent facts"
+            assert {decode(r.value).relayepoch for r in records} == {1}
+            assert ks.summary_counts(db) == ks.expected_summary(episodes + more)
+            assert runner.worker.duplicates > 0, "the duplicates reached the projection"
+
+        relay_process.terminate()  # and it stops cleanly on SIGTERM
+        assert relay_process.proc is not None
+        assert relay_process.proc.returncode == 0
+        assert progress.load(settings.events_topic).position == facts[-1].position
+
+
+# --- FAULT 2 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_broker_outage_delays_but_loses_nothing(
+    store: Settings,
+    bundled_broker: BundledBroker,
+    kafka_names: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    settings = ks.stack_settings(store, kafka_names, bundled_broker.bootstrap_servers, tmp_path)
+    service = open_episodes(settings)
+    api = TestClient(create_app(settings, service=service))
+    await ks.create_topics(settings)
+    episodes = ks.demo_episodes(150, seed=201)
+    ks.load(service, episodes)
+    try:
+        with ks.read_models(settings) as db:
+            async with ks.background() as workers:
+                relay = ks.relay_for(settings, service, broker_check_interval=1.0)
+                workers.start(relay.run)
+                runner = ks.runner_for(settings, db)
+                workers.start(runner.run)
+                await ks.wait_caught_up(db, settings, service, workers=workers)
+                assert ks.summary_counts(db) == ks.expected_summary(episodes)
+                before = relay.published_total
+
+                bundled_broker.stop()
+                journeys = [f.typical_journey() for _ in range(12)]
+                for journey in journeys:  # accepted while the broker is down
+                    r = await asyncio.to_thread(api.post, "/events/batch", json={"events": journey})
+                    assert r.status_code == 201, r.text
+                batch = ks.demo_episodes(40, seed=202)
+                await asyncio.to_thread(ks.load, service, batch)
+                await asyncio.sleep(3)  # down for a while: the relay keeps failing, retrying
+                workers.check()
+                assert relay.published_total == before, "nothing can be acknowledged"
+
+                bundled_broker.start()  # a new, empty cluster on the same port
+                await ks.wait_caught_up(db, settings, service, timeout=90, workers=workers)
+                everything = episodes + journeys + batch
+                assert ks.summary_counts(db) == ks.expected_summary(everything)
+
+                records = await ks.read_topic(
+                    bundled_broker.bootstrap_servers, settings.events_topic
+                )
+                facts = ks.stored_facts(service)
+                assert {str(decode(r.value).id) for r in records} == {x.event_id for x in facts}
+                republished = {
+                    str(decode(r.value).id) for r in records if decode(r.value).relayepoch == 2
+                }
+                assert republished == {x.event_id for x in facts}, "all again, as epoch 2"
+                progress = ProgressStore(service).load(settings.events_topic)
+                assert (progress.epoch, progress.position) == (2, facts[-1].position)
+                assert progress.cluster_id == bundled_broker.cluster_id
+                with db.transaction() as cur:
+                    cur.execute(
+                        "SELECT epoch FROM projection_epochs WHERE projection = %s",
+                        (EpisodeSummary.name,),
+                    )
+                    assert cur.fetchone()[0] == 2
+    finally:
+        service.close()
+
+
+# --- FAULT 3 ---------------------------------------------------------------------------------
+
+
+class Killed(Exception):  # noqa: N818 - stands for a kill, not an error
+    """Stands for the process dying: raised where the offset commit would happen."""
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offsets (OffsetFetch, without joining the group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        out = {}
+        for p in sorted(consumer.partitions_for_topic(topic) or ()):
+            offset = await consumer.committed(TopicPartition(topic, p))
+            if offset is not None:
+                out[p] = offset
+        return out
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.asyncio
+async def test_projection_killed_between_its_commits_counts_nothing_twice(
+    settings: Settings, service: CareEpisodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings.kafka_bootstrap_servers
+    bootstrap, topic = settings.kafka_bootstrap_servers, settings.events_topic
+    episodes = ks.demo_episodes(400, seed=301)
+    ks.load(service, episodes)
+    await ks.publish_all(ks.relay_for(settings, service), len(ks.stored_facts(service)))
+    expected = ks.expected_summary(episodes)
+    group = f"fault3-{time.monotonic_ns()}-"
+    real_commit = AIOKafkaConsumer.commit
+
+    def dying_after(ok: int) -> Any:
+        calls = 0
+
+        async def commit(self: AIOKafkaConsumer, offsets: Any = None) -> None:
+            nonlocal calls
+            calls += 1
+            if calls > ok:
+                raise Killed("after the read-model commit, before the offset commit")
+            await real_commit(self, offsets)
+
+        return commit
+
+    # A killed member does not leave its group: the restarted one waits until the broker
+    # expires it. A short session keeps that wait short (the default is 10 s).
+    real_init = AIOKafkaConsumer.__init__
+
+    def short_session(self: AIOKafkaConsumer, *topics: str, **kw: Any) -> None:
+        kw.setdefault("session_timeout_ms", 3000)
+        kw.setdefault("heartbeat_interval_ms", 500)
+        real_init(self, *topics, **kw)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "__init__", short_session)
+
+    with ks.read_models(settings) as db:
+        for ok in (1, 3):  # dies at its second offset commit, then at its fourth
+            monkeypatch.setattr(AIOKafkaConsumer, "commit", dying_after(ok))
+            runner = ks.runner_for(settings, db, group=group)
+            with pytest.raises(Killed):
+                await asyncio.wait_for(runner.run(asyncio.Event()), timeout=30)
+            monkeypatch.setattr(AIOKafkaConsumer, "commit", real_commit)
+
+            in_db = ks.positions(db, EpisodeSummary.name, topic)
+            in_kafka = await committed(bootstrap, runner.group_id, topic)
+            assert in_kafka, "some offset commits got through"
+            assert all(o <= in_db[p] for p, o in in_kafka.items())
+            assert any(in_kafka.get(p, 0) < o for p, o in in_db.items()), (
+                "a page is in the read model but its offset is not in Kafka"
+            )
+            assert 0 < sum(ks.summary_counts(db).values()) < sum(expected.values())
+
+        runner = ks.runner_for(settings, db, group=group)
+        async with ks.background() as workers:
+            workers.start(runner.run)
+            ends = await ks.wait_caught_up(db, settings, service, workers=workers)
+        assert ks.summary_counts(db) == expected
+        assert await committed(bootstrap, runner.group_id, topic) == ends
