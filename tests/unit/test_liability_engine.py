@@ -112,7 +112,7 @@ def test_adequate_assessment_before_contact_makes_home_region_liable() -> None:
 def test_no_assessment_means_home_region_not_obliged() -> None:
     d = _decide(_digital(AFTER))
     assert d.status is LiabilityStatus.home_region_not_obliged
-    assert d.paying_region == "04" and d.receiving_region is None and d.invoiced_amount == 0
+    assert (d.paying_region, d.receiving_region, d.invoiced_amount) == ("04", None, 0)
     assert any(step.rule == "R9" and "no need-and-suitability" in step.finding for step in d.trace)
 
 
@@ -208,14 +208,14 @@ def test_proposal_can_be_switched_off_or_moved() -> None:
 def test_in_region_contact_is_not_invoiced() -> None:
     d = _decide(_digital(BEFORE, home={"county": "04", "municipality": "0480"}))
     assert d.status is LiabilityStatus.in_region
-    assert d.invoiced_amount == 0 and d.paying_region is None
+    assert (d.invoiced_amount, d.paying_region) == (0, None)
 
 
 def test_advice_only_is_not_billable() -> None:
     bodies = _digital(BEFORE)
     bodies[-1] = {**bodies[-1], "content": "advice_only"}
     d = _decide(bodies)
-    assert d.status is LiabilityStatus.not_billable and d.credit_reason == 9
+    assert (d.status, d.credit_reason) == (LiabilityStatus.not_billable, 9)
 
 
 def test_uncompleted_contact_is_pending() -> None:

@@ -56,7 +56,8 @@ def decide(
     base |= {"rulebook": rulebook.value, "contact_date": on}
     trace.add(
         "C1",
-        f"contact started {on.isoformat()} (Swedish time): rulebook {rulebook.value} ({policy.label})",
+        f"contact started {on.isoformat()} (Swedish time): "
+        f"rulebook {rulebook.value} ({policy.label})",
         "domain.md C1",
     )
     category = catalogue.price_category(facts.profession)
@@ -64,16 +65,26 @@ def decide(
     flags: list[str] = ["home_region_corrected"] if facts.home_region_corrected else []
 
     if facts.content is ContactContent.advice_only:
-        trace.add("R3", "advice only, not a qualified care contact: not billable", "seed 002; Inera credit reason 9")
+        trace.add(
+            "R3",
+            "advice only, not a qualified care contact: not billable",
+            "seed 002; Inera credit reason 9",
+        )
         return LiabilityDecision(
-            **base, status=LiabilityStatus.not_billable, patient_fee=0,
-            credit_reason=CREDIT_NOT_BILLABLE, flags=tuple(flags), trace=tuple(trace.steps),
-        )  # fmt: skip
+            **base,
+            status=LiabilityStatus.not_billable,
+            patient_fee=0,
+            credit_reason=CREDIT_NOT_BILLABLE,
+            flags=tuple(flags),
+            trace=tuple(trace.steps),
+        )
     if facts.care_level is CareLevel.inpatient:
         trace.add(
-            "R8", "inpatient care by patient choice needs the home region's prior approval "
-            "(Riksavtal 4.2), which this system does not record", SRC_RIKSAVTAL,
-        )  # fmt: skip
+            "R8",
+            "inpatient care by patient choice needs the home region's prior approval "
+            "(Riksavtal 4.2), which this system does not record",
+            SRC_RIKSAVTAL,
+        )
         return LiabilityDecision(
             **base, status=LiabilityStatus.pending, flags=tuple(flags), trace=tuple(trace.steps)
         )
@@ -82,49 +93,76 @@ def decide(
     assert facts.mode is not None
     if not facts.out_of_region:
         fee = catalogue.patient_fee(facts.care_region, category, facts.mode, facts.care_level, on)
-        trace.add("R2", f"home region {facts.home_county} is the care region: no invoice", "seed 004")
-        trace.add("R13", f"patient pays region {facts.care_region}'s fee: {fee.amount} SEK", fee.source)
+        trace.add(
+            "R2", f"home region {facts.home_county} is the care region: no invoice", "seed 004"
+        )
+        trace.add(
+            "R13", f"patient pays region {facts.care_region}'s fee: {fee.amount} SEK", fee.source
+        )
         return LiabilityDecision(
-            **base, status=LiabilityStatus.in_region, patient_fee=fee.amount,
-            fee_schedule_region=facts.care_region, fee_schedule_is_default=fee.is_default,
-            flags=tuple(flags), trace=tuple(trace.steps),
-        )  # fmt: skip
+            **base,
+            status=LiabilityStatus.in_region,
+            patient_fee=fee.amount,
+            fee_schedule_region=facts.care_region,
+            fee_schedule_is_default=fee.is_default,
+            flags=tuple(flags),
+            trace=tuple(trace.steps),
+        )
 
     trace.add(
-        "R2", f"home region {facts.home_county} ≠ care region {facts.care_region}: out-of-region "
-        f"{'distance contact' if distance else 'physical visit'}", "seed 004; R1 termbank",
-    )  # fmt: skip
+        "R2",
+        f"home region {facts.home_county} ≠ care region {facts.care_region}: out-of-region "
+        f"{'distance contact' if distance else 'physical visit'}",
+        "seed 004; R1 termbank",
+    )
     care = regions.by_county(facts.care_region)
     price_list = care.price_list or regions.price_list(facts.care_region, care.seat)
     hc_region = regions.healthcare_region(facts.care_region, care.seat)
     price = catalogue.price(price_list, facts.care_level, facts.mode, category, on)
-    base |= {"price_list": price_list, "price_list_name": hc_region.value, "riksavtal_chapter": "4.1"}
+    base |= {
+        "price_list": price_list,
+        "price_list_name": hc_region.value,
+        "riksavtal_chapter": "4.1",
+    }
     if price is None:
-        trace.add("R11", f"no price on list {price_list} for {category.value} {facts.mode.value} "
-                  f"on {on.isoformat()}", SRC_PRICE)  # fmt: skip
+        trace.add(
+            "R11",
+            f"no price on list {price_list} for {category.value} {facts.mode.value} "
+            f"on {on.isoformat()}",
+            SRC_PRICE,
+        )
         return LiabilityDecision(
             **base, status=LiabilityStatus.pending, flags=tuple(flags), trace=tuple(trace.steps)
         )
     trace.add(
-        "R11", f"price list {price_list} ({hc_region.value}): {category.value}, "
+        "R11",
+        f"price list {price_list} ({hc_region.value}): {category.value}, "
         f"{'distance' if distance else 'physical'}, {facts.care_level.value}: {price.amount} SEK",
         price.source,
-    )  # fmt: skip
+    )
     reimbursement = catalogue.reimbursement(facts.care_region, category, facts.mode, on)
     if reimbursement is not None:
-        trace.add("R12", f"region {facts.care_region} pays its provider {reimbursement.amount} SEK",
-                  reimbursement.source)  # fmt: skip
+        trace.add(
+            "R12",
+            f"region {facts.care_region} pays its provider {reimbursement.amount} SEK",
+            reimbursement.source,
+        )
 
     fee_region = facts.care_region
     if rulebook is RulebookId.ds_2023_27 and distance:
         fee_region = facts.home_county
-        trace.add("R14", "out-of-region distance contact: the home region's fee applies (C5)", SRC_DS)
+        trace.add(
+            "R14", "out-of-region distance contact: the home region's fee applies (C5)", SRC_DS
+        )
     else:
         trace.add("R13", "the patient pays the care region's fee", SRC_RIKSAVTAL)
     fee = catalogue.patient_fee(fee_region, category, facts.mode, facts.care_level, on)
-    trace.add("R13" if fee_region == facts.care_region else "R14",
-              f"fee schedule of region {fee_region}: {fee.amount} SEK"
-              + (" (default schedule: region has none)" if fee.is_default else ""), fee.source)  # fmt: skip
+    trace.add(
+        "R13" if fee_region == facts.care_region else "R14",
+        f"fee schedule of region {fee_region}: {fee.amount} SEK"
+        + (" (default schedule: region has none)" if fee.is_default else ""),
+        fee.source,
+    )
     money = {
         "patient_fee": fee.amount,
         "fee_schedule_region": fee_region,
@@ -144,38 +182,61 @@ def decide(
         trace.add("R9", "physical out-of-region visit: Riksavtalet's rules unchanged", SRC_DS)
 
     if not_obliged:
-        trace.add("C3", f"home region not obliged: region {facts.care_region} bears the cost",
-                  "domain.md C3")  # fmt: skip
+        trace.add(
+            "C3",
+            f"home region not obliged: region {facts.care_region} bears the cost",
+            "domain.md C3",
+        )
         return LiabilityDecision(
-            **base, **money, status=LiabilityStatus.home_region_not_obliged,
-            paying_region=facts.care_region, credit_reason=credit,
-            flags=tuple(flags), trace=tuple(trace.steps),
-        )  # fmt: skip
-    trace.add("R8", f"region {facts.home_county} pays region {facts.care_region} "
-              f"{price.amount} SEK (Riksavtal 4.1)", SRC_RIKSAVTAL)  # fmt: skip
+            **base,
+            **money,
+            status=LiabilityStatus.home_region_not_obliged,
+            paying_region=facts.care_region,
+            credit_reason=credit,
+            flags=tuple(flags),
+            trace=tuple(trace.steps),
+        )
+    trace.add(
+        "R8",
+        f"region {facts.home_county} pays region {facts.care_region} "
+        f"{price.amount} SEK (Riksavtal 4.1)",
+        SRC_RIKSAVTAL,
+    )
     return LiabilityDecision(
-        **base, **money, status=LiabilityStatus.home_region_liable,
-        paying_region=facts.home_county, receiving_region=facts.care_region,
-        invoiced_amount=price.amount, flags=tuple(flags), trace=tuple(trace.steps),
-    )  # fmt: skip
+        **base,
+        **money,
+        status=LiabilityStatus.home_region_liable,
+        paying_region=facts.home_county,
+        receiving_region=facts.care_region,
+        invoiced_amount=price.amount,
+        flags=tuple(flags),
+        trace=tuple(trace.steps),
+    )
 
 
 def _referral_missing(facts: ContactFacts, catalogue: Catalogue, on: Any, trace: _Trace) -> bool:
     """R8: the home region need not pay if it requires a referral and none was obtained."""
     requirement = catalogue.referral_required(facts.home_county, facts.care_level, on)
     if requirement is None or not requirement.required:
-        trace.add("R8", f"region {facts.home_county} requires no referral for "
-                  f"{facts.care_level.value} care", requirement.source if requirement else
-                  "no referral requirement recorded")  # fmt: skip
+        trace.add(
+            "R8",
+            f"region {facts.home_county} requires no referral for {facts.care_level.value} care",
+            requirement.source if requirement else "no referral requirement recorded",
+        )
         return False
     ok = any(
-        r.target_region == facts.care_region and r.status != "rejected"
-        and facts.started_at is not None and r.issued_at <= facts.started_at
+        r.target_region == facts.care_region
+        and r.status != "rejected"
+        and facts.started_at is not None
+        and r.issued_at <= facts.started_at
         for r in facts.referrals
-    )  # fmt: skip
-    trace.add("R8", f"region {facts.home_county} requires a referral for "
-              f"{facts.care_level.value} care: {'obtained' if ok else 'none obtained'}",
-              requirement.source)  # fmt: skip
+    )
+    trace.add(
+        "R8",
+        f"region {facts.home_county} requires a referral for "
+        f"{facts.care_level.value} care: {'obtained' if ok else 'none obtained'}",
+        requirement.source,
+    )
     return not ok
 
 
@@ -185,19 +246,25 @@ def _adequate_assessment(
     """R9 + C4: was the contact preceded by an adequate assessment by the care region's
     criteria? Returns (adequate, recorded late)."""
     if not facts.assessments:
-        trace.add("R9", "no need-and-suitability assessment recorded: home region not obliged", SRC_DS)
+        trace.add(
+            "R9", "no need-and-suitability assessment recorded: home region not obliged", SRC_DS
+        )
         return False, False
     for a in sorted(facts.assessments, key=lambda a: a.occurred_at):
         problem = _inadequacy(a, facts, catalogue)
         if problem is None:
-            late = a.recorded_at is not None and facts.started_at is not None and (
-                a.recorded_at > facts.started_at
+            late = (
+                a.recorded_at is not None
+                and facts.started_at is not None
+                and (a.recorded_at > facts.started_at)
             )
             trace.add(
-                "C4", f"assessment {a.criteria_set_id}@{a.criteria_version} at "
+                "C4",
+                f"assessment {a.criteria_set_id}@{a.criteria_version} at "
                 f"{a.occurred_at.isoformat()} preceded the contact and is adequate"
-                + (" (documented after the contact: flagged, C2)" if late else ""), SRC_DS,
-            )  # fmt: skip
+                + (" (documented after the contact: flagged, C2)" if late else ""),
+                SRC_DS,
+            )
             return True, late
         trace.add("C4", f"assessment {a.criteria_set_id}@{a.criteria_version}: {problem}", SRC_DS)
     trace.add("R9", "no adequate assessment preceded the contact: home region not obliged", SRC_DS)
@@ -213,8 +280,10 @@ def _inadequacy(a: AssessmentFact, facts: ContactFacts, catalogue: Catalogue) ->
         return "unknown criteria set"
     day = swedish_date(a.occurred_at)
     if not criteria.adopted_by_on(facts.care_region, day):
-        return (f"criteria not adopted by the care region {facts.care_region} on "
-                f"{day.isoformat()} (adopted by {', '.join(criteria.adopted_by) or 'none'})")  # fmt: skip
+        return (
+            f"criteria not adopted by the care region {facts.care_region} on "
+            f"{day.isoformat()} (adopted by {', '.join(criteria.adopted_by) or 'none'})"
+        )
     missing = set(criteria.required_criteria) - a.answered
     if missing:
         return f"required criteria not answered: {', '.join(sorted(missing))}"

@@ -25,7 +25,7 @@ class AssessmentFact:
     contact_id: str | None
     criteria_set_id: str
     criteria_version: str
-    owning_region: str
+    owning_region: str | None
     answered: frozenset[str]
     outcome: AssessmentOutcome
     assessor_profession: Profession
@@ -94,18 +94,20 @@ class EpisodeFacts:
                 if not self.home_county:
                     self.home_county = e.home_region.county
                     self.home_municipality = e.home_region.municipality
-                self.contacts[e.contact_id] = self._with_episode_facts(ContactFacts(
-                    episode_id=self.episode_id,
-                    contact_id=e.contact_id,
-                    home_county=self.home_county,
-                    home_municipality=self.home_municipality,
-                    home_region_corrected=self.home_region_corrected,
-                    care_region=e.care_region,
-                    care_level=e.care_level,
-                    provider_id=e.provider_id,
-                    care_unit_id=e.care_unit_id,
-                    requested_mode=e.requested_mode,
-                ))
+                self.contacts[e.contact_id] = self._with_episode_facts(
+                    ContactFacts(
+                        episode_id=self.episode_id,
+                        contact_id=e.contact_id,
+                        home_county=self.home_county,
+                        home_municipality=self.home_municipality,
+                        home_region_corrected=self.home_region_corrected,
+                        care_region=e.care_region,
+                        care_level=e.care_level,
+                        provider_id=e.provider_id,
+                        care_unit_id=e.care_unit_id,
+                        requested_mode=e.requested_mode,
+                    )
+                )
                 return {e.contact_id}
             case ev.ContactStarted():
                 return self._update(e.contact_id, mode=e.mode, started_at=e.occurred_at)
@@ -178,8 +180,6 @@ class EpisodeFacts:
             home_county=self.home_county,
             home_municipality=self.home_municipality,
             home_region_corrected=self.home_region_corrected,
-            assessments=tuple(
-                a for a in self.assessments if a.contact_id in (None, c.contact_id)
-            ),
+            assessments=tuple(a for a in self.assessments if a.contact_id in (None, c.contact_id)),
             referrals=tuple(self.referrals.values()),
         )

@@ -1,6 +1,6 @@
 """Rulebooks: the dated sets of rules a contact is judged by (C1).
 
-``riksavtal`` is the inter-regional agreement in force (R8, R10–R13). ``ds-2023-27`` is the
+``riksavtal`` is the inter-regional agreement in force (R8, R10-R13). ``ds-2023-27`` is the
 proposal of Ds 2023:27 on top of it (R9, R14): not confirmed enacted, so its effective date is
 a setting and it can be switched off. The rulebook is chosen by the contact's start time in
 Swedish time, and every decision records which one it used.
