@@ -1,11 +1,27 @@
 """Read models computed from the event topic, each kept in SQL with its Kafka positions.
 
-``PROJECTIONS`` names every projection the runner and ``routing projections`` know.
+``PROJECTIONS`` names every projection the runner and ``routing projections`` know, each
+with the factory that builds it from the settings (rulebook policy, reference data).
 """
+
+from collections.abc import Callable
 
 from projections.base import Projection
 from projections.episode_summary import EpisodeSummary
+from projections.liability import Liability
+from routing.config import Settings
 
-PROJECTIONS: dict[str, type[Projection]] = {EpisodeSummary.name: EpisodeSummary}
+
+def _liability(settings: Settings) -> Projection:
+    from routing.reference.catalogue import load_catalogue
+    from routing.reference.regions import load_regions
+
+    return Liability(settings.rulebook_policy(), load_catalogue(), load_regions())
+
+
+PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
+    EpisodeSummary.name: lambda _: EpisodeSummary(),
+    Liability.name: _liability,
+}
 
 __all__ = ["PROJECTIONS", "Projection"]

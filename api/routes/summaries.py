@@ -26,7 +26,7 @@ class SummaryOut(BaseModel):
     total: int
 
 
-def _read_models(request: Request) -> ReadModelDB:
+def read_models(request: Request) -> ReadModelDB:
     state = request.app.state
     if state.read_models is None:
         state.read_models = state.open_read_models()
@@ -41,7 +41,7 @@ def episode_summary(
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
 ) -> SummaryOut:
     """Completed contacts per home region, care region, mode and month."""
-    db = _read_models(request)
+    db = read_models(request)
     with db.transaction() as cur:
         EpisodeSummary().create(cur)
         rows = EpisodeSummary.rows(cur, home_region, month)

@@ -236,7 +236,8 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection nam
         task = bar.add_task(f"rebuilding {name}", total=None)
         n = asyncio.run(
             rebuild(
-                db, PROJECTIONS[name](), settings.kafka_bootstrap_servers, settings.events_topic,
+                db, PROJECTIONS[name](settings), settings.kafka_bootstrap_servers,
+                settings.events_topic,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         )  # fmt: skip

@@ -6,11 +6,14 @@ translates our settings into those keys so that the rest of the code never reads
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, PostgresDsn
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from routing.liability.rulebooks import RulebookPolicy
 
 
 class StoreKind(StrEnum):
@@ -55,6 +58,16 @@ class Settings(BaseSettings):
         Path("var/projections.db"), description="Read models when store=sqlite."
     )
     projections_schema: str = Field("projections", description="Read models when store=postgres.")
+
+    ds_2023_27_enabled: bool = Field(
+        True, description="Apply the Ds 2023:27 proposal (R9, R14) from its effective date."
+    )
+    ds_2023_27_effective: date = Field(
+        date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
+    )
+
+    def rulebook_policy(self) -> RulebookPolicy:
+        return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
 
     def topics(self) -> list[tuple[str, int]]:
         """Topics and partition counts the system needs."""

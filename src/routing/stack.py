@@ -63,8 +63,10 @@ def runners(
     if unknown:
         raise ValueError(f"unknown projection(s): {', '.join(sorted(unknown))}")
     return [
-        ProjectionRunner(db, cls(), settings.kafka_bootstrap_servers, settings.events_topic)
-        for name, cls in PROJECTIONS.items()
+        ProjectionRunner(
+            db, build(settings), settings.kafka_bootstrap_servers, settings.events_topic
+        )
+        for name, build in PROJECTIONS.items()
         if not names or name in names
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -43,18 +44,20 @@ def _digital(
     mode: str = "video",
 ) -> list[dict[str, Any]]:
     """contact requested -> (assessment) -> started -> completed, out of region by default."""
+    eid = uuid4()
     ep = s.contact_requested(
+        eid,
         occurred_at=start - timedelta(minutes=10),
         home_region=home or {"county": "14", "municipality": "1480"},
         care_region=care_region,
     )
     bodies = [ep]
     if assessment is not None:
-        bodies.append(s.need_and_suitability_assessed(**assessment))
+        bodies.append(s.need_and_suitability_assessed(eid, **assessment))
     bodies += [
-        s.contact_started(occurred_at=start, mode=mode, profession=profession),
+        s.contact_started(eid, occurred_at=start, mode=mode, profession=profession),
         s.contact_completed(
-            occurred_at=start + timedelta(minutes=15), mode=mode, profession=profession
+            eid, occurred_at=start + timedelta(minutes=15), mode=mode, profession=profession
         ),
     ]
     return bodies

@@ -7,6 +7,7 @@ none of it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from routing.episodes.aggregate import (
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState, RuleBroken
 from routing.episodes.transcoder import OrjsonTranscoder
+from routing.liability.billing import BillingMonth, MonthClosed
 
 MAX_ATTEMPTS = 5
 
@@ -86,12 +88,20 @@ class _StoredFact(Protocol):
     timestamp: datetime
 
 
+def _digest(event: MonthClosed) -> str:
+    return hashlib.sha256(event.model_dump_json().encode()).hexdigest()
+
+
 class CareEpisodes(Application[UUID]):
     """Records the facts of care episodes."""
 
     name = "CareEpisodes"
     recorder: ProcessRecorder
-    FACT_TOPICS = (get_topic(CareEpisode.Opened), get_topic(CareEpisode.FactRecorded))
+    FACT_TOPICS = (
+        get_topic(CareEpisode.Opened),
+        get_topic(CareEpisode.FactRecorded),
+        get_topic(BillingMonth.Closed),
+    )
     """Library topics of stored facts; receipts are bookkeeping and never leave the store."""
 
     def __init__(self, env: dict[str, str] | None = None, clock_skew_seconds: int = 300) -> None:
@@ -276,6 +286,37 @@ class CareEpisodes(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return episode
+
+    # --- billing months (the store also holds region finance's month closings) ----------
+
+    def close_month(self, event: MonthClosed) -> tuple[datetime, bool]:
+        """Records the closing; returns (recorded_at, replayed). A retry with the same event
+        id and body is answered as before; another closing of the same month is refused."""
+        month = BillingMonth.close(event)
+        claim = EventReceipt.claim(event.event_id, event.billing_month_id, _digest(event))
+        try:
+            self.save(month, claim)
+            return month.created_on, False
+        except RecordConflictError:
+            pass
+        try:
+            existing: BillingMonth = self.repository.get(event.billing_month_id)
+        except AggregateNotFoundError:
+            raise EventRejected(
+                0, "event_id_reused", f"event {event.event_id} was already recorded", "event_id"
+            ) from None
+        if existing.fact == event.model_dump(mode="json"):
+            return existing.created_on, True
+        if existing.fact["event_id"] == str(event.event_id):
+            raise EventRejected(
+                0, "event_id_reused", f"event {event.event_id} was recorded with another body",
+                "event_id",
+            )  # fmt: skip
+        raise EventRejected(
+            0, "month_already_closed", f"{event.month} is already closed for invoices from "
+            f"region {event.care_region} to region {event.home_region} "
+            f"(by event {existing.fact['event_id']})",
+        )  # fmt: skip
 
     # --- reading -------------------------------------------------------------------------
 

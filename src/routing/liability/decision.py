@@ -39,7 +39,10 @@ class LiabilityDecision(BaseModel):
     reference_version: str
     contact_date: date | None = None
     home_region: str
+    home_municipality: str | None = None
     care_region: str
+    care_unit_id: str | None = None
+    provider_id: str | None = None
     paying_region: str | None = None
     receiving_region: str | None = None
     invoiced_amount: int = 0

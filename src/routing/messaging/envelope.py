@@ -20,6 +20,8 @@ from routing.episodes.events import EpisodeEvent, parse_event
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 TYPE_PREFIX = "se.routing.episode."
+BILLING_PREFIX = "se.routing.billing."
+BILLING_TYPES = frozenset({"month_closed"})
 
 
 class CloudEvent(BaseModel):
@@ -44,7 +46,7 @@ class CloudEvent(BaseModel):
 
     @property
     def event_type(self) -> str:
-        return self.type.removeprefix(TYPE_PREFIX)
+        return self.type.removeprefix(TYPE_PREFIX).removeprefix(BILLING_PREFIX)
 
     def fact(self) -> EpisodeEvent:
         """The validated domain event, exactly as it was posted."""
@@ -64,20 +66,24 @@ class CloudEvent(BaseModel):
 def encode(
     fact: dict[str, Any],
     *,
+    subject: str,
     recorded_at: datetime,
     position: int,
     episode_version: int,
     epoch: int,
 ) -> bytes:
-    """Serialises a stored fact (its JSON form) as a CloudEvents structured-mode message."""
+    """Serialises a stored fact (its JSON form) as a CloudEvents structured-mode message.
+
+    ``subject`` is the aggregate the fact belongs to: the episode, or a billing month."""
     data = {k: v for k, v in fact.items() if k not in EpisodeEvent.ENVELOPE}
+    prefix = BILLING_PREFIX if fact["type"] in BILLING_TYPES else TYPE_PREFIX
     return orjson.dumps(
         {
             "specversion": "1.0",
             "id": fact["event_id"],
             "source": f"/sources/{fact['source']}",
-            "type": TYPE_PREFIX + fact["type"],
-            "subject": fact["episode_id"],
+            "type": prefix + fact["type"],
+            "subject": subject,
             "time": fact["occurred_at"],
             "datacontenttype": "application/json",
             "dataschema": f"urn:routing:event:{fact['type']}:v{fact['schema_version']}",

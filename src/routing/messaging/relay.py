@@ -157,6 +157,7 @@ class Relay:
                     str(n.originator_id).encode(),
                     encode(
                         stored.fact,
+                        subject=str(n.originator_id),
                         recorded_at=stored.timestamp,
                         position=n.id,
                         episode_version=n.originator_version,

@@ -1,0 +1,131 @@
+"""Region finance: what each home region owes, the contacts behind it, invoices and credits.
+
+Reads the liability read model (eventually consistent with the store); closing a month is a
+write to the store, like any other fact.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from api.deps import Episodes
+from api.errors import ERROR_RESPONSES, ErrorBody
+from api.routes.summaries import read_models
+from projections import liability_queries as q
+from projections.liability import create_tables
+from routing.liability import invoice
+from routing.liability.billing import MonthClosed
+from routing.liability.decision import LiabilityDecision
+
+router = APIRouter(prefix="/finance", tags=["finance"])
+Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14")]
+Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+
+
+class MonthClosedOut(BaseModel):
+    billing_month_id: UUID
+    recorded_at: datetime
+
+
+class ContactExplanation(BaseModel):
+    decision: LiabilityDecision
+    invoice_lines: list[dict[str, Any]]
+
+
+def _tables_ready(request: Request) -> Any:
+    db = read_models(request)
+    with db.transaction() as cur:
+        create_tables(cur)
+    return db
+
+
+@router.get("/liability", summary="What a home region owes for a month")
+def liability_totals(request: Request, home_region: Region, month: Month) -> dict[str, Any]:
+    """Totals of the current decisions by care region, profession, mode and status, and the
+    invoice lines issued (debits, credits, net)."""
+    with _tables_ready(request).transaction() as cur:
+        return q.month_totals(cur, home_region, month)
+
+
+@router.get("/liability/contacts", response_model=list[LiabilityDecision])
+def liability_contacts(
+    request: Request,
+    home_region: Region,
+    month: Month,
+    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    profession: str | None = None,
+    mode: str | None = None,
+    decision_status: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LiabilityDecision]:
+    """The contacts behind a total, each with its decision and the trace of rules applied."""
+    filters = {"care_region": care_region, "profession": profession, "mode": mode,
+               "status": decision_status}  # fmt: skip
+    with _tables_ready(request).transaction() as cur:
+        return q.contacts(cur, home_region, month, filters, limit, offset)
+
+
+@router.get(
+    "/contacts/{episode_id}/{contact_id}", response_model=ContactExplanation, responses=NOT_FOUND
+)
+def explain_contact(request: Request, episode_id: UUID, contact_id: str) -> ContactExplanation:
+    """One contact's decision: status, amounts, rulebook, reference data and every rule."""
+    with _tables_ready(request).transaction() as cur:
+        found = q.contact(cur, str(episode_id), contact_id)
+    if found is None:
+        raise HTTPException(404, f"no decision for contact {contact_id} of episode {episode_id}")
+    decision, lines = found
+    return ContactExplanation(
+        decision=decision,
+        invoice_lines=[{k: v for k, v in x.items() if k != "decision"} for x in lines],
+    )
+
+
+@router.get("/invoices", summary="Invoice specification of a region pair and month")
+def invoice_specification(
+    request: Request,
+    care_region: Region,
+    home_region: Region,
+    month: Month,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    """ProcessClaimSpecification-shaped JSON (380 invoice, 381 credit note), or CSV."""
+    with _tables_ready(request).transaction() as cur:
+        closed_at = q.is_closed(cur, home_region, care_region, month)
+        lines = q.invoice_lines(cur, care_region, home_region, month)
+    if closed_at is None:
+        raise HTTPException(409, f"{month} is not closed for {care_region} -> {home_region}")
+    document = invoice.build(
+        care_region, home_region, month, lines, date.fromisoformat(closed_at[:10])
+    )
+    if fmt == "csv":
+        name = f"fakturaunderlag-{care_region}-{home_region}-{month}.csv"
+        return Response(
+            invoice.to_csv(document),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+    return Response(invoice.json_bytes(document), media_type="application/json")
+
+
+@router.post(
+    "/months/close",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MonthClosedOut,
+    responses=ERROR_RESPONSES,
+)
+async def close_month(event: MonthClosed, episodes: Episodes, response: Response) -> MonthClosedOut:
+    """Closes a month for invoices from a care region to a home region. Idempotent by
+    `event_id`; closing an already closed month is a 409."""
+    recorded_at, replayed = await run_in_threadpool(episodes.close_month, event)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return MonthClosedOut(billing_month_id=event.billing_month_id, recorded_at=recorded_at)

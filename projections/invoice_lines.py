@@ -1,0 +1,149 @@
+"""Invoice lines of closed months, and their corrections.
+
+A closed (home region, care region, month) gets one debit line (Inera typeOfInvoice 380) per
+contact the home region is liable for. A line is never edited: when a decision changes after
+its month was closed, a credit line (381) cancels it with Inera's reasonForCredit, and a new
+debit line follows if the contact is still billable, to whichever region pair now owes it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from projections.db import Cursor
+from routing.liability.decision import LiabilityDecision, LiabilityStatus
+from routing.liability.rulebooks import swedish_date
+
+WRONG_HOME_REGION, WRONG_PRICE, NOT_BILLABLE, LATE = 1, 2, 9, 6
+SIX_MONTHS_DAYS = 183
+
+COLUMNS = (
+    "line_id", "home_region", "care_region", "month", "issued_at", "type_of_invoice",
+    "episode_id", "contact_id", "amount", "credit_reason", "credits_line", "open",
+    "late", "decision",
+)  # fmt: skip
+
+
+class InvoiceLines:
+    tables: ClassVar[tuple[str, ...]] = ("liability_closed_months", "liability_invoice_lines")
+
+    @staticmethod
+    def create(cur: Cursor, suffix: str = "") -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS liability_closed_months{suffix} ("
+            " home_region TEXT NOT NULL, care_region TEXT NOT NULL, month TEXT NOT NULL,"
+            " closed_at TEXT NOT NULL, PRIMARY KEY (home_region, care_region, month))"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS liability_invoice_lines{suffix} ("
+            " line_id TEXT PRIMARY KEY, home_region TEXT NOT NULL, care_region TEXT NOT NULL,"
+            " month TEXT NOT NULL, issued_at TEXT NOT NULL, type_of_invoice INTEGER NOT NULL,"
+            " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, amount BIGINT NOT NULL,"
+            " credit_reason INTEGER, credits_line TEXT, open INTEGER NOT NULL,"
+            " late INTEGER NOT NULL, decision TEXT NOT NULL)"
+        )
+
+    def __init__(self, cur: Cursor, suffix: str = "") -> None:
+        self.cur, self.suffix = cur, suffix
+
+    def close_month(self, home: str, care: str, month: str, at: datetime) -> None:
+        """Issues the month's debit lines; closing twice changes nothing."""
+        s = self.suffix
+        self.cur.execute(
+            f"SELECT 1 FROM liability_closed_months{s} "
+            "WHERE home_region = %s AND care_region = %s AND month = %s",
+            (home, care, month),
+        )
+        if self.cur.fetchone() is not None:
+            return
+        self.cur.execute(
+            f"INSERT INTO liability_closed_months{s} (home_region, care_region, month, closed_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (home, care, month, at.isoformat()),
+        )
+        self.cur.execute(
+            f"SELECT decision FROM liability_decisions{s} WHERE home_region = %s "
+            "AND care_region = %s AND month = %s AND status = %s "
+            "ORDER BY episode_id, contact_id",
+            (home, care, month, LiabilityStatus.home_region_liable.value),
+        )
+        for (raw,) in self.cur.fetchall():
+            d = LiabilityDecision.model_validate_json(raw)
+            if self._open_line(d.episode_id, d.contact_id) is None:
+                self._debit(d, at)
+
+    def follow(self, d: LiabilityDecision, at: datetime) -> None:
+        """Keeps the lines true to a (re)computed decision: credit, then debit if owed."""
+        line = self._open_line(d.episode_id, d.contact_id)
+        owed = d.status is LiabilityStatus.home_region_liable and self._closed(d)
+        if line is not None:
+            if owed and (line["home_region"], line["care_region"], line["amount"]) == (
+                d.home_region, d.care_region, d.invoiced_amount,
+            ):  # fmt: skip
+                return
+            self._credit(line, d, at)
+        if owed:
+            self._debit(d, at)
+
+    def _closed(self, d: LiabilityDecision) -> bool:
+        self.cur.execute(
+            f"SELECT 1 FROM liability_closed_months{self.suffix} "
+            "WHERE home_region = %s AND care_region = %s AND month = %s",
+            (d.home_region, d.care_region, _month(d.contact_date)),
+        )
+        return self.cur.fetchone() is not None
+
+    def _open_line(self, episode: str, contact: str) -> dict[str, Any] | None:
+        self.cur.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM liability_invoice_lines{self.suffix} "
+            "WHERE episode_id = %s AND contact_id = %s AND open = 1",
+            (episode, contact),
+        )
+        row = self.cur.fetchone()
+        return dict(zip(COLUMNS, row, strict=True)) if row else None
+
+    def _debit(self, d: LiabilityDecision, at: datetime) -> None:
+        late = d.contact_date is not None and (swedish_date(at) - d.contact_date).days > (
+            SIX_MONTHS_DAYS
+        )
+        self._insert(d, d.home_region, d.care_region, 380, d.invoiced_amount, None, None, 1,
+                     late, at)  # fmt: skip
+
+    def _credit(self, line: dict[str, Any], d: LiabilityDecision, at: datetime) -> None:
+        if line["home_region"] != d.home_region:
+            reason = WRONG_HOME_REGION
+        elif d.status is LiabilityStatus.home_region_liable:
+            reason = WRONG_PRICE
+        else:
+            reason = d.credit_reason or NOT_BILLABLE
+        self.cur.execute(
+            f"UPDATE liability_invoice_lines{self.suffix} SET open = 0 WHERE line_id = %s",
+            (line["line_id"],),
+        )
+        self._insert(d, line["home_region"], line["care_region"], 381, -int(line["amount"]),
+                     reason, line["line_id"], 0, False, at)  # fmt: skip
+
+    def _insert(
+        self, d: LiabilityDecision, home: str, care: str, kind: int, amount: int,
+        reason: int | None, credits: str | None, open_: int, late: bool, at: datetime,
+    ) -> None:  # fmt: skip
+        self.cur.execute(
+            f"SELECT COUNT(*) FROM liability_invoice_lines{self.suffix} "
+            "WHERE episode_id = %s AND contact_id = %s",
+            (d.episode_id, d.contact_id),
+        )
+        seq = int(self.cur.fetchone()[0]) + 1
+        self.cur.execute(
+            f"INSERT INTO liability_invoice_lines{self.suffix} ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+            (
+                f"{d.episode_id}:{d.contact_id}:{seq}", home, care, _month(d.contact_date),
+                at.isoformat(), kind, d.episode_id, d.contact_id, amount, reason, credits,
+                open_, int(late), d.model_dump_json(),
+            ),
+        )  # fmt: skip
+
+
+def _month(day: date | None) -> str:
+    return day.strftime("%Y-%m") if day else ""

@@ -1,0 +1,155 @@
+"""Liability read model: one current decision per completed contact, and the invoice lines.
+
+Every fact that can change who pays (domain.md §4.3) is kept per episode; the episode's facts
+are folded with ``EpisodeFacts`` and each affected contact is decided again with the same pure
+``decide`` the API uses. Closing a month for a region pair fixes its invoice lines (380); a
+decision that changes afterwards adds a credit line (381, with Inera's reason) and, if the
+contact is still billable, a new debit line: corrections, never silent edits (C2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import datetime
+from typing import ClassVar
+
+from projections.base import Projection
+from projections.db import Cursor
+from projections.invoice_lines import InvoiceLines
+from routing.episodes.events import parse_event
+from routing.liability.decision import LiabilityDecision
+from routing.liability.engine import decide
+from routing.liability.facts import EpisodeFacts
+from routing.liability.rulebooks import RulebookPolicy
+from routing.messaging.envelope import CloudEvent
+from routing.reference.catalogue import Catalogue
+from routing.reference.regions import Regions
+
+RELEVANT = frozenset(
+    {
+        "contact_requested",
+        "contact_started",
+        "contact_mode_changed",
+        "contact_completed",
+        "physical_visit_held",
+        "contact_cancelled",
+        "need_and_suitability_assessed",
+        "referral_issued",
+        "referral_accepted",
+        "referral_rejected",
+        "home_region_corrected",
+    }
+)
+CACHE_EPISODES = 20_000
+
+
+def create_tables(cur: Cursor, suffix: str = "") -> None:
+    """Also used by readers that may come before the first event (the API)."""
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS liability_facts{suffix} ("
+        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
+        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS liability_decisions{suffix} ("
+        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, home_region TEXT NOT NULL,"
+        " care_region TEXT NOT NULL, month TEXT NOT NULL, status TEXT NOT NULL,"
+        " profession TEXT, mode TEXT, invoiced_amount BIGINT NOT NULL,"
+        " provider_reimbursement BIGINT, patient_fee BIGINT, decision TEXT NOT NULL,"
+        " PRIMARY KEY (episode_id, contact_id))"
+    )
+    InvoiceLines.create(cur, suffix)
+
+
+class Liability(Projection):
+    name: ClassVar[str] = "liability"
+    tables: ClassVar[tuple[str, ...]] = (
+        "liability_facts",
+        "liability_decisions",
+        *InvoiceLines.tables,
+    )
+    interesting: ClassVar[frozenset[str]] = RELEVANT | {"month_closed"}
+
+    def __init__(self, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions) -> None:
+        self.policy, self.catalogue, self.regions = policy, catalogue, regions
+        self._episodes: OrderedDict[str, EpisodeFacts] = OrderedDict()
+
+    def create(self, cur: Cursor, suffix: str = "") -> None:
+        create_tables(cur, suffix)
+
+    def discard_cache(self) -> None:
+        self._episodes.clear()
+
+    def drop(self, cur: Cursor, suffix: str = "") -> None:
+        self.discard_cache()  # the read model is being rebuilt: what we remember is void
+        super().drop(cur, suffix)
+
+    def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
+        if event.event_type == "month_closed":
+            d = event.data
+            InvoiceLines(cur, suffix).close_month(
+                d["home_region"], d["care_region"], d["month"], event.recordedat
+            )
+            return
+        episode = str(event.subject)
+        fact = event.fact()
+        cur.execute(
+            f"INSERT INTO liability_facts{suffix} (episode_id, position, recorded_at, fact) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
+            (episode, event.storeposition, event.recordedat.isoformat(),
+             fact.model_dump_json()),
+        )  # fmt: skip
+        facts = self._facts(cur, suffix, episode, event.storeposition)
+        changed = facts.apply(fact, event.recordedat)
+        self._remember(episode, facts)
+        lines = InvoiceLines(cur, suffix)
+        for contact_id in sorted(changed):
+            c = facts.contacts[contact_id]
+            if c.status != "completed":
+                continue
+            decision = decide(c, self.policy, self.catalogue, self.regions)
+            self._store(cur, suffix, decision)
+            lines.follow(decision, event.recordedat)  # issued when we learnt it
+
+    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> EpisodeFacts:
+        cached = self._episodes.get(episode)
+        if cached is not None:
+            self._episodes.move_to_end(episode)
+            return cached
+        facts = EpisodeFacts(episode)
+        cur.execute(
+            f"SELECT recorded_at, fact FROM liability_facts{suffix} "
+            "WHERE episode_id = %s AND position < %s ORDER BY position",
+            (episode, before),
+        )
+        for recorded_at, fact in cur.fetchall():
+            facts.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
+        return facts
+
+    def _remember(self, episode: str, facts: EpisodeFacts) -> None:
+        self._episodes[episode] = facts
+        if len(self._episodes) > CACHE_EPISODES:
+            self._episodes.popitem(last=False)
+
+    @staticmethod
+    def _store(cur: Cursor, suffix: str, d: LiabilityDecision) -> None:
+        month = d.contact_date.strftime("%Y-%m") if d.contact_date else ""
+        cur.execute(
+            f"INSERT INTO liability_decisions{suffix} (episode_id, contact_id, home_region,"
+            " care_region, month, status, profession, mode, invoiced_amount,"
+            " provider_reimbursement, patient_fee, decision)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (episode_id, contact_id) DO UPDATE SET"
+            " home_region = excluded.home_region, care_region = excluded.care_region,"
+            " month = excluded.month, status = excluded.status,"
+            " profession = excluded.profession, mode = excluded.mode,"
+            " invoiced_amount = excluded.invoiced_amount,"
+            " provider_reimbursement = excluded.provider_reimbursement,"
+            " patient_fee = excluded.patient_fee, decision = excluded.decision",
+            (
+                d.episode_id, d.contact_id, d.home_region, d.care_region, month, d.status.value,
+                d.profession, d.mode, d.invoiced_amount, d.provider_reimbursement,
+                d.patient_fee, d.model_dump_json(),
+            ),
+        )  # fmt: skip
