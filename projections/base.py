@@ -31,6 +31,11 @@ class Projection(ABC):
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         """Folds one event into the read model."""
 
+    def flush(self, cur: Cursor, suffix: str = "") -> None:
+        """Writes what ``apply`` buffered; the worker calls it before saving its positions,
+        in the same transaction (so buffering never weakens exactly-once)."""
+        return None  # most projections write as they go
+
     def drop(self, cur: Cursor, suffix: str = "") -> None:
         for table in self.tables:
             cur.execute(f"DROP TABLE IF EXISTS {table}{suffix}")

@@ -22,6 +22,7 @@ from routing.config import Settings, StoreKind
 
 class Cursor(Protocol):
     def execute(self, query: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]]) -> Any: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
 
@@ -44,6 +45,9 @@ class _SQLiteCursor:
 
     def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
         return self._c.execute(query.replace("%s", "?"), tuple(params))
+
+    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]]) -> Any:
+        return self._c.executemany(query.replace("%s", "?"), [tuple(p) for p in params_seq])
 
     def fetchone(self) -> Any:
         return self._c.fetchone()

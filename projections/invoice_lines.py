@@ -25,6 +25,26 @@ COLUMNS = (
 )  # fmt: skip
 
 
+class ClosedMonths:
+    """The closed (home, care, month) triples, remembered between transactions: the
+    projection is their only writer and they only grow, so after one read at start-up a
+    contact whose care region and month were never closed needs no invoice-line lookups."""
+
+    def __init__(self) -> None:
+        self.triples: set[tuple[str, str, str]] | None = None
+
+    def load(self, cur: Cursor, suffix: str) -> set[tuple[str, str, str]]:
+        if self.triples is None:
+            cur.execute(
+                f"SELECT home_region, care_region, month FROM liability_closed_months{suffix}"
+            )
+            self.triples = {(str(h), str(c), str(m)) for h, c, m in cur.fetchall()}
+        return self.triples
+
+    def forget(self) -> None:
+        self.triples = None
+
+
 class InvoiceLines:
     tables: ClassVar[tuple[str, ...]] = ("liability_closed_months", "liability_invoice_lines")
 
@@ -44,8 +64,9 @@ class InvoiceLines:
             " late INTEGER NOT NULL, decision TEXT NOT NULL)"
         )
 
-    def __init__(self, cur: Cursor, suffix: str = "") -> None:
+    def __init__(self, cur: Cursor, suffix: str = "", closed: ClosedMonths | None = None) -> None:
         self.cur, self.suffix = cur, suffix
+        self.closed = closed or ClosedMonths()
 
     def close_month(self, home: str, care: str, month: str, at: datetime) -> None:
         """Issues the month's debit lines; closing twice changes nothing."""
@@ -57,6 +78,7 @@ class InvoiceLines:
         )
         if self.cur.fetchone() is not None:
             return
+        self.closed.load(self.cur, s).add((home, care, month))
         self.cur.execute(
             f"INSERT INTO liability_closed_months{s} (home_region, care_region, month, closed_at)"
             " VALUES (%s, %s, %s, %s)",
@@ -75,6 +97,11 @@ class InvoiceLines:
 
     def follow(self, d: LiabilityDecision, at: datetime) -> None:
         """Keeps the lines true to a (re)computed decision: credit, then debit if owed."""
+        month = _month(d.contact_date)
+        if not any(
+            c == d.care_region and m == month for _, c, m in self.closed.load(self.cur, self.suffix)
+        ):
+            return  # no month of this care region and contact month was ever closed: no lines
         line = self._open_line(d.episode_id, d.contact_id)
         owed = d.status is LiabilityStatus.home_region_liable and self._closed(d)
         if line is not None:
@@ -87,12 +114,8 @@ class InvoiceLines:
             self._debit(d, at)
 
     def _closed(self, d: LiabilityDecision) -> bool:
-        self.cur.execute(
-            f"SELECT 1 FROM liability_closed_months{self.suffix} "
-            "WHERE home_region = %s AND care_region = %s AND month = %s",
-            (d.home_region, d.care_region, _month(d.contact_date)),
-        )
-        return self.cur.fetchone() is not None
+        triple = (d.home_region, d.care_region, _month(d.contact_date))
+        return triple in self.closed.load(self.cur, self.suffix)
 
     def _open_line(self, episode: str, contact: str) -> dict[str, Any] | None:
         self.cur.execute(

@@ -93,6 +93,7 @@ class ProjectionWorker:
         return Applied(0, seek_to=0)
 
     def _save(self, cur: Cursor, partition: int, next_offset: int, seen: int) -> None:
+        self.projection.flush(cur, self.suffix)
         base.write_position(cur, self.key, self.topic, partition, next_offset)
         base.write_store_position(cur, self.key, self.topic, partition, seen)
 

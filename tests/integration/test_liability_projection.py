@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -191,7 +192,7 @@ def test_finance_api_totals_contacts_explanation_and_exports(
                 for x in doc["healthcareServicesSpecificationLine"]
             )
         )
-        assert doc["id"].startswith("ZVF") and len(doc["id"]) == 3 + 10 + 4 + 6
+        assert re.fullmatch(r"ZVF\d{10}\d{4}\d{6}", doc["id"])
         exported = client.get("/finance/invoices", params={**params, "format": "csv"})
         assert exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
