@@ -13,6 +13,7 @@ from api.routes import episodes, events, finance, meta, summaries
 from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
+from routing.reference import load_reference_data
 from routing.episodes.service import CareEpisodes
 from routing.store import open_episodes
 
@@ -34,6 +35,7 @@ def create_app(
     read_models: ReadModelDB | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    load_reference_data()  # a bad reference file stops start-up, naming file, entry and field
     owned = service is None
     owned_read_models = read_models is None
 

@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import Regions, load_regions
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -191,9 +192,22 @@ class _Episode:
     ) -> None:
         """Need-and-suitability assessment by ``owner``'s criteria (default: the care region)."""
         rng, owner = self.rng, owner or care
-        answered = ["need", "p1", "p2", "p3", "p4"]
+        # The set the assessing region had adopted that day (reference data); a region without
+        # one uses a local set the reference data does not know (inadequate under C4).
+        adopted = load_catalogue().criteria_sets_adopted_by(owner, at.date())
+        if adopted:
+            chosen = adopted[0]
+            ref = {
+                "id": chosen.id,
+                "version": chosen.version,
+                "owning_region": chosen.owning_region,
+            }
+            answered = list(chosen.required_criteria)
+        else:
+            ref = {"id": f"local-{owner}", "version": f"{at.year}.1", "owning_region": owner}
+            answered = ["p1", "p2", "p3", "p4"]
         if rng.random() < 0.05:  # incomplete: inadequate under C4
-            answered = answered[: rng.randint(1, 4)]
+            answered = answered[: rng.randint(1, len(answered) - 1)]
         r = rng.random()
         prof = "assistant_nurse" if r < 0.03 else "nurse" if r < 0.8 else "doctor"
         self.emit(
@@ -201,11 +215,7 @@ class _Episode:
             at,
             src,
             contact_id="c1",
-            criteria_set={
-                "id": f"nsa-digital-{owner}",
-                "version": f"{at.year}.1",
-                "owning_region": owner,
-            },
+            criteria_set=ref,
             answered_criteria=answered,
             outcome="physical_required" if physical else "distance_suitable",
             failed_principles=sorted(rng.sample(_PRINCIPLES, rng.randint(1, 2)))

@@ -21,6 +21,13 @@ from routing.reference.tariffs import (
     price_category,
 )
 
+
+
+def load_reference_data() -> Catalogue:
+    """Loads and validates every reference file (cached): the start-up check."""
+    return load_catalogue(regions=load_regions())
+
+
 __all__ = [
     "Catalogue",
     "CatalogueDataError",
@@ -40,5 +47,6 @@ __all__ = [
     "UnknownRegion",
     "load_catalogue",
     "load_regions",
+    "load_reference_data",
     "price_category",
 ]
