@@ -22,7 +22,6 @@ from routing.reference.tariffs import (
 )
 
 
-
 def load_reference_data() -> Catalogue:
     """Loads and validates every reference file (cached): the start-up check."""
     return load_catalogue(regions=load_regions())
@@ -46,7 +45,7 @@ __all__ = [
     "ReimbursementEntry",
     "UnknownRegion",
     "load_catalogue",
-    "load_regions",
     "load_reference_data",
+    "load_regions",
     "price_category",
 ]

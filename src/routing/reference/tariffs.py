@@ -5,267 +5,95 @@ exclusive or null), its ``source`` and whether it is ``sourced`` or ``illustrati
 name several keys at once (e.g. all six price lists); the loader flattens rows into one entry
 per key, each remembering the row it came from (``origin``), so that a decision can cite the
 exact line of reference data it used. Nothing here reads files; see ``catalogue.py``.
+
+Why this module holds only the lookup side: the flattened entries, their keys and the
+completeness check on the default fee schedule are what the engine asks for; the shared
+dated-row machinery lives in ``records.py`` and the file rows in ``tariff_rows.py``. Every name
+that used to be defined here is re-exported, so ``from routing.reference.tariffs import ...``
+keeps working.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from datetime import date
-from enum import StrEnum
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
-from typing import Annotated, Any, Literal, Self, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    model_validator,
+from routing.episodes.vocabulary import CareLevel, ContactMode
+from routing.reference.records import (
+    CatalogueDataError,
+    DataFile,
+    DataStatus,
+    Dated,
+    Entry,
+    IsoDate,
+    KnownCounty,
+    Text,
+    check_outpatient,
+    check_unique,
+    in_force,
+    index_periods,
+    provenance,
+)
+from routing.reference.tariff_rows import (
+    Amount,
+    DefaultFeeRow,
+    DefaultFeeSchedule,
+    FeeRow,
+    ModeClass,
+    PatientFeesFile,
+    PriceCategory,
+    PriceListCode,
+    PriceListsFile,
+    PriceRow,
+    ReimbursementFile,
+    ReimbursementRow,
+    price_category,
 )
 
-from routing.episodes.vocabulary import COUNTY_CODES, CareLevel, ContactMode, Profession
-
-_Frozen = ConfigDict(extra="forbid", frozen=True)
-
-
-class CatalogueDataError(ValueError):
-    """A reference-data file is missing or invalid; the message names file, entry and field."""
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "Amount",
+    "CatalogueDataError",
+    "DataFile",
+    "DataStatus",
+    "Dated",
+    "DefaultFeeRow",
+    "DefaultFeeSchedule",
+    "Entry",
+    "FeeEntry",
+    "FeeKey",
+    "FeeRow",
+    "IsoDate",
+    "KnownCounty",
+    "ModeClass",
+    "NoFeeSchedule",
+    "PatientFeesFile",
+    "PriceCategory",
+    "PriceEntry",
+    "PriceKey",
+    "PriceListCode",
+    "PriceListsFile",
+    "PriceRow",
+    "ReimbursementEntry",
+    "ReimbursementFile",
+    "ReimbursementKey",
+    "ReimbursementRow",
+    "Text",
+    "check_outpatient",
+    "check_unique",
+    "default_fee_gaps",
+    "flatten_fees",
+    "flatten_prices",
+    "flatten_reimbursements",
+    "in_force",
+    "index_periods",
+    "price_category",
+    "provenance",
+]
 
 
 class NoFeeSchedule(LookupError):  # noqa: N818 - a lookup outcome, reads better unsuffixed
     """Neither the region nor the default schedule has a fee for this key and date."""
-
-
-class DataStatus(StrEnum):
-    sourced = "sourced"
-    """Taken from a seed or the reference file; ``unconfirmed`` lists any guessed fields."""
-    illustrative = "illustrative"
-    """Plausible values so the engine can run; not a fact about any region."""
-
-
-class PriceCategory(StrEnum):
-    """The three staff categories of the SKR 2019 digital prices (500 / 425 / 275)."""
-
-    doctor = "doctor"
-    psychologist_group = "psychologist_group"  # psykolog, psykoterapeut, kurator
-    other_staff = "other_staff"  # övrig hälso- och sjukvårdspersonal
-
-
-class ModeClass(StrEnum):
-    distance = "distance"
-    physical = "physical"
-
-    @classmethod
-    def of(cls, mode: ContactMode) -> ModeClass:
-        return cls.distance if mode.is_distance else cls.physical
-
-    @property
-    def modes(self) -> tuple[ContactMode, ...]:
-        return tuple(m for m in ContactMode if ModeClass.of(m) is self)
-
-
-_PSYCHOLOGIST_GROUP = frozenset(
-    {Profession.psychologist, Profession.psychotherapist, Profession.counsellor}
-)
-
-
-def price_category(profession: Profession) -> PriceCategory:
-    """doctor → doctor; psychologist, psychotherapist, counsellor → psychologist_group;
-    everyone else (nurse, physiotherapist, other licensed, assistant nurse) → other_staff."""
-    if profession is Profession.doctor:
-        return PriceCategory.doctor
-    if profession in _PSYCHOLOGIST_GROUP:
-        return PriceCategory.psychologist_group
-    return PriceCategory.other_staff
-
-
-# --- field types -------------------------------------------------------------------------
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    """Only 'YYYY-MM-DD' strings (or dates): pydantic would otherwise accept 0 as 1970-01-01."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError(f"expected an ISO date 'YYYY-MM-DD', got {value!r}")
-    return value
-
-
-def _context_counties(info: ValidationInfo) -> frozenset[str]:
-    ctx = info.context if isinstance(info.context, Mapping) else {}
-    counties = ctx.get("counties")
-    return frozenset(counties) if counties is not None else COUNTY_CODES
-
-
-def _known_county(value: str, info: ValidationInfo) -> str:
-    if value not in _context_counties(info):
-        raise ValueError(f"region {value!r} is not a län code in regions.json")
-    return value
-
-
-def _known_price_list(value: int, info: ValidationInfo) -> int:
-    ctx = info.context if isinstance(info.context, Mapping) else {}
-    known = ctx.get("price_lists")
-    if known is not None and value not in known:
-        raise ValueError(f"price list {value} is not used by any healthcare region in regions.json")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-KnownCounty = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidator(_known_county)]
-"""Län code that must exist in regions.json (checked against the loader's context)."""
-PriceListCode = Annotated[int, Field(strict=True, ge=1, le=6), AfterValidator(_known_price_list)]
-"""Inera TKB priceList: 1 Norra, 2 Mellansverige, 3 Stockholm/Gotland, 4 Sydöstra, 5 Västra,
-6 Södra."""
-Amount = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
-"""Whole SEK."""
-Text = Annotated[str, Field(min_length=1)]
-
-T = TypeVar("T")
-
-
-def check_unique(values: Sequence[T], field: str) -> None:
-    if len(set(values)) != len(values):
-        raise ValueError(f"{field}: duplicate values")
-
-
-class Dated(BaseModel):
-    """Validity and provenance, shared by every row and every flattened entry."""
-
-    model_config = _Frozen
-    valid_from: IsoDate
-    valid_to: IsoDate | None
-    """Exclusive; null = still in force."""
-    source: Text
-    status: DataStatus
-    note: str | None = None
-    unconfirmed: tuple[str, ...] = ()
-    """Fields whose value is a guess even though the entry is sourced (e.g. a start date)."""
-
-    @model_validator(mode="after")
-    def _dated(self) -> Self:
-        if self.valid_to is not None and self.valid_to <= self.valid_from:
-            raise ValueError(
-                f"valid_to: {self.valid_to} must be after valid_from {self.valid_from}"
-            )
-        unknown = sorted(set(self.unconfirmed) - set(type(self).model_fields))
-        if unknown:
-            raise ValueError(f"unconfirmed: names no field of this entry: {', '.join(unknown)}")
-        return self
-
-    def in_force(self, on: date) -> bool:
-        return self.valid_from <= on and (self.valid_to is None or on < self.valid_to)
-
-    def period(self) -> str:
-        return f"{self.valid_from}..{self.valid_to or ''}"
-
-
-class Entry(Dated):
-    """A flattened entry: one key, one period, and the file row it came from."""
-
-    origin: str
-    """e.g. 'price_lists.json entries[3]'."""
-
-    def cite(self) -> str:
-        guessed = f"; unconfirmed: {', '.join(self.unconfirmed)}" if self.unconfirmed else ""
-        return f"{self.source} [{self.status.value}{guessed}] ({self.origin})"
-
-
-def check_outpatient(levels: Sequence[CareLevel]) -> None:
-    inpatient = [lvl.value for lvl in levels if not lvl.is_outpatient]
-    if inpatient:
-        raise ValueError(f"care_levels: only outpatient levels are priced here, not {inpatient}")
-
-
-# --- file rows ---------------------------------------------------------------------------
-
-
-class PriceRow(Dated):
-    price_lists: Annotated[tuple[PriceListCode, ...], Field(min_length=1)]
-    care_levels: Annotated[tuple[CareLevel, ...], Field(min_length=1)]
-    mode_class: ModeClass
-    price_categories: Annotated[tuple[PriceCategory, ...], Field(min_length=1)]
-    amount: Amount
-
-    @model_validator(mode="after")
-    def _keys(self) -> Self:
-        check_unique(self.price_lists, "price_lists")
-        check_unique(self.care_levels, "care_levels")
-        check_unique(self.price_categories, "price_categories")
-        check_outpatient(self.care_levels)
-        return self
-
-
-class ReimbursementRow(Dated):
-    care_region: KnownCounty
-    mode_class: ModeClass
-    price_categories: Annotated[tuple[PriceCategory, ...], Field(min_length=1)]
-    amount: Amount
-
-    @model_validator(mode="after")
-    def _keys(self) -> Self:
-        check_unique(self.price_categories, "price_categories")
-        return self
-
-
-class DefaultFeeRow(Dated):
-    care_levels: Annotated[tuple[CareLevel, ...], Field(min_length=1)]
-    mode_class: ModeClass
-    price_categories: Annotated[tuple[PriceCategory, ...], Field(min_length=1)]
-    amount: Amount
-    """Fee for every mode of the class unless ``mode_amounts`` overrides it."""
-    mode_amounts: dict[ContactMode, Amount] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _keys(self) -> Self:
-        check_unique(self.care_levels, "care_levels")
-        check_unique(self.price_categories, "price_categories")
-        check_outpatient(self.care_levels)
-        wrong = [m.value for m in self.mode_amounts if ModeClass.of(m) is not self.mode_class]
-        if wrong:
-            raise ValueError(f"mode_amounts: {wrong} are not {self.mode_class.value} modes")
-        return self
-
-
-class FeeRow(DefaultFeeRow):
-    region: KnownCounty
-
-
-class DataFile(BaseModel):
-    """What every catalogue file has besides its entries."""
-
-    model_config = _Frozen
-    schema_version: Literal[1]
-    status: Annotated[dict[str, Any], Field(min_length=1)]
-    """Which parts are sourced and which illustrative, in words."""
-    sources: Annotated[list[Text], Field(min_length=1)]
-
-
-class PriceListsFile(DataFile):
-    entries: tuple[PriceRow, ...]
-
-
-class ReimbursementFile(DataFile):
-    entries: tuple[ReimbursementRow, ...]
-
-
-class DefaultFeeSchedule(BaseModel):
-    """The configurable fallback for regions (or dates, or keys) without a fee row."""
-
-    model_config = _Frozen
-    note: Text
-    entries: Annotated[tuple[DefaultFeeRow, ...], Field(min_length=1)]
-
-
-class PatientFeesFile(DataFile):
-    entries: tuple[FeeRow, ...]
-    default_schedule: DefaultFeeSchedule
 
 
 # --- flattened entries (what the lookups return) -----------------------------------------
@@ -305,18 +133,6 @@ class FeeEntry(Entry):
     @property
     def is_default(self) -> bool:
         return self.schedule == DEFAULT_SCHEDULE
-
-
-def provenance(row: Dated, origin: str) -> dict[str, Any]:
-    return {
-        "valid_from": row.valid_from,
-        "valid_to": row.valid_to,
-        "source": row.source,
-        "status": row.status,
-        "note": row.note,
-        "unconfirmed": row.unconfirmed,
-        "origin": origin,
-    }
 
 
 PriceKey = tuple[int, CareLevel, ModeClass, PriceCategory]
@@ -371,40 +187,6 @@ def flatten_fees(
                     )  # fmt: skip
                     out.append(((schedule, lvl, cat, mode), entry))
     return out
-
-
-# --- periods -----------------------------------------------------------------------------
-
-K = TypeVar("K", bound=Hashable)
-E = TypeVar("E", bound=Entry)
-
-
-def index_periods(
-    pairs: Iterable[tuple[K, E]], describe: Callable[[K], str]
-) -> tuple[dict[K, tuple[E, ...]], list[str]]:
-    """Groups entries by key, sorted by valid_from; reports overlapping periods per key."""
-    grouped: dict[K, list[E]] = {}
-    for key, entry in pairs:
-        grouped.setdefault(key, []).append(entry)
-    problems: list[str] = []
-    index: dict[K, tuple[E, ...]] = {}
-    for key, entries in grouped.items():
-        entries.sort(key=lambda e: e.valid_from)
-        for prev, nxt in pairwise(entries):
-            if prev.valid_to is None or prev.valid_to > nxt.valid_from:
-                problems.append(
-                    f"{nxt.origin} (valid_from/valid_to {nxt.period()}) overlaps "
-                    f"{prev.origin} ({prev.period()}) for {describe(key)}"
-                )
-        index[key] = tuple(entries)
-    return index, problems
-
-
-def in_force(entries: Iterable[E], on: date) -> E | None:
-    for entry in entries:
-        if entry.in_force(on):
-            return entry
-    return None
 
 
 def default_fee_gaps(fees: Mapping[FeeKey, tuple[FeeEntry, ...]]) -> list[str]:
