@@ -9,12 +9,12 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routes import episodes, events, finance, meta, summaries
+from api.routes import decisions, episodes, events, finance, meta, summaries
 from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
-from routing.reference import load_reference_data
 from routing.episodes.service import CareEpisodes
+from routing.reference import load_reference_data
 from routing.store import open_episodes
 
 DESCRIPTION = """
@@ -63,6 +63,7 @@ def create_app(
     errors.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)
+    app.include_router(decisions.router)
     app.include_router(summaries.router)
     app.include_router(finance.router)
     app.include_router(meta.router)

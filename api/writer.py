@@ -11,26 +11,38 @@ client gets exactly the answer it would have got alone.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
+from routing.decisions.question import RoutingAnswer, RoutingQuestion
+from routing.decisions.record import Decided, record_decisions
 from routing.episodes.events import EpisodeEvent
 from routing.episodes.service import CareEpisodes, EventRejected, Recorded
 
 MAX_GROUP = 500
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-class GroupCommitWriter:
-    def __init__(self, service: CareEpisodes, max_group: int = MAX_GROUP) -> None:
-        self.service = service
-        self.max_group = max_group
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="episode-writer")
-        self._queue: list[tuple[EpisodeEvent, asyncio.Future[Recorded]]] = []
+class GroupCommit(Generic[T, R]):
+    """Queues items and records each queue in one call of ``batch`` on the store's writer
+    thread; refused groups fall back to ``batch`` of one item each."""
+
+    def __init__(
+        self,
+        batch: Callable[[list[T]], list[R]],
+        executor: ThreadPoolExecutor,
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self.batch, self.executor, self.max_group = batch, executor, max_group
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._flushing = False
         self._task: asyncio.Task[None] | None = None
 
-    async def record(self, event: EpisodeEvent) -> Recorded:
-        future: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
-        self._queue.append((event, future))
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
         if not self._flushing:
             self._flushing = True
             self._task = asyncio.create_task(self._flush())
@@ -41,11 +53,9 @@ class GroupCommitWriter:
         try:
             while self._queue:
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
-                events = [e for e, _ in group]
+                items = [e for e, _ in group]
                 try:
-                    results = await loop.run_in_executor(
-                        self.executor, self.service.record_batch, events
-                    )
+                    results = await loop.run_in_executor(self.executor, self.batch, items)
                 except EventRejected:
                     await self._one_by_one(group)
                     continue
@@ -53,24 +63,45 @@ class GroupCommitWriter:
                     for _, future in group:
                         future.set_exception(exc)
                     continue
-                seen: set[str] = set()
-                for (event, future), result in zip(group, results, strict=True):
-                    key = str(event.event_id)
-                    replayed = result.replayed or key in seen
-                    seen.add(key)
-                    future.set_result(result if replayed == result.replayed else _as_replay(result))
+                for (_, future), result in zip(group, results, strict=True):
+                    future.set_result(result)
         finally:
             self._flushing = False
 
-    async def _one_by_one(self, group: list[tuple[EpisodeEvent, asyncio.Future[Recorded]]]) -> None:
+    async def _one_by_one(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         loop = asyncio.get_running_loop()
-        for event, future in group:
+        for item, future in group:
             try:
-                future.set_result(
-                    await loop.run_in_executor(self.executor, self.service.record, event)
-                )
+                (result,) = await loop.run_in_executor(self.executor, self.batch, [item])
+                future.set_result(result)
             except Exception as exc:
                 future.set_exception(exc)
+
+
+class GroupCommitWriter:
+    """The store's single writer thread and the group commits that use it."""
+
+    def __init__(self, service: CareEpisodes) -> None:
+        self.service = service
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self.events = GroupCommit(self._record_events, self.executor)
+        self.decisions: GroupCommit[tuple[RoutingQuestion, RoutingAnswer], Decided] = GroupCommit(
+            lambda items: record_decisions(service, items), self.executor
+        )
+
+    async def record(self, event: EpisodeEvent) -> Recorded:
+        return await self.events.submit(event)
+
+    def _record_events(self, events: list[EpisodeEvent]) -> list[Recorded]:
+        """A later copy of an event id in the same group is a retry: answered as one."""
+        results = self.service.record_batch(events)
+        seen: set[str] = set()
+        out = []
+        for event, r in zip(events, results, strict=True):
+            key = str(event.event_id)
+            out.append(r if key not in seen or r.replayed else _as_replay(r))
+            seen.add(key)
+        return out
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

@@ -254,7 +254,7 @@ def _adequate_assessment(
         )
         return False, False
     for a in sorted(facts.assessments, key=lambda a: a.occurred_at):
-        problem = _inadequacy(a, facts, catalogue)
+        problem = assessment_problem(a, facts, catalogue)
         if problem is None:
             late = (
                 a.recorded_at is not None
@@ -274,7 +274,8 @@ def _adequate_assessment(
     return False, False
 
 
-def _inadequacy(a: AssessmentFact, facts: ContactFacts, catalogue: Catalogue) -> str | None:
+def assessment_problem(a: AssessmentFact, facts: ContactFacts, catalogue: Catalogue) -> str | None:
+    """Why an assessment is not adequate under R9 + C4 for this contact (None: adequate)."""
     assert facts.started_at is not None
     if a.occurred_at >= facts.started_at:
         return "made after the contact started; it must precede it (C2 compares occurred_at)"

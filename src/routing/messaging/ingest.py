@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
 from pydantic import ValidationError
 
@@ -97,7 +98,10 @@ class Ingest:
                 for tp, records in batches.items():
                     await self._handle(tp, records, producer)
                 if batches:
-                    await consumer.commit()  # for lag monitoring only; the store is the truth
+                    try:
+                        await consumer.commit()  # for lag monitoring only; the store is the truth
+                    except KafkaError as exc:  # a rebalance or broker restart under way
+                        log.warning("ingest: offset commit failed: %r", exc)
         finally:
             await consumer.stop()
             await producer.stop()

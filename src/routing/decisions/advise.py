@@ -1,0 +1,159 @@
+"""The routing decision: pure, from the question's facts, the rulebook and the reference data.
+
+It answers what a front-end must do now (R4-R7) and what the money would look like (R8-R14,
+through the liability engine's own ``decide``, so a preview can never disagree with the bill).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from routing.decisions.question import (
+    DistanceOffer,
+    EntryPointOut,
+    OwnRegionFirst,
+    RoutingAnswer,
+    RoutingQuestion,
+)
+from routing.episodes.vocabulary import (
+    DISTANCE_MODES,
+    CareLevel,
+    ContactContent,
+    ContactMode,
+    Urgency,
+)
+from routing.liability.decision import TraceStep
+from routing.liability.engine import SRC_DS, assessment_problem, decide
+from routing.liability.facts import AssessmentFact, ContactFacts
+from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
+from routing.reference.catalogue import Catalogue
+from routing.reference.regions import Regions
+
+SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
+ALL_DISTANCE = [ContactMode.video, ContactMode.phone, ContactMode.chat, ContactMode.async_message]
+
+
+def advise(
+    q: RoutingQuestion, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
+) -> RoutingAnswer:
+    trace: list[TraceStep] = []
+
+    def note(rule: str, finding: str, source: str) -> None:
+        trace.append(TraceStep(rule=rule, finding=finding, source=source))
+
+    rulebook = policy.for_contact(q.planned_start)
+    on = swedish_date(q.planned_start)
+    note("C1", f"contact would start {on.isoformat()}: rulebook {rulebook.value}", "domain.md C1")
+    home = q.home_region.county
+    care = q.care_region or home
+
+    emergency = q.triage is not None and q.triage.urgency is Urgency.emergency
+    failed = list(q.assessment.failed_principles) if q.assessment else []
+    physical_required = emergency or q.care_level is CareLevel.inpatient or bool(failed)
+    if emergency:
+        note("R4", "triage says emergency: send to emergency care, no distance contact", "seed 000")
+    elif q.care_level is CareLevel.inpatient:
+        note("R1", "inpatient care: a distance contact is outpatient care only", "termbank; R1")
+    elif failed:
+        note("R5", "physical care is required: failed " + ", ".join(p.value for p in failed),
+             SRC_PRINCIPLES)  # fmt: skip
+    elif q.assessment is not None:
+        note("R5", "all four principles hold: a distance contact can be offered", SRC_PRINCIPLES)
+
+    modes = [] if physical_required else _modes(q)
+    if not q.can_use_digital_tools and not physical_required:
+        note("R6", "the patient cannot use digital tools: offer telephone", "seed 000")
+    duty = "none" if physical_required else (
+        "ds-2023-27" if rulebook is RulebookId.ds_2023_27 else "regional-practice"
+    )  # fmt: skip
+    if duty == "ds-2023-27":
+        note("R4", "the region shall offer a distance contact unless physical care is judged "
+             "necessary", SRC_DS)  # fmt: skip
+    elif duty == "regional-practice":
+        note("R4", "before the proposal's date the offer is regional practice, not a duty",
+             "domain.md §4.2")  # fmt: skip
+    if q.patient_prefers_physical and not physical_required:
+        note("R6", "the patient may still choose a physical visit: permitted, not 'necessary'",
+             "seeds 000, 001")  # fmt: skip
+
+    distance = q.requested_mode.is_distance and not physical_required
+    out_of_region = care != home
+    entry_points = [
+        EntryPointOut(name=e.name, modes=[m.value for m in e.modes], url=e.url)
+        for e in catalogue.entry_points(home, on)
+        if q.care_level in e.care_levels
+    ]
+    own_first = distance and out_of_region
+    if own_first:
+        note("R7", f"the patient's own region ({home}) should be the first digital door",
+             "seed 001")  # fmt: skip
+
+    needs_assessment = distance and out_of_region and rulebook is RulebookId.ds_2023_27
+    facts = _facts(q, care, modes)
+    adequate: bool | None = None
+    if needs_assessment:
+        problems = [assessment_problem(a, facts, catalogue) for a in facts.assessments]
+        adequate = any(p is None for p in problems)
+        why = next((p for p in problems if p), "no assessment recorded")
+        note("R9", "the home region pays only after an adequate assessment by the care region's "
+             "criteria: " + ("present" if adequate else why),
+             SRC_DS)  # fmt: skip
+
+    preview = None if emergency else decide(facts, policy, catalogue, regions)
+    advice = "seek_emergency_care" if emergency else (
+        "physical_visit" if physical_required else "offer_distance"
+    )  # fmt: skip
+    return RoutingAnswer(
+        request_id=q.request_id,
+        rulebook=rulebook.value,
+        reference_version=catalogue.version,
+        advice=advice,
+        distance_offer=DistanceOffer(
+            must_offer=duty == "ds-2023-27",
+            duty=duty,
+            modes=modes,
+            physical_required=physical_required,
+            failed_principles=failed,
+        ),
+        own_region_first=OwnRegionFirst(
+            applies=own_first, home_region=home, entry_points=entry_points
+        ),
+        assessment_needed_for_home_region_to_pay=needs_assessment,
+        assessment_adequate=adequate,
+        liability_preview=preview,
+        expected_patient_fee=preview.patient_fee if preview else None,
+        trace=trace + list(preview.trace if preview else ()),
+    )
+
+
+def _modes(q: RoutingQuestion) -> list[ContactMode]:
+    """The modes to offer: telephone only for a patient who cannot use digital tools (R6);
+    otherwise every distance mode, the one asked for first."""
+    if not q.can_use_digital_tools:
+        return [ContactMode.phone]
+    first = [q.requested_mode] if q.requested_mode in DISTANCE_MODES else []
+    return first + [m for m in ALL_DISTANCE if m not in first]
+
+
+def _facts(q: RoutingQuestion, care: str, modes: list[ContactMode]) -> ContactFacts:
+    """The contact as it would be if it took place as advised: what the bill would say."""
+    mode = q.requested_mode if q.requested_mode in modes or not modes else modes[0]
+    a = q.assessment
+    assessments = () if a is None else (
+        AssessmentFact(
+            contact_id=None, criteria_set_id=a.criteria_set.id,
+            criteria_version=a.criteria_set.version, owning_region=a.criteria_set.owning_region,
+            answered=frozenset(a.answered_criteria), outcome=a.outcome,
+            assessor_profession=a.assessor_profession, assessor_licensed=a.assessor_licensed,
+            occurred_at=a.occurred_at, recorded_at=a.occurred_at,
+        ),
+    )  # fmt: skip
+    return ContactFacts(
+        episode_id=str(q.episode_id or q.request_id), contact_id="preview",
+        home_county=q.home_region.county, home_municipality=q.home_region.municipality,
+        home_region_corrected=False, care_region=care, care_level=q.care_level,
+        provider_id="", care_unit_id="", requested_mode=q.requested_mode, status="completed",
+        mode=mode, profession=q.profession, content=ContactContent.qualified_care,
+        started_at=q.planned_start, completed_at=q.planned_start + timedelta(minutes=15),
+        assessments=assessments,
+    )  # fmt: skip

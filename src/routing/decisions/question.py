@@ -1,0 +1,112 @@
+"""What a routing client asks, and what it is answered. Both are stored for audit."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from routing.episodes.events import CriteriaSetRef
+from routing.episodes.vocabulary import (
+    AssessmentOutcome,
+    CareLevel,
+    ContactMode,
+    CountyCode,
+    HomeRegion,
+    HsaId,
+    Principle,
+    Profession,
+    Urgency,
+)
+from routing.liability.decision import LiabilityDecision, TraceStep
+
+
+class TriageFacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urgency: Urgency
+    recommended_care_level: CareLevel | None = None
+
+
+class AssessmentFacts(BaseModel):
+    """A need-and-suitability assessment already made (R5, C4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    criteria_set: CriteriaSetRef
+    answered_criteria: list[str] = Field(default_factory=list, max_length=200)
+    outcome: AssessmentOutcome
+    failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
+    assessor_profession: Profession
+    assessor_licensed: bool
+    occurred_at: AwareDatetime
+
+
+class RoutingQuestion(BaseModel):
+    """The facts known before or during a contact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: UUID = Field(description="Chosen by the client; a retry reuses it.")
+    planned_start: AwareDatetime = Field(
+        description="When the contact would start: chooses the rulebook (C1)."
+    )
+    episode_id: UUID | None = None
+    home_region: HomeRegion
+    care_region: CountyCode | None = Field(
+        default=None, description="The intended provider's care region, if any."
+    )
+    care_level: CareLevel = CareLevel.primary
+    requested_mode: ContactMode
+    profession: Profession = Field(
+        default=Profession.doctor, description="Who would see the patient (for the price)."
+    )
+    triage: TriageFacts | None = None
+    assessment: AssessmentFacts | None = None
+    patient_prefers_physical: bool = False
+    can_use_digital_tools: bool = True
+    listed_unit_id: HsaId | None = None
+
+    @model_validator(mode="after")
+    def _assessment_consistent(self) -> RoutingQuestion:
+        a = self.assessment
+        if a is None:
+            return self
+        if a.outcome is AssessmentOutcome.physical_required and not a.failed_principles:
+            raise ValueError("assessment.failed_principles: 'physical_required' names a principle")
+        if a.outcome is AssessmentOutcome.distance_suitable and a.failed_principles:
+            raise ValueError("assessment.failed_principles: 'distance_suitable' means all hold")
+        return self
+
+
+class DistanceOffer(BaseModel):
+    must_offer: bool
+    duty: Literal["ds-2023-27", "regional-practice", "none"]
+    modes: list[ContactMode]
+    physical_required: bool
+    failed_principles: list[Principle]
+
+
+class EntryPointOut(BaseModel):
+    name: str
+    modes: list[str]
+    url: str | None = None
+
+
+class OwnRegionFirst(BaseModel):
+    applies: bool
+    home_region: str
+    entry_points: list[EntryPointOut]
+
+
+class RoutingAnswer(BaseModel):
+    request_id: UUID
+    rulebook: str
+    reference_version: str
+    advice: Literal["seek_emergency_care", "offer_distance", "physical_visit"]
+    distance_offer: DistanceOffer
+    own_region_first: OwnRegionFirst
+    assessment_needed_for_home_region_to_pay: bool
+    assessment_adequate: bool | None
+    liability_preview: LiabilityDecision | None
+    expected_patient_fee: int | None
+    trace: list[TraceStep]
