@@ -13,7 +13,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import orjson
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
@@ -65,8 +65,11 @@ def record_decisions(
     """One transaction for all; a conflict (a retried request id among them) is sorted out
     one by one."""
     records = [RoutingDecisionRecord.of(q, a) for q, a in items]
+    processing = ProcessingEvent[UUID]()  # filled directly: see CareEpisodes._save
+    for record in records:
+        processing.events.extend(record.collect_events())
     try:
-        app.save(*records)
+        app._record(processing)
         return [Decided(r.answer, False) for r in records]
     except RecordConflictError:
         if len(items) == 1:

@@ -5,6 +5,10 @@ The library's JSONTranscoder writes non-JSON values (datetimes, UUIDs) as
 and UUIDs natively, as plain strings, which the decoder could not tell from strings; so every
 such value is routed through the same hook (passthrough options, and a UUID check), keeping
 what is stored identical and decodable by the standard library.
+
+The UUID check looks at the event's own attributes only: everything nested below them is a
+JSON-mode dump (facts, questions, answers are stored with ``model_dump(mode="json")``), and a
+deep scan of every stored payload would cost more than the encoding itself.
 """
 
 from __future__ import annotations
@@ -22,16 +26,6 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | (
 
 class OrjsonTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
-        if _has_uuid(obj):  # orjson has no UUID passthrough: keep the library's encoder
-            return super().encode(obj)
+        if isinstance(obj, dict) and any(isinstance(v, UUID) for v in obj.values()):
+            return super().encode(obj)  # orjson has no UUID passthrough: the library's encoder
         return orjson.dumps(obj, default=self._encode_obj, option=_OPTIONS)
-
-
-def _has_uuid(obj: Any) -> bool:
-    if isinstance(obj, UUID):
-        return True
-    if isinstance(obj, dict):
-        return any(_has_uuid(v) for v in obj.values())
-    if isinstance(obj, list | tuple):
-        return any(_has_uuid(v) for v in obj)
-    return False

@@ -23,8 +23,9 @@ from routing.reference.tariffs import (
 
 
 def load_reference_data() -> Catalogue:
-    """Loads and validates every reference file (cached): the start-up check."""
-    return load_catalogue(regions=load_regions())
+    """Loads and validates every reference file (the regions with them; cached): the
+    start-up check, and the catalogue every rule reads."""
+    return load_catalogue()
 
 
 __all__ = [

@@ -1,0 +1,133 @@
+"""Care guarantee (vårdgaranti 0-3-90-90): compliance per home region and month, the breaches
+behind it, and one episode's clocks.
+
+Reads the care-guarantee read model (eventually consistent with the store). Open clocks are
+judged on ``as_of`` (default: today in Sweden): past their deadline they count as breaches
+(``overdue``), before it as ``pending``, which is not in the share within the limit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from api.errors import ErrorBody
+from api.routes.summaries import read_models
+from projections import care_guarantee as q
+from projections.db import ReadModelDB
+from routing.guarantee import ClockKind
+from routing.guarantee.days import today
+
+router = APIRouter(prefix="/care-guarantee", tags=["care guarantee"])
+Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14")]
+Month = Annotated[
+    str,
+    Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish month of the start"),
+]
+AsOf = Annotated[
+    date | None,
+    Query(description="Day on which open clocks are judged (default: today in Sweden)."),
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+
+
+class ClockOut(BaseModel):
+    episode_id: str
+    clock: ClockKind
+    subject_id: str
+    home_region: str
+    month: str
+    start_at: str
+    deadline: str
+    limit_days: int
+    status: str  # met | breached | overdue | pending | excluded
+    days: int | None
+    end_at: str | None
+    reason: str | None
+    basis: str
+
+
+class ClockSummary(BaseModel):
+    clock: ClockKind
+    limit_days: int
+    count: int
+    met: int
+    breached: int
+    overdue: int
+    pending: int
+    share_within: float | None
+    excluded: dict[str, int]
+
+
+class SummaryOut(BaseModel):
+    region: str
+    month: str
+    as_of: str
+    clocks: list[ClockSummary]
+    breaches: list[ClockOut]
+
+
+class EpisodeClocksOut(BaseModel):
+    episode_id: str
+    as_of: str
+    clocks: list[ClockOut]
+
+
+def _tables_ready(request: Request) -> ReadModelDB:
+    db = read_models(request)
+    with db.transaction() as cur:
+        q.create_tables(cur)
+    return db
+
+
+@router.get("/summary", response_model=SummaryOut, summary="Compliance of a region and month")
+def guarantee_summary(
+    request: Request,
+    region: Region,
+    month: Month,
+    as_of: AsOf = None,
+    breach_limit: Annotated[int, Query(ge=0, le=5000)] = 100,
+) -> SummaryOut:
+    """Per clock (contact 0, assessment 3, specialist visit 90, treatment 90 days): clocks
+    measured, met, breached, pending, the share within the limit (met / (met + breached)),
+    exclusions by reason; and the first ``breach_limit`` breaches."""
+    day = as_of or today()
+    with _tables_ready(request).transaction() as cur:
+        figures = q.summary(cur, region, month, day)
+        listed = q.breaches(cur, {"home_region": region, "month": month}, day, breach_limit, 0)
+    return SummaryOut(**figures, breaches=[ClockOut(**b) for b in listed])
+
+
+@router.get("/breaches", response_model=list[ClockOut], summary="Clocks over their limit")
+def guarantee_breaches(
+    request: Request,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Home county")] = None,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    clock: ClockKind | None = None,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ClockOut]:
+    """Clocks that ended after their limit, and open clocks past their deadline (``overdue``,
+    with the days waited so far), each with what ended it (``basis``)."""
+    filters = {"home_region": region, "month": month, "clock": clock.value if clock else None}
+    with _tables_ready(request).transaction() as cur:
+        rows = q.breaches(cur, filters, as_of or today(), limit, offset)
+    return [ClockOut(**r) for r in rows]
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeClocksOut, responses=NOT_FOUND)
+def episode_clocks(request: Request, episode_id: UUID, as_of: AsOf = None) -> EpisodeClocksOut:
+    """Every clock of one episode: start, deadline, status, days, what ended or excluded it."""
+    day = as_of or today()
+    with _tables_ready(request).transaction() as cur:
+        rows = q.episode(cur, str(episode_id), day)
+    if not rows:
+        raise HTTPException(404, f"no care-guarantee clocks for episode {episode_id}")
+    return EpisodeClocksOut(
+        episode_id=str(episode_id), as_of=day.isoformat(), clocks=[ClockOut(**r) for r in rows]
+    )

@@ -1,0 +1,152 @@
+"""An episode's facts as the care-guarantee clocks need them (pure fold, no I/O).
+
+Only what can start, end or stop a clock is kept: per contact its request, staff contact,
+completion (and whether it was qualified care by licensed staff), booking, cancellation and
+declined offers; the episode's triages, referrals and treatment decisions; the home county.
+Folding is in recording order; the clocks compare the facts' valid times themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from routing.episodes import events as ev
+from routing.episodes.vocabulary import CancellationReason, CareLevel, Urgency
+from routing.guarantee.days import Exclusion
+
+PATIENT_CAUSED = frozenset(
+    {CancellationReason.patient_cancelled, CancellationReason.patient_did_not_attend}
+)
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    requested_at: datetime
+    level: CareLevel
+    care_region: str
+    unit: str
+    listed_unit: str | None
+    visit_unit: str | None = None
+    booked_at: datetime | None = None
+    started_at: datetime | None = None
+    done_at: datetime | None = None
+    done_by: str = ""
+    qualified: bool = False  # qualified care by licensed staff
+    cancelled: tuple[datetime, CancellationReason] | None = None
+    declined: list[datetime] = field(default_factory=list)
+
+    def at_unit(self, unit: str) -> bool:
+        return unit in (self.unit, self.visit_unit)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A fact that can stop a clock: an end (``reason`` None) or an exclusion."""
+
+    at: datetime
+    basis: str
+    reason: Exclusion | None = None
+
+
+@dataclass
+class GuaranteeFacts:
+    """One episode, folded. ``fold`` takes the facts in recording order, so the last
+    home-region correction recorded wins."""
+
+    home: str = ""
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    triages: list[ev.TriageCompleted] = field(default_factory=list)
+    referrals: dict[str, ev.ReferralIssued] = field(default_factory=dict)
+    rejected: dict[str, datetime] = field(default_factory=dict)
+    treatments: list[ev.TreatmentDecided] = field(default_factory=list)
+
+    def fold(self, e: ev.EpisodeEvent) -> None:
+        c = self.contacts.get(getattr(e, "contact_id", None) or "")
+        match e:
+            case ev.ContactRequested():
+                self.home = self.home or e.home_region.county
+                self.contacts[e.contact_id] = Contact(
+                    e.contact_id, e.occurred_at, e.care_level, e.care_region, e.care_unit_id,
+                    e.listed_unit_id,
+                )  # fmt: skip
+            case ev.HomeRegionCorrected():
+                self.home = e.home_region.county
+            case ev.TriageCompleted():
+                self.triages.append(e)
+            case ev.ReferralIssued():
+                self.referrals[e.referral_id] = e
+            case ev.ReferralRejected():
+                self.rejected[e.referral_id] = e.occurred_at
+            case ev.TreatmentDecided():
+                self.treatments.append(e)
+        if c is None:
+            return
+        match e:
+            case ev.ContactStarted():
+                c.started_at = e.occurred_at
+            case ev.ContactCompleted() | ev.PhysicalVisitHeld():
+                c.done_at, c.done_by = e.occurred_at, f"{e.type} {c.contact_id}"
+                c.qualified = e.content.value == "qualified_care" and e.profession.is_licensed
+            case ev.PhysicalVisitBooked():
+                c.visit_unit, c.booked_at = e.care_unit_id, e.occurred_at
+            case ev.ContactCancelled():
+                c.cancelled = (e.occurred_at, e.reason)
+            case ev.OfferDeclined():
+                c.declined.append(e.occurred_at)
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _elsewhere(self, c: Contact) -> Exclusion | None:
+        """Care taken in another region before the clock was met is the patient's choice."""
+        return Exclusion.other_region_choice if c.care_region != self.home else None
+
+    def staff_contacts(self) -> list[Step]:
+        steps = []
+        for c in self.contacts.values():
+            if c.level is not CareLevel.primary:
+                continue
+            if c.started_at is not None:
+                steps.append(Step(c.started_at, f"contact_started {c.contact_id}",
+                                   self._elsewhere(c)))  # fmt: skip
+            if c.done_at is not None:
+                steps.append(Step(c.done_at, c.done_by, self._elsewhere(c)))
+        for t in self.triages:
+            if t.triaged_by.kind == "profession":
+                steps.append(Step(t.occurred_at, f"triage by {t.triaged_by.profession}"))
+        return steps
+
+    def assessments(self, contacts: Iterable[Contact] | None = None) -> list[Step]:
+        """Qualified care by licensed staff, in ``contacts`` (default: the whole episode)."""
+        return [
+            Step(c.done_at, c.done_by, self._elsewhere(c))
+            for c in (self.contacts.values() if contacts is None else contacts)
+            if c.done_at is not None and c.qualified
+        ]
+
+    def triage_exclusions(self, contact_id: str, algorithm_only: bool) -> list[Step]:
+        reasons = {Urgency.self_care: Exclusion.not_needed, Urgency.emergency: Exclusion.emergency}
+        return [
+            Step(t.occurred_at, f"triage {t.urgency.value}", reasons[t.urgency])
+            for t in self.triages
+            if t.urgency in reasons and t.contact_id in (None, contact_id)
+            and not (algorithm_only and t.triaged_by.kind == "profession")
+        ]  # fmt: skip
+
+    @staticmethod
+    def patient_stops(contacts: Iterable[Contact], declines: bool) -> list[Step]:
+        steps = []
+        for c in contacts:
+            if c.cancelled is not None and c.cancelled[1] in PATIENT_CAUSED:
+                steps.append(
+                    Step(c.cancelled[0], f"{c.cancelled[1].value} {c.contact_id}",
+                          Exclusion.patient_cancelled)
+                )  # fmt: skip
+            if declines:
+                steps += [
+                    Step(at, f"offer_declined {c.contact_id}", Exclusion.offer_declined)
+                    for at in c.declined
+                ]
+        return steps
