@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routes import decisions, episodes, events, finance, meta, summaries
+from api.routes import decisions, episodes, events, finance, meta, necessity, summaries
 from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(summaries.router)
     app.include_router(finance.router)
+    app.include_router(necessity.router)
     app.include_router(meta.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from routing.episodes.events import EVENT_TYPES
 from routing.episodes.service import EpisodeNotFound, EventRejected
@@ -92,7 +93,19 @@ def _not_found(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=404)
 
 
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = ErrorBody(code=_CODES.get(exc.status_code, "http_error"), message=str(exc.detail))
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=exc.status_code, headers=exc.headers
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(EventRejected, _rejected)
     app.add_exception_handler(EpisodeNotFound, _not_found)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from projections.base import Projection
 from projections.episode_summary import EpisodeSummary
 from projections.liability import Liability
+from projections.necessity import Necessity
 from routing.config import Settings
 
 
@@ -22,6 +23,7 @@ def _liability(settings: Settings) -> Projection:
 PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     EpisodeSummary.name: lambda _: EpisodeSummary(),
     Liability.name: _liability,
+    Necessity.name: lambda settings: Necessity(settings.rulebook_policy()),
 }
 
 __all__ = ["PROJECTIONS", "Projection"]

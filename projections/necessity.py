@@ -1,0 +1,191 @@
+"""Physical-necessity read model: one current C6 class per held physical visit.
+
+The facts that can change a visit's class (requests, assessments, offers and answers, bookings,
+visits) are kept per episode, in a table and an LRU of folds, as the liability projection does;
+every fact recomputes the classes of the contacts it touches with the pure ``classify``. A
+late-recorded assessment thus re-classifies an earlier visit (C2). Counts and shares per care
+region, care unit and month are aggregated from ``necessity_visits`` when read, so they can
+never drift from the per-visit classes they add up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from projections.base import Projection
+from projections.db import Cursor
+from routing.episodes.events import parse_event
+from routing.liability.rulebooks import RulebookPolicy
+from routing.messaging.envelope import CloudEvent
+from routing.necessity import NecessityClassification, NecessityFacts, VisitClass, classify
+
+RELEVANT = frozenset(
+    {
+        "contact_requested",
+        "need_and_suitability_assessed",
+        "distance_contact_offered",
+        "offer_accepted",
+        "offer_declined",
+        "physical_visit_booked",
+        "physical_visit_held",
+    }
+)
+CACHE_EPISODES = 20_000
+CLASSES = tuple(c.value for c in VisitClass)
+
+
+def create_tables(cur: Cursor, suffix: str = "") -> None:
+    """Also used by readers that may come before the first event (the API)."""
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS necessity_facts{suffix} ("
+        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
+        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS necessity_visits{suffix} ("
+        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, care_region TEXT NOT NULL,"
+        " care_unit_id TEXT NOT NULL, month TEXT NOT NULL, classification TEXT NOT NULL,"
+        " breach INTEGER NOT NULL, visit_at TEXT NOT NULL, detail TEXT NOT NULL,"  # UTC ISO
+        " PRIMARY KEY (episode_id, contact_id))"
+    )
+
+
+class Necessity(Projection):
+    name: ClassVar[str] = "necessity"
+    tables: ClassVar[tuple[str, ...]] = ("necessity_facts", "necessity_visits")
+    interesting: ClassVar[frozenset[str]] = RELEVANT
+
+    def __init__(self, policy: RulebookPolicy) -> None:
+        self.policy = policy
+        self._episodes: OrderedDict[str, NecessityFacts] = OrderedDict()
+        self._facts_rows: list[tuple[str, int, str, str]] = []
+        self._visit_rows: dict[tuple[str, str], tuple[object, ...]] = {}
+
+    def create(self, cur: Cursor, suffix: str = "") -> None:
+        create_tables(cur, suffix)
+
+    def discard_cache(self) -> None:
+        self._episodes.clear()
+        self._facts_rows.clear()
+        self._visit_rows.clear()
+
+    def flush(self, cur: Cursor, suffix: str = "") -> None:
+        """Writes the page's facts and classes in two pipelined statements."""
+        if self._facts_rows:
+            cur.executemany(
+                f"INSERT INTO necessity_facts{suffix} (episode_id, position, recorded_at, fact) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
+                self._facts_rows,
+            )
+            self._facts_rows.clear()
+        if self._visit_rows:
+            cur.executemany(_UPSERT_VISIT.format(suffix=suffix), list(self._visit_rows.values()))
+            self._visit_rows.clear()
+
+    def drop(self, cur: Cursor, suffix: str = "") -> None:
+        self.discard_cache()  # the read model is being rebuilt: what we remember is void
+        super().drop(cur, suffix)
+
+    def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
+        episode = str(event.subject)
+        fact = event.fact()
+        self._facts_rows.append(
+            (episode, event.storeposition, event.recordedat.isoformat(), fact.model_dump_json())
+        )
+        facts = (
+            NecessityFacts(episode)  # an episode's first fact: nothing to read back
+            if event.episodeversion == 1
+            else self._facts(cur, suffix, episode, event.storeposition)
+        )
+        changed = facts.apply(fact, event.recordedat)
+        self._remember(episode, facts)
+        for contact_id in sorted(changed):
+            visit = facts.contacts[contact_id]
+            if visit.held_at is None:
+                continue  # only held physical visits are classified
+            c = classify(visit, self.policy)
+            self._visit_rows[(c.episode_id, c.contact_id)] = _row(c)
+
+    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> NecessityFacts:
+        cached = self._episodes.get(episode)
+        if cached is not None:
+            self._episodes.move_to_end(episode)
+            return cached
+        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
+        facts = NecessityFacts(episode)
+        cur.execute(
+            f"SELECT recorded_at, fact FROM necessity_facts{suffix} "
+            "WHERE episode_id = %s AND position < %s ORDER BY position",
+            (episode, before),
+        )
+        for recorded_at, fact in cur.fetchall():
+            facts.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
+        return facts
+
+    def _remember(self, episode: str, facts: NecessityFacts) -> None:
+        self._episodes[episode] = facts
+        if len(self._episodes) > CACHE_EPISODES:
+            self._episodes.popitem(last=False)  # refolded from the table when next needed
+
+
+_UPSERT_VISIT = (
+    "INSERT INTO necessity_visits{suffix} (episode_id, contact_id, care_region, care_unit_id,"
+    " month, classification, breach, visit_at, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (episode_id, contact_id) DO UPDATE SET care_region = excluded.care_region,"
+    " care_unit_id = excluded.care_unit_id, month = excluded.month,"
+    " classification = excluded.classification, breach = excluded.breach,"
+    " visit_at = excluded.visit_at, detail = excluded.detail"
+)
+
+
+def _row(c: NecessityClassification) -> tuple[object, ...]:
+    return (
+        c.episode_id, c.contact_id, c.care_region, c.care_unit_id, c.month,
+        c.classification.value, int(c.offer_duty_breach), c.visit_at.astimezone(UTC).isoformat(),
+        c.model_dump_json(),
+    )  # fmt: skip
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def unit_counts(
+    cur: Cursor, care_region: str, month: str, care_unit: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Per care unit: visits by class (every class present, zeros included) and breaches."""
+    where, params = "care_region = %s AND month = %s", [care_region, month]
+    if care_unit is not None:
+        where += " AND care_unit_id = %s"
+        params.append(care_unit)
+    cur.execute(
+        f"SELECT care_unit_id, classification, COUNT(*), SUM(breach) FROM necessity_visits "
+        f"WHERE {where} GROUP BY care_unit_id, classification ORDER BY care_unit_id",
+        params,
+    )
+    out: dict[str, dict[str, int]] = {}
+    for unit, kind, n, breaches in cur.fetchall():
+        row = out.setdefault(str(unit), {**dict.fromkeys(CLASSES, 0), "breaches": 0})
+        row[str(kind)] = int(n)
+        row["breaches"] += int(breaches or 0)
+    return out
+
+
+def breaches(cur: Cursor, care_region: str, month: str) -> list[NecessityClassification]:
+    cur.execute(
+        "SELECT detail FROM necessity_visits WHERE care_region = %s AND month = %s "
+        "AND breach = 1 ORDER BY visit_at, episode_id, contact_id",
+        (care_region, month),
+    )
+    return [NecessityClassification.model_validate_json(r[0]) for r in cur.fetchall()]
+
+
+def visit(cur: Cursor, episode_id: str, contact_id: str) -> NecessityClassification | None:
+    cur.execute(
+        "SELECT detail FROM necessity_visits WHERE episode_id = %s AND contact_id = %s",
+        (episode_id, contact_id),
+    )
+    row: Any = cur.fetchone()
+    return NecessityClassification.model_validate_json(row[0]) if row else None
