@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routes import decisions, episodes, events, finance, meta, necessity, summaries
+from api.routes import (
+    care_guarantee,
+    decisions,
+    episodes,
+    events,
+    finance,
+    meta,
+    necessity,
+    summaries,
+)
 from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
@@ -67,6 +76,7 @@ def create_app(
     app.include_router(summaries.router)
     app.include_router(finance.router)
     app.include_router(necessity.router)
+    app.include_router(care_guarantee.router)
     app.include_router(meta.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

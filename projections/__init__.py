@@ -7,6 +7,7 @@ with the factory that builds it from the settings (rulebook policy, reference da
 from collections.abc import Callable
 
 from projections.base import Projection
+from projections.care_guarantee import CareGuarantee
 from projections.episode_summary import EpisodeSummary
 from projections.liability import Liability
 from projections.necessity import Necessity
@@ -24,6 +25,7 @@ PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     EpisodeSummary.name: lambda _: EpisodeSummary(),
     Liability.name: _liability,
     Necessity.name: lambda settings: Necessity(settings.rulebook_policy()),
+    CareGuarantee.name: lambda _: CareGuarantee(),
 }
 
 __all__ = ["PROJECTIONS", "Projection"]

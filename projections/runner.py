@@ -208,7 +208,12 @@ class ProjectionRunner:
             return
         if self.on_applied:
             self.on_applied(len(records))
-        await consumer.commit({tp: applied.next_offset})
+        try:
+            await consumer.commit({tp: applied.next_offset})
+        except KafkaError as exc:
+            # A rebalance or a broker restart under way (CommitFailedError...): the read model
+            # holds the position, so only lag monitoring lags until the next commit.
+            log.warning("%s: offset commit failed: %r", self.worker.key, exc)
 
 
 class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -226,9 +231,11 @@ class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
         # A partition read to its end before a crash yields no page to commit after it, so
         # Kafka's offsets (lag monitoring) would stay behind the read model's until new
         # messages arrive: commit the read model's positions now.
+        # Bounded: aiokafka retries retriable errors (a topic the broker does not know yet)
+        # without end, and the rebalance would wait for it.
         ahead = {tp: offset for tp, offset in stored.items() if offset > 0}
         if ahead:
             try:
-                await self.consumer.commit(ahead)
-            except KafkaError as exc:  # only monitoring suffers; the read model is the truth
-                log.warning("%s: could not commit resumed offsets: %s", self.worker.key, exc)
+                await asyncio.wait_for(self.consumer.commit(ahead), timeout=5)
+            except (KafkaError, TimeoutError) as exc:  # only monitoring suffers
+                log.warning("%s: could not commit resumed offsets: %r", self.worker.key, exc)

@@ -35,7 +35,7 @@ AsOf = Annotated[
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
-class ClockOut(BaseModel):
+class GuaranteeClock(BaseModel):
     episode_id: str
     clock: ClockKind
     subject_id: str
@@ -51,7 +51,7 @@ class ClockOut(BaseModel):
     basis: str
 
 
-class ClockSummary(BaseModel):
+class GuaranteeClockSummary(BaseModel):
     clock: ClockKind
     limit_days: int
     count: int
@@ -63,18 +63,18 @@ class ClockSummary(BaseModel):
     excluded: dict[str, int]
 
 
-class SummaryOut(BaseModel):
+class GuaranteeSummary(BaseModel):
     region: str
     month: str
     as_of: str
-    clocks: list[ClockSummary]
-    breaches: list[ClockOut]
+    clocks: list[GuaranteeClockSummary]
+    breaches: list[GuaranteeClock]
 
 
-class EpisodeClocksOut(BaseModel):
+class GuaranteeEpisode(BaseModel):
     episode_id: str
     as_of: str
-    clocks: list[ClockOut]
+    clocks: list[GuaranteeClock]
 
 
 def _tables_ready(request: Request) -> ReadModelDB:
@@ -84,14 +84,14 @@ def _tables_ready(request: Request) -> ReadModelDB:
     return db
 
 
-@router.get("/summary", response_model=SummaryOut, summary="Compliance of a region and month")
+@router.get("/summary", response_model=GuaranteeSummary, summary="Compliance of a region and month")
 def guarantee_summary(
     request: Request,
     region: Region,
     month: Month,
     as_of: AsOf = None,
     breach_limit: Annotated[int, Query(ge=0, le=5000)] = 100,
-) -> SummaryOut:
+) -> GuaranteeSummary:
     """Per clock (contact 0, assessment 3, specialist visit 90, treatment 90 days): clocks
     measured, met, breached, pending, the share within the limit (met / (met + breached)),
     exclusions by reason; and the first ``breach_limit`` breaches."""
@@ -99,10 +99,10 @@ def guarantee_summary(
     with _tables_ready(request).transaction() as cur:
         figures = q.summary(cur, region, month, day)
         listed = q.breaches(cur, {"home_region": region, "month": month}, day, breach_limit, 0)
-    return SummaryOut(**figures, breaches=[ClockOut(**b) for b in listed])
+    return GuaranteeSummary(**figures, breaches=[GuaranteeClock(**b) for b in listed])
 
 
-@router.get("/breaches", response_model=list[ClockOut], summary="Clocks over their limit")
+@router.get("/breaches", response_model=list[GuaranteeClock], summary="Clocks over their limit")
 def guarantee_breaches(
     request: Request,
     region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Home county")] = None,
@@ -111,23 +111,25 @@ def guarantee_breaches(
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[ClockOut]:
+) -> list[GuaranteeClock]:
     """Clocks that ended after their limit, and open clocks past their deadline (``overdue``,
     with the days waited so far), each with what ended it (``basis``)."""
     filters = {"home_region": region, "month": month, "clock": clock.value if clock else None}
     with _tables_ready(request).transaction() as cur:
         rows = q.breaches(cur, filters, as_of or today(), limit, offset)
-    return [ClockOut(**r) for r in rows]
+    return [GuaranteeClock(**r) for r in rows]
 
 
-@router.get("/episodes/{episode_id}", response_model=EpisodeClocksOut, responses=NOT_FOUND)
-def episode_clocks(request: Request, episode_id: UUID, as_of: AsOf = None) -> EpisodeClocksOut:
+@router.get("/episodes/{episode_id}", response_model=GuaranteeEpisode, responses=NOT_FOUND)
+def episode_clocks(request: Request, episode_id: UUID, as_of: AsOf = None) -> GuaranteeEpisode:
     """Every clock of one episode: start, deadline, status, days, what ended or excluded it."""
     day = as_of or today()
     with _tables_ready(request).transaction() as cur:
         rows = q.episode(cur, str(episode_id), day)
     if not rows:
         raise HTTPException(404, f"no care-guarantee clocks for episode {episode_id}")
-    return EpisodeClocksOut(
-        episode_id=str(episode_id), as_of=day.isoformat(), clocks=[ClockOut(**r) for r in rows]
+    return GuaranteeEpisode(
+        episode_id=str(episode_id),
+        as_of=day.isoformat(),
+        clocks=[GuaranteeClock(**r) for r in rows],
     )

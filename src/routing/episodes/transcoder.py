@@ -19,8 +19,10 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import JSONTranscoder
 
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | (
-    orjson.OPT_PASSTHROUGH_DATACLASS
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | (orjson.OPT_PASSTHROUGH_DATACLASS)
 )
 
 

@@ -11,7 +11,8 @@ Clocks (subject ids are prefixed, so contact, referral and treatment ids never c
 
 * ``contact`` (0 days), per primary-care contact request: ends at the first contact with staff
   in the episode (a distance contact started or completed, a physical visit held, or triage by
-  a profession). Algorithm triage to self care or emergency care excludes it.
+  a profession). Triage to self care or emergency care excludes it; triage by a profession is
+  itself the contact, and at the same instant an end wins over an exclusion.
 * ``assessment`` (3 days), per primary-care request made before any assessment of the episode:
   ends at the first qualified-care contact by licensed staff (distance or physical, any level).
   Advice only is not an assessment (R3); nor is an unlicensed profession.
@@ -90,7 +91,7 @@ def episode_clocks(facts: Iterable[ev.EpisodeEvent]) -> list[Clock]:
         own = e.patient_stops([c], declines=False)
         clocks.append(
             _run(ClockKind.contact, f"contact:{c.contact_id}", e.home, c.requested_at, scope,
-                 e.staff_contacts() + own + e.triage_exclusions(c.contact_id, True))
+                 e.staff_contacts() + own + e.triage_exclusions(c.contact_id))
         )  # fmt: skip
         if any(a.at < c.requested_at for a in assessed):
             continue  # a later request about an assessed problem: no new assessment owed
@@ -98,7 +99,7 @@ def episode_clocks(facts: Iterable[ev.EpisodeEvent]) -> list[Clock]:
             scope = Exclusion.not_in_force
         clocks.append(
             _run(ClockKind.assessment, f"contact:{c.contact_id}", e.home, c.requested_at, scope,
-                 assessed + own + e.triage_exclusions(c.contact_id, False))
+                 assessed + own + e.triage_exclusions(c.contact_id))
         )  # fmt: skip
     clocks += _specialist_clocks(e) + _treatment_clocks(e)
     return clocks

@@ -126,14 +126,14 @@ class GuaranteeFacts:
             if c.done_at is not None and c.qualified
         ]
 
-    def triage_exclusions(self, contact_id: str, algorithm_only: bool) -> list[Step]:
+    def triage_exclusions(self, contact_id: str) -> list[Step]:
+        """Triage to self care or to emergency care: the guarantee is not what governs."""
         reasons = {Urgency.self_care: Exclusion.not_needed, Urgency.emergency: Exclusion.emergency}
         return [
             Step(t.occurred_at, f"triage {t.urgency.value}", reasons[t.urgency])
             for t in self.triages
             if t.urgency in reasons and t.contact_id in (None, contact_id)
-            and not (algorithm_only and t.triaged_by.kind == "profession")
-        ]  # fmt: skip
+        ]
 
     @staticmethod
     def patient_stops(contacts: Iterable[Contact], declines: bool) -> list[Step]:
