@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from routing.config import Settings, StoreKind
+from routing.store import DDL_LOCK
 
 
 class Cursor(Protocol):
@@ -89,6 +90,7 @@ class PostgresReadModels(ReadModelDB):
     def __init__(self, dsn: str, schema: str) -> None:
         self._conn = psycopg.connect(dsn)
         self._lock = threading.Lock()
+        self._created = False
         with self._conn.transaction():
             self._conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
@@ -99,6 +101,11 @@ class PostgresReadModels(ReadModelDB):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
+            if not self._created:
+                # A connection's first transaction creates tables; processes starting together
+                # would otherwise race on the catalogue (duplicate type names...).
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+                self._created = True
             yield cursor  # type: ignore[misc]
 
     def close(self) -> None:

@@ -22,8 +22,24 @@ def ensure_postgres_schema(settings: Settings) -> None:
         )
 
 
+DDL_LOCK = 7_312_025  # pg_advisory_lock key: one process at a time creates tables
+
+
 def open_episodes(settings: Settings) -> CareEpisodes:
+    """Opens the store, creating its tables if needed. On PostgreSQL, processes starting
+    together (API, relay, projections) take turns: the library's CREATE OR REPLACE FUNCTION
+    fails with 'tuple concurrently updated' when two sessions run it at once."""
     ensure_postgres_schema(settings)
-    return CareEpisodes(
-        env=settings.persistence_env(), clock_skew_seconds=settings.clock_skew_seconds
-    )
+    if settings.store is not StoreKind.postgres:
+        return CareEpisodes(
+            env=settings.persistence_env(), clock_skew_seconds=settings.clock_skew_seconds
+        )
+    assert settings.postgres_dsn is not None
+    with psycopg.connect(str(settings.postgres_dsn), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))
+        try:
+            return CareEpisodes(
+                env=settings.persistence_env(), clock_skew_seconds=settings.clock_skew_seconds
+            )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (DDL_LOCK,))

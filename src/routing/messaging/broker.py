@@ -127,7 +127,10 @@ async def cluster_id(bootstrap: str) -> str:
 
 
 async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_id: str) -> bool:
-    """Whether the message with ``event_id`` is still at ``offset`` (a lost log says no)."""
+    """Whether the message with ``event_id`` is still at ``offset`` (a lost log says no).
+
+    Raises TimeoutError when the broker does not answer in time: a slow broker is not a lost
+    log (that would make the relay republish the whole store)."""
     from routing.messaging.envelope import decode
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -144,7 +147,10 @@ async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_i
             page = await consumer.getmany(tp, timeout_ms=1000, max_records=1)
             for record in page.get(tp, []):
                 return bool(record.offset == offset and str(decode(record.value).id) == event_id)
-        return False
+            end = consumer.highwater(tp)
+            if end is not None and end <= offset:
+                return False  # the log ends before the probe
+        raise TimeoutError(f"{topic}[{partition}]@{offset}: the broker did not answer")
     finally:
         await consumer.stop()
 

@@ -87,6 +87,7 @@ class Ingest:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
         )
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         await producer.start()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -50,6 +51,8 @@ class Relay:
         self.store = ProgressStore(service)
         self.progress = RelayProgress(topic)
         self.published_total = 0  # this process, for metrics and tests
+        mapper = service.mapper
+        self._plain_json = mapper.cipher is None and mapper.compressor is None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until ``stop`` is set; survives broker outages by retrying."""
@@ -141,32 +144,43 @@ class Relay:
         return len(page)
 
     def _read_page(self) -> Sequence[tuple[int, bytes, bytes, str]]:
-        """(position, key, CloudEvent bytes, event id) of the facts after the recorded position."""
-        page = self.service.recorder.select_notifications(
-            start=self.progress.position,
-            limit=self.page_size,
-            topics=CareEpisodes.FACT_TOPICS,
-            inclusive_of_start=False,
-        )
-        out = []
-        for n in page:
-            stored: Any = self.service.mapper.to_domain_event(n)
-            out.append(
-                (
-                    n.id,
-                    str(n.originator_id).encode(),
-                    encode(
-                        stored.fact,
-                        subject=str(n.originator_id),
-                        recorded_at=stored.timestamp,
-                        position=n.id,
-                        episode_version=n.originator_version,
-                        epoch=self.progress.epoch,
-                    ),
-                    stored.fact["event_id"],
-                )
+        """(position, key, CloudEvent bytes, event id) of the facts after the recorded position.
+
+        The scan is bounded (``stop``): without a bound PostgreSQL may sort the whole backlog
+        for every page. A window holding only bookkeeping records (receipts, routing
+        decisions) is stepped over."""
+        window = 2 * self.page_size
+        while True:
+            start = self.progress.position
+            page = self.service.recorder.select_notifications(
+                start=start,
+                limit=self.page_size,
+                stop=start + window,
+                topics=CareEpisodes.FACT_TOPICS,
+                inclusive_of_start=False,
             )
-        return out
+            if page:
+                return [self._message(n) for n in page]
+            if start + window >= (self.service.recorder.max_notification_id() or 0):
+                return []
+            self.progress = replace(self.progress, position=start + window)
+
+    def _message(self, n: Any) -> tuple[int, bytes, bytes, str]:
+        if self._plain_json:  # the stored JSON as is: no event objects on the hot path
+            state = orjson.loads(n.state)
+            fact, recorded_at = state["fact"], state["timestamp"]["_data_"]
+        else:  # encrypted or compressed: the library's mapper undoes it
+            stored: Any = self.service.mapper.to_domain_event(n)
+            fact, recorded_at = stored.fact, stored.timestamp.isoformat()
+        value = encode(
+            fact,
+            subject=str(n.originator_id),
+            recorded_at=recorded_at,
+            position=n.id,
+            episode_version=n.originator_version,
+            epoch=self.progress.epoch,
+        )
+        return n.id, str(n.originator_id).encode(), value, fact["event_id"]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
