@@ -92,6 +92,7 @@ class PostgresReadModels(ReadModelDB):
         self._lock = threading.Lock()
         self._created = False
         with self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             self._conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
             )
