@@ -31,6 +31,11 @@ class Projection(ABC):
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         """Folds one event into the read model."""
 
+    def discard_cache(self) -> None:
+        """Forgets buffered work and anything remembered between pages: the worker calls it
+        when a page's transaction fails, so memory never disagrees with the database."""
+        return None
+
     def flush(self, cur: Cursor, suffix: str = "") -> None:
         """Writes what ``apply`` buffered; the worker calls it before saving its positions,
         in the same transaction (so buffering never weakens exactly-once)."""

@@ -39,6 +39,10 @@ class ReadModelDB:
     def close(self) -> None:
         raise NotImplementedError
 
+    def lock_partition(self, cur: Cursor, key: str, partition: int) -> None:
+        """Serialises writers of one projection's partition (SQLite: BEGIN IMMEDIATE does)."""
+        return None
+
 
 class _SQLiteCursor:
     def __init__(self, cursor: sqlite3.Cursor) -> None:
@@ -111,6 +115,11 @@ class PostgresReadModels(ReadModelDB):
 
     def close(self) -> None:
         self._conn.close()
+
+    def lock_partition(self, cur: Cursor, key: str, partition: int) -> None:
+        """During a rebalance a departing consumer may still apply a page the new owner also
+        applies: whoever comes second waits, then finds the position moved and skips it."""
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (key, partition))
 
 
 def open_read_models(settings: Settings) -> ReadModelDB:

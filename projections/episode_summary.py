@@ -7,6 +7,7 @@ moves the episode's counted contacts from the old home region to the new one.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -16,6 +17,13 @@ from projections.db import Cursor
 from routing.messaging.envelope import CloudEvent
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+_ADD = (
+    "INSERT INTO episode_summary{suffix} (home_region, care_region, mode, month, contacts)"
+    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (home_region, care_region, mode, month)"
+    " DO UPDATE SET contacts = episode_summary{suffix}.contacts + excluded.contacts"
+)
 
 
 def month_of(moment: datetime) -> str:
@@ -50,59 +58,106 @@ class EpisodeSummary(Projection):
             " mode TEXT, month TEXT, PRIMARY KEY (episode_id, contact_id))"
         )
 
+    def __init__(self) -> None:
+        # One page's worth of work, written set-based by ``flush`` (a round trip per
+        # statement would make PostgreSQL the bottleneck).
+        self._episodes: dict[str, str] = {}
+        self._contacts: dict[tuple[str, str], str] = {}
+        self._completed: list[tuple[str, str, str, str]] = []
+
+    def discard_cache(self) -> None:
+        self._episodes.clear()
+        self._contacts.clear()
+        self._completed.clear()
+
+    def drop(self, cur: Cursor, suffix: str = "") -> None:
+        self.discard_cache()
+        super().drop(cur, suffix)
+
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         kind, data, episode = event.event_type, event.data, str(event.subject)
         if kind == "contact_requested":
-            cur.execute(
+            self._episodes.setdefault(episode, data["home_region"]["county"])
+            self._contacts.setdefault((episode, data["contact_id"]), data["care_region"])
+        elif kind in ("contact_completed", "physical_visit_held"):
+            mode = data.get("mode", "physical") if kind == "contact_completed" else "physical"
+            self._completed.append((episode, data["contact_id"], mode, month_of(event.time)))
+        elif kind == "home_region_corrected":
+            self.flush(cur, suffix)  # rare: applied directly, after everything before it
+            self._correct(cur, suffix, episode, data["home_region"]["county"])
+
+    def flush(self, cur: Cursor, suffix: str = "") -> None:
+        if self._episodes:
+            cur.executemany(
                 f"INSERT INTO episode_summary_episodes{suffix} (episode_id, home_region) "
                 "VALUES (%s, %s) ON CONFLICT (episode_id) DO NOTHING",
-                (episode, data["home_region"]["county"]),
+                list(self._episodes.items()),
             )
-            cur.execute(
+        if self._contacts:
+            cur.executemany(
                 f"INSERT INTO episode_summary_contacts{suffix} "
                 "(episode_id, contact_id, care_region) VALUES (%s, %s, %s) "
                 "ON CONFLICT (episode_id, contact_id) DO NOTHING",
-                (episode, data["contact_id"], data["care_region"]),
+                [(e, c, care) for (e, c), care in self._contacts.items()],
             )
-        elif kind in ("contact_completed", "physical_visit_held"):
-            mode = data.get("mode", "physical") if kind == "contact_completed" else "physical"
-            month = month_of(event.time)
-            cur.execute(
+        if self._completed:
+            regions = self._regions(cur, suffix, {(e, c) for e, c, _, _ in self._completed})
+            cur.executemany(
                 f"UPDATE episode_summary_contacts{suffix} SET mode = %s, month = %s "
                 "WHERE episode_id = %s AND contact_id = %s",
-                (mode, month, episode, data["contact_id"]),
+                [(mode, month, e, c) for e, c, mode, month in self._completed],
             )
+            counts: Counter[tuple[str, str, str, str]] = Counter()
+            for e, c, mode, month in self._completed:
+                if (e, c) in regions:
+                    home, care = regions[(e, c)]
+                    counts[(home, care, mode, month)] += 1
+            cur.executemany(
+                _ADD.format(suffix=suffix), [(*k, n) for k, n in sorted(counts.items())]
+            )
+        self.discard_cache()
+
+    @staticmethod
+    def _regions(
+        cur: Cursor, suffix: str, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, str]]:
+        """(home region, care region) of each completed contact, read in a few queries."""
+        out: dict[tuple[str, str], tuple[str, str]] = {}
+        episodes = sorted({e for e, _ in keys})
+        for i in range(0, len(episodes), 500):
+            chunk = episodes[i : i + 500]
             cur.execute(
-                f"SELECT e.home_region, c.care_region FROM episode_summary_episodes{suffix} e "
-                f"JOIN episode_summary_contacts{suffix} c ON c.episode_id = e.episode_id "
-                "WHERE c.episode_id = %s AND c.contact_id = %s",
-                (episode, data["contact_id"]),
+                f"SELECT c.episode_id, c.contact_id, e.home_region, c.care_region "
+                f"FROM episode_summary_contacts{suffix} c JOIN episode_summary_episodes{suffix} e"
+                f" ON e.episode_id = c.episode_id WHERE c.episode_id IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                chunk,
             )
-            row = cur.fetchone()
-            if row is not None:
-                self._add(cur, suffix, row[0], row[1], mode, month, 1)
-        elif kind == "home_region_corrected":
-            new_home = data["home_region"]["county"]
-            cur.execute(
-                f"SELECT home_region FROM episode_summary_episodes{suffix} WHERE episode_id = %s",
-                (episode,),
-            )
-            row = cur.fetchone()
-            if row is None or row[0] == new_home:
-                return
-            cur.execute(
-                f"SELECT care_region, mode, month FROM episode_summary_contacts{suffix} "
-                "WHERE episode_id = %s AND month IS NOT NULL",
-                (episode,),
-            )
-            for care, mode, month in cur.fetchall():
-                self._add(cur, suffix, row[0], care, mode, month, -1)
-                self._add(cur, suffix, new_home, care, mode, month, 1)
-            cur.execute(
-                f"UPDATE episode_summary_episodes{suffix} SET home_region = %s "
-                "WHERE episode_id = %s",
-                (new_home, episode),
-            )
+            for e, c, home, care in cur.fetchall():
+                if (e, c) in keys:
+                    out[(e, c)] = (home, care)
+        return out
+
+    def _correct(self, cur: Cursor, suffix: str, episode: str, new_home: str) -> None:
+        cur.execute(
+            f"SELECT home_region FROM episode_summary_episodes{suffix} WHERE episode_id = %s",
+            (episode,),
+        )
+        row = cur.fetchone()
+        if row is None or row[0] == new_home:
+            return
+        cur.execute(
+            f"SELECT care_region, mode, month FROM episode_summary_contacts{suffix} "
+            "WHERE episode_id = %s AND month IS NOT NULL",
+            (episode,),
+        )
+        for care, mode, month in cur.fetchall():
+            self._add(cur, suffix, row[0], care, mode, month, -1)
+            self._add(cur, suffix, new_home, care, mode, month, 1)
+        cur.execute(
+            f"UPDATE episode_summary_episodes{suffix} SET home_region = %s WHERE episode_id = %s",
+            (new_home, episode),
+        )
 
     @staticmethod
     def _add(cur: Cursor, suffix: str, home: str, care: str, mode: str, month: str, n: int) -> None:

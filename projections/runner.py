@@ -65,7 +65,15 @@ class ProjectionWorker:
             return base.read_position(cur, self.key, self.topic, partition)
 
     def apply(self, partition: int, records: list[Record]) -> Applied:
+        try:
+            return self._apply(partition, records)
+        except BaseException:
+            self.projection.discard_cache()  # the transaction rolled back: so does memory
+            raise
+
+    def _apply(self, partition: int, records: list[Record]) -> Applied:
         with self.db.transaction() as cur:
+            self.db.lock_partition(cur, self.key, partition)
             next_offset = base.read_position(cur, self.key, self.topic, partition)
             epoch = base.read_epoch(cur, self.key)
             seen = base.read_store_position(cur, self.key, self.topic, partition)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import io
 import os
 import signal
 import subprocess
@@ -36,7 +37,7 @@ from routing.demo.generator import generate_episodes
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes, Recorded
 from routing.messaging.broker import TopicSpec, ensure_topics
-from routing.messaging.envelope import CloudEvent, decode
+from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore, RelayProgress
 from routing.messaging.relay import Relay
 
@@ -265,10 +266,6 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     return ends
 
 
-def cloud_events(records: Iterable[Record]) -> list[CloudEvent]:
-    return [decode(r.value) for r in records]
-
-
 async def produce(
     bootstrap: str,
     topic: str,
@@ -295,24 +292,6 @@ async def produce(
 # --- waiting and running ---------------------------------------------------------------------
 
 
-def wait_until(
-    predicate: Callable[[], object],
-    *,
-    timeout: float = 30.0,
-    interval: float = 0.05,
-    what: str = "",
-) -> Any:
-    """Polls ``predicate`` until it returns something truthy (returned) or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout}s: {what or predicate}")
-        time.sleep(interval)
-
-
 async def eventually(
     predicate: Callable[[], object],
     *,
@@ -333,7 +312,8 @@ async def eventually(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout}s: {what or predicate}")
+            where = workers.stacks() if workers is not None else ""
+            raise TimeoutError(f"not within {timeout}s: {what or predicate}{where}")
         await asyncio.sleep(interval)
 
 
@@ -353,6 +333,15 @@ class Background:
         for task in self.tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise AssertionError(f"a background worker died: {task.exception()!r}")
+
+    def stacks(self) -> str:
+        """Where each worker is waiting (for timeouts)."""
+        out = []
+        for task in self.tasks:
+            buf = io.StringIO()
+            task.print_stack(file=buf)
+            out.append(buf.getvalue())
+        return "\n" + "\n".join(out)
 
     async def close(self, timeout: float = 20.0) -> None:
         self.stop.set()
@@ -429,9 +418,6 @@ class Routing:
         assert self.proc.poll() is None, f"not running:\n{self.tail()}"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
 
     def terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -530,3 +516,18 @@ async def until_published(
 
     await eventually(published, timeout=timeout, what=f"{len(want)} facts on the topic", **kw)
     return records
+
+
+def commit_failing_once(real_commit: Callable[..., Awaitable[None]]) -> Any:
+    """``AIOKafkaConsumer.commit`` whose first call fails as it does when the group rebalanced
+    (or the broker restarted) under the consumer. ``.failures`` counts the failed calls."""
+    from aiokafka.errors import CommitFailedError
+
+    async def commit(self: AIOKafkaConsumer, offsets: Any = None) -> None:
+        if commit.failures == 0:  # type: ignore[attr-defined]
+            commit.failures += 1  # type: ignore[attr-defined]
+            raise CommitFailedError("the group rebalanced")
+        await real_commit(self, offsets)
+
+    commit.failures = 0  # type: ignore[attr-defined]
+    return commit

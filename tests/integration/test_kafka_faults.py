@@ -27,9 +27,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from projections.episode_summary import EpisodeSummary
+from projections.runner import Applied, ProjectionWorker
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker
+from routing.messaging.broker import BundledBroker, cluster_id
 from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore
 from routing.store import open_episodes
@@ -168,6 +169,9 @@ async def test_broker_outage_delays_but_loses_nothing(
                 assert relay.published_total == before, "nothing can be acknowledged"
 
                 bundled_broker.start()  # a new, empty cluster on the same port
+                assert await cluster_id(bundled_broker.bootstrap_servers) == (
+                    bundled_broker.cluster_id
+                ), "our broker answers on the port"
                 await ks.wait_caught_up(db, settings, service, timeout=90, workers=workers)
                 everything = episodes + journeys + batch
                 assert ks.summary_counts(db) == ks.expected_summary(everything)
@@ -198,7 +202,7 @@ async def test_broker_outage_delays_but_loses_nothing(
 
 
 class Killed(Exception):  # noqa: N818 - stands for a kill, not an error
-    """Stands for the process dying: raised where the offset commit would happen."""
+    """Stands for the process dying right after a read-model commit, before the offset commit."""
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
@@ -227,19 +231,24 @@ async def test_projection_killed_between_its_commits_counts_nothing_twice(
     await ks.publish_all(ks.relay_for(settings, service), len(ks.stored_facts(service)))
     expected = ks.expected_summary(episodes)
     group = f"fault3-{time.monotonic_ns()}-"
-    real_commit = AIOKafkaConsumer.commit
+    real_apply = ProjectionWorker.apply
 
-    def dying_after(ok: int) -> Any:
-        calls = 0
+    def dying_after(pages: int) -> Any:
+        """``apply`` (one page, one read-model transaction) that kills the process once the
+        transaction of the ``pages + 1``-th page that moved the read model on has committed,
+        before the runner commits its offset. (Pages of redelivered messages move nothing.)"""
+        done = 0
 
-        async def commit(self: AIOKafkaConsumer, offsets: Any = None) -> None:
-            nonlocal calls
-            calls += 1
-            if calls > ok:
-                raise Killed("after the read-model commit, before the offset commit")
-            await real_commit(self, offsets)
+        def apply(self: ProjectionWorker, partition: int, records: list[Any]) -> Applied:
+            nonlocal done
+            before = self.position(partition)
+            applied = real_apply(self, partition, records)
+            done += applied.next_offset > before
+            if done > pages:
+                raise Killed(f"after the read-model commit of partition {partition}")
+            return applied
 
-        return commit
+        return apply
 
     # A killed member does not leave its group: the restarted one waits until the broker
     # expires it. A short session keeps that wait short (the default is 10 s).
@@ -253,16 +262,16 @@ async def test_projection_killed_between_its_commits_counts_nothing_twice(
     monkeypatch.setattr(AIOKafkaConsumer, "__init__", short_session)
 
     with ks.read_models(settings) as db:
-        for ok in (1, 3):  # dies at its second offset commit, then at its fourth
-            monkeypatch.setattr(AIOKafkaConsumer, "commit", dying_after(ok))
+        for _ in range(2):  # twice: killed after its second page each time
+            monkeypatch.setattr(ProjectionWorker, "apply", dying_after(1))
             runner = ks.runner_for(settings, db, group=group)
             with pytest.raises(Killed):
                 await asyncio.wait_for(runner.run(asyncio.Event()), timeout=30)
-            monkeypatch.setattr(AIOKafkaConsumer, "commit", real_commit)
+            monkeypatch.setattr(ProjectionWorker, "apply", real_apply)
 
             in_db = ks.positions(db, EpisodeSummary.name, topic)
             in_kafka = await committed(bootstrap, runner.group_id, topic)
-            assert in_kafka, "some offset commits got through"
+            assert in_kafka, "the first page's offset commit got through"
             assert all(o <= in_db[p] for p, o in in_kafka.items())
             assert any(in_kafka.get(p, 0) < o for p, o in in_db.items()), (
                 "a page is in the read model but its offset is not in Kafka"

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from projections.base import REBUILD_SUFFIX
 from projections.db import ReadModelDB
@@ -62,8 +63,10 @@ def with_correction(service: CareEpisodes) -> list[ks.Episode]:
 
 @pytest.mark.asyncio
 async def test_the_runner_counts_every_completed_contact_once(
-    settings: Settings, service: CareEpisodes
+    settings: Settings, service: CareEpisodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also: its first offset commit fails (as in a rebalance); Kafka offsets are only for lag
+    monitoring, so the runner must carry on."""
     assert settings.kafka_bootstrap_servers
     episodes = with_correction(service) + ks.demo_episodes(250, seed=21)
     ks.load(service, episodes[1:])
@@ -72,6 +75,8 @@ async def test_the_runner_counts_every_completed_contact_once(
     assert len({k[2] for k in expected}) >= 3
     assert expected[("13", f.CARE_REGION, "video", "2025-10")] >= 1, "the corrected contact"
 
+    failing = ks.commit_failing_once(AIOKafkaConsumer.commit)
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", failing)
     with ks.read_models(settings) as db:
         async with ks.background() as workers:
             workers.start(ks.relay_for(settings, service).run)
@@ -87,6 +92,7 @@ async def test_the_runner_counts_every_completed_contact_once(
             await ks.wait_caught_up(db, settings, service, workers=workers)
             assert ks.summary_counts(db) == expected
         assert runner.worker.duplicates == 0
+        assert failing.failures == 1
 
 
 @pytest.mark.asyncio

@@ -7,6 +7,7 @@ receipts (bookkeeping aggregates in the same notification log) never leave the s
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from routing.config import Settings
 from routing.episodes.events import parse_event
@@ -173,5 +175,43 @@ async def test_a_broker_that_lost_its_log_gets_the_whole_store_again(
         progress = ks.relay_progress(service, settings.events_topic)
         assert (progress.epoch, progress.position) == (2, facts[-1].position)
         assert progress.cluster_id == bundled_broker.cluster_id
+    finally:
+        service.close()
+
+
+@pytest.mark.asyncio
+async def test_the_probe_check_tells_a_lost_log_from_a_silent_broker(
+    sqlite_settings: Settings,
+    kafka_bootstrap: str,
+    kafka_names: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``holds`` says no only when the broker shows the probe is gone; a broker that does not
+    answer in time raises instead, or the relay would republish the whole store."""
+    settings = ks.stack_settings(sqlite_settings, kafka_names, kafka_bootstrap, tmp_path)
+    service = open_episodes(settings)
+    try:
+        service.record_batch([parse_event(b) for b in f.typical_journey()])
+        facts = ks.stored_facts(service)
+        await ks.publish_all(ks.relay_for(settings, service), len(facts))
+        probe = ks.relay_progress(service, settings.events_topic).probe
+        assert probe is not None
+        topic, part, offset = settings.events_topic, probe.partition, probe.offset
+
+        assert await broker.holds(kafka_bootstrap, topic, part, offset, probe.event_id)
+        other = facts[0].event_id
+        assert not await broker.holds(kafka_bootstrap, topic, part, offset, other)
+        assert not await broker.holds(kafka_bootstrap, topic, part, offset + 1, probe.event_id)
+        assert not await broker.holds(kafka_bootstrap, topic, 99, 0, probe.event_id)
+
+        async def silent(self: AIOKafkaConsumer, *tps: object, **kw: object) -> dict[str, str]:
+            await asyncio.sleep(0.01)
+            return {}
+
+        monkeypatch.setattr(AIOKafkaConsumer, "getmany", silent)
+        monkeypatch.setattr(AIOKafkaConsumer, "highwater", lambda self, tp: None)
+        with pytest.raises(TimeoutError):
+            await broker.holds(kafka_bootstrap, topic, part, offset, probe.event_id)
     finally:
         service.close()
