@@ -25,18 +25,18 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from projections.db import open_read_models  # noqa: E402
-from projections.liability import Liability  # noqa: E402
-from projections.runner import ProjectionWorker  # noqa: E402
-from routing.config import Settings, StoreKind  # noqa: E402
-from routing.demo.generator import generate_episodes  # noqa: E402
-from routing.episodes.events import parse_event  # noqa: E402
-from routing.liability.engine import decide  # noqa: E402
-from routing.liability.facts import EpisodeFacts  # noqa: E402
-from routing.messaging.relay import Relay  # noqa: E402
-from routing.reference.catalogue import load_catalogue  # noqa: E402
-from routing.reference.regions import load_regions  # noqa: E402
-from routing.store import open_episodes  # noqa: E402
+from projections.db import open_read_models
+from projections.liability import Liability
+from projections.runner import ProjectionWorker
+from routing.config import Settings, StoreKind
+from routing.demo.generator import generate_episodes
+from routing.episodes.events import parse_event
+from routing.liability.engine import decide
+from routing.liability.facts import EpisodeFacts
+from routing.messaging.relay import Relay
+from routing.reference.catalogue import load_catalogue
+from routing.reference.regions import load_regions
+from routing.store import open_episodes
 
 DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET = 2000
@@ -50,8 +50,10 @@ class _Record:
 
 
 def pure_function(episodes: list[list[dict[str, object]]]) -> tuple[int, float]:
-    policy, catalogue, regions = Settings.model_construct().rulebook_policy(), load_catalogue(), (
-        load_regions()
+    policy, catalogue, regions = (
+        Settings.model_construct().rulebook_policy(),
+        load_catalogue(),
+        (load_regions()),
     )
     contacts = []
     for bodies in episodes:
@@ -100,9 +102,13 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=4000)
     parser.add_argument("--store", choices=["sqlite", "postgres", "all"], default="all")
     args = parser.parse_args()
-    episodes = list(generate_episodes(7, args.episodes, start=date(2025, 6, 1), end=date(2026, 3, 1)))
+    episodes = list(
+        generate_episodes(7, args.episodes, start=date(2025, 6, 1), end=date(2026, 3, 1))
+    )
     n_contacts, seconds = pure_function(episodes)
-    rows = [("pure decide()", f"{n_contacts / seconds:,.0f} decisions/s", f"{n_contacts} contacts", "")]
+    rows = [
+        ("pure decide()", f"{n_contacts / seconds:,.0f} decisions/s", f"{n_contacts} contacts", "")
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         messages = encoded_messages(episodes, Path(tmp))
         stores = ["sqlite", "postgres"] if args.store == "all" else [args.store]
