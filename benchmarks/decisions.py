@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sys
 import tempfile
 import time
@@ -41,10 +42,12 @@ def questions(port: int) -> Iterator[bytes]:
         n += 1
 
 
-async def _drive(port: int, make: Iterator[bytes], seconds: float, conns: int) -> list[int]:
+async def _drive(
+    port: int, make: Iterator[bytes], seconds: float, conns: int, path_unique: bool
+) -> list[int]:
     latencies: list[int] = []
-    pool = [next(make) for _ in range(int(seconds * 4000))]  # serialised before the clock
-    it = iter(pool)
+    pool = [next(make) for _ in range(int(seconds * 12000))]  # serialised before the clock
+    it = iter(pool) if path_unique else itertools.cycle(pool)
     deadline = time.perf_counter() + seconds
 
     async def one() -> None:
@@ -76,7 +79,7 @@ def measure(server: Server, path: str, seconds: float, conns: int) -> tuple[floa
         else iter(lambda: request_bytes(server.port, "/bare", {"x": 1}), None)
     )
     started = time.perf_counter()
-    latencies = asyncio.run(_drive(server.port, make, seconds, conns))
+    latencies = asyncio.run(_drive(server.port, make, seconds, conns, path == "decisions"))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6  # noqa: E731

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 
 from api.errors import ERROR_RESPONSES
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/routing", tags=["routing decisions"])
 
 
 @router.post("/decisions", response_model=RoutingAnswer, responses=ERROR_RESPONSES)
-async def routing_decision(q: RoutingQuestion, request: Request, response: Response) -> Any:
+async def routing_decision(q: RoutingQuestion, request: Request) -> Any:
     """Must a distance contact be offered, and in which modes; the patient's own region's
     digital door first (R7); is an assessment needed for the home region to pay; what the
     bill and the patient fee would be. Recorded for audit; a retry with the same
@@ -26,6 +27,6 @@ async def routing_decision(q: RoutingQuestion, request: Request, response: Respo
     answer = advise(q, policy, load_reference_data(), load_regions())
     writer: GroupCommitWriter = request.app.state.writer
     decided = await writer.decisions.submit((q, answer))
-    if decided.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return decided.answer
+    headers = {"Idempotent-Replayed": "true"} if decided.replayed else None
+    # Already a validated answer (or the stored first one): no second validation pass.
+    return Response(orjson.dumps(decided.answer), media_type="application/json", headers=headers)
