@@ -8,8 +8,6 @@ one partition. ``app`` builds the API with the necessity router on the same read
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,58 +16,17 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.routes import necessity as necessity_routes
-from projections.db import ReadModelDB, open_read_models
 from projections.necessity import Necessity
-from projections.runner import ProjectionWorker
 from routing.config import Settings
-from routing.episodes.events import parse_event
-from routing.messaging.relay import Relay
-from routing.store import open_episodes
 from tests import support as s
+from tests.projection_harness import ProjectionHarness
 
 Body = dict[str, Any]
 
 
-@dataclass
-class _Record:
-    offset: int
-    value: bytes
-    key: bytes = b""
-    headers: tuple[Any, ...] = ()
-
-
-class NecessityHarness:
+class NecessityHarness(ProjectionHarness):
     def __init__(self, settings: Settings, tmp: Any) -> None:
-        self.settings = settings.model_copy(
-            update={
-                "projections_sqlite_path": tmp / "projections.db",
-                "projections_schema": f"p_{uuid.uuid4().hex[:10]}",
-            }
-        )
-        self.service = open_episodes(self.settings)
-        self.db: ReadModelDB = open_read_models(self.settings)
-        self.projection = Necessity(self.settings.rulebook_policy())
-        self.worker = ProjectionWorker(self.db, self.projection, "t")
-        self.relay = Relay(self.service, "127.0.0.1:1", "t")
-        self.offset = 0
-
-    def record(self, bodies: list[Body]) -> None:
-        self.service.record_batch([parse_event(b) for b in bodies])
-        self.pump()
-
-    def pump(self) -> None:
-        while page := self.relay._read_page():
-            records = []
-            for _, _, value, _ in page:
-                records.append(_Record(self.offset, value))
-                self.offset += 1
-            self.worker.apply(0, records)  # type: ignore[arg-type]
-            self.relay.progress = replace(self.relay.progress, position=page[-1][0])
-
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.db.transaction() as cur:
-            cur.execute(sql, params)
-            return [tuple(r) for r in cur.fetchall()]
+        super().__init__(settings, tmp, lambda s: Necessity(s.rulebook_policy()))
 
     def app(self) -> FastAPI:
         app = create_app(self.settings, service=self.service, read_models=self.db)
@@ -81,10 +38,6 @@ class NecessityHarness:
         if not wired:  # until the lead wires the router into create_app
             app.include_router(necessity_routes.router)
         return app
-
-    def close_all(self) -> None:
-        self.db.close()
-        self.service.close()
 
 
 def visit(

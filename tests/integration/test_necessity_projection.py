@@ -20,7 +20,8 @@ from projections.necessity import Necessity
 from projections.runner import ProjectionWorker
 from routing.config import Settings
 from tests import support as s
-from tests.necessity_support import NecessityHarness, _Record, assessed, visit
+from tests.necessity_support import NecessityHarness, assessed, visit
+from tests.projection_harness import Record
 
 AT = datetime(2026, 3, 10, 10, 0, tzinfo=s.STOCKHOLM)
 MONTH = "2026-03"
@@ -81,7 +82,7 @@ def test_a_rebuild_from_offset_zero_gives_the_same_classes(harness: NecessityHar
     )
     harness.relay.progress = replace(harness.relay.progress, position=0)
     page = harness.relay._read_page()
-    records = [_Record(i, value) for i, (_, _, value, _) in enumerate(page)]
+    records = [Record(i, value) for i, (_, _, value, _) in enumerate(page)]
     fresh.apply(0, records)  # type: ignore[arg-type]
     fresh.apply(0, records)  # type: ignore[arg-type]  # redelivered: skipped by offset
     columns = "episode_id, contact_id, classification, breach, detail"
