@@ -9,15 +9,12 @@ contact is still billable, a new debit line: corrections, never silent edits (C2
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
-from datetime import datetime
 from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
+from projections.folds import EpisodeFolds
 from projections.invoice_lines import ClosedMonths, InvoiceLines
-from routing.episodes.events import parse_event
 from routing.liability.decision import LiabilityDecision
 from routing.liability.engine import decide
 from routing.liability.facts import EpisodeFacts
@@ -41,7 +38,6 @@ RELEVANT = frozenset(
         "home_region_corrected",
     }
 )
-CACHE_EPISODES = 20_000
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
@@ -73,7 +69,7 @@ class Liability(Projection):
 
     def __init__(self, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions) -> None:
         self.policy, self.catalogue, self.regions = policy, catalogue, regions
-        self._episodes: OrderedDict[str, EpisodeFacts] = OrderedDict()
+        self._folds = EpisodeFolds("liability_facts", EpisodeFacts)
         self._closed = ClosedMonths()
         self._facts_rows: list[tuple[str, int, str, str]] = []
         self._decision_rows: dict[tuple[str, str], tuple[object, ...]] = {}
@@ -82,7 +78,7 @@ class Liability(Projection):
         create_tables(cur, suffix)
 
     def discard_cache(self) -> None:
-        self._episodes.clear()
+        self._folds.clear()
         self._closed.forget()
         self._facts_rows.clear()
         self._decision_rows.clear()
@@ -123,10 +119,12 @@ class Liability(Projection):
         facts = (
             EpisodeFacts(episode)  # an episode's first fact: nothing to read back
             if event.episodeversion == 1
-            else self._facts(cur, suffix, episode, event.storeposition)
+            else self._folds.get(
+                cur, suffix, episode, event.storeposition, lambda: self.flush(cur, suffix)
+            )
         )
         changed = facts.apply(fact, event.recordedat)
-        self._remember(episode, facts)
+        self._folds.remember(episode, facts)
         lines = InvoiceLines(cur, suffix, self._closed)
         for contact_id in sorted(changed):
             c = facts.contacts[contact_id]
@@ -135,28 +133,6 @@ class Liability(Projection):
             decision = decide(c, self.policy, self.catalogue, self.regions)
             self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision)
             lines.follow(decision, event.recordedat)  # issued when we learnt it
-
-    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> EpisodeFacts:
-        cached = self._episodes.get(episode)
-        if cached is not None:
-            self._episodes.move_to_end(episode)
-            return cached
-        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
-        facts = EpisodeFacts(episode)
-        cur.execute(
-            f"SELECT recorded_at, fact FROM liability_facts{suffix} "
-            "WHERE episode_id = %s AND position < %s ORDER BY position",
-            (episode, before),
-        )
-        for recorded_at, fact in cur.fetchall():
-            facts.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
-        return facts
-
-    def _remember(self, episode: str, facts: EpisodeFacts) -> None:
-        self._episodes[episode] = facts
-        if len(self._episodes) > CACHE_EPISODES:
-            # The evicted episode is refolded from the table next time: nothing may be pending.
-            self._episodes.popitem(last=False)
 
 
 _UPSERT_DECISION = (

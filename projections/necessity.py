@@ -10,14 +10,12 @@ never drift from the per-visit classes they add up.
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
-from routing.episodes.events import parse_event
+from projections.folds import EpisodeFolds
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.necessity import NecessityClassification, NecessityFacts, VisitClass, classify
@@ -33,7 +31,6 @@ RELEVANT = frozenset(
         "physical_visit_held",
     }
 )
-CACHE_EPISODES = 20_000
 CLASSES = tuple(c.value for c in VisitClass)
 
 
@@ -60,7 +57,7 @@ class Necessity(Projection):
 
     def __init__(self, policy: RulebookPolicy) -> None:
         self.policy = policy
-        self._episodes: OrderedDict[str, NecessityFacts] = OrderedDict()
+        self._folds = EpisodeFolds("necessity_facts", NecessityFacts)
         self._facts_rows: list[tuple[str, int, str, str]] = []
         self._visit_rows: dict[tuple[str, str], tuple[object, ...]] = {}
 
@@ -68,7 +65,7 @@ class Necessity(Projection):
         create_tables(cur, suffix)
 
     def discard_cache(self) -> None:
-        self._episodes.clear()
+        self._folds.clear()
         self._facts_rows.clear()
         self._visit_rows.clear()
 
@@ -98,37 +95,18 @@ class Necessity(Projection):
         facts = (
             NecessityFacts(episode)  # an episode's first fact: nothing to read back
             if event.episodeversion == 1
-            else self._facts(cur, suffix, episode, event.storeposition)
+            else self._folds.get(
+                cur, suffix, episode, event.storeposition, lambda: self.flush(cur, suffix)
+            )
         )
         changed = facts.apply(fact, event.recordedat)
-        self._remember(episode, facts)
+        self._folds.remember(episode, facts)
         for contact_id in sorted(changed):
             visit = facts.contacts[contact_id]
             if visit.held_at is None:
                 continue  # only held physical visits are classified
             c = classify(visit, self.policy)
             self._visit_rows[(c.episode_id, c.contact_id)] = _row(c)
-
-    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> NecessityFacts:
-        cached = self._episodes.get(episode)
-        if cached is not None:
-            self._episodes.move_to_end(episode)
-            return cached
-        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
-        facts = NecessityFacts(episode)
-        cur.execute(
-            f"SELECT recorded_at, fact FROM necessity_facts{suffix} "
-            "WHERE episode_id = %s AND position < %s ORDER BY position",
-            (episode, before),
-        )
-        for recorded_at, fact in cur.fetchall():
-            facts.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
-        return facts
-
-    def _remember(self, episode: str, facts: NecessityFacts) -> None:
-        self._episodes[episode] = facts
-        if len(self._episodes) > CACHE_EPISODES:
-            self._episodes.popitem(last=False)  # refolded from the table when next needed
 
 
 _UPSERT_VISIT = (

@@ -1,0 +1,59 @@
+"""Per-episode folds a projection keeps between pages, refolded from its facts table on a miss.
+
+The projection is the only writer of its partitions, so a fold it remembers stays true; the
+worker calls ``discard_cache`` (and so ``clear``) when a transaction fails. Evicted episodes
+are refolded from the table, which is why a miss flushes the page's buffered facts first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from projections.db import Cursor
+from routing.episodes.events import EpisodeEvent, parse_event
+
+CACHE_EPISODES = 20_000
+
+
+class Fold(Protocol):
+    def apply(self, e: EpisodeEvent, recorded_at: datetime | None = None) -> set[str]: ...
+
+
+F = TypeVar("F", bound=Fold)
+
+
+class EpisodeFolds(Generic[F]):
+    def __init__(self, facts_table: str, new: Callable[[str], F]) -> None:
+        self.facts_table, self.new = facts_table, new
+        self._folds: OrderedDict[str, F] = OrderedDict()
+
+    def get(
+        self, cur: Cursor, suffix: str, episode: str, before: int, flush: Callable[[], None]
+    ) -> F:
+        """The fold of the episode's facts stored before position ``before``."""
+        cached = self._folds.get(episode)
+        if cached is not None:
+            self._folds.move_to_end(episode)
+            return cached
+        flush()  # the episode's earlier facts may still be buffered
+        fold = self.new(episode)
+        cur.execute(
+            f"SELECT recorded_at, fact FROM {self.facts_table}{suffix} "
+            "WHERE episode_id = %s AND position < %s ORDER BY position",
+            (episode, before),
+        )
+        for recorded_at, fact in cur.fetchall():
+            fold.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
+        return fold
+
+    def remember(self, episode: str, fold: F) -> None:
+        self._folds[episode] = fold
+        if len(self._folds) > CACHE_EPISODES:
+            self._folds.popitem(last=False)
+
+    def clear(self) -> None:
+        self._folds.clear()
