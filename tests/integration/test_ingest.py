@@ -11,9 +11,7 @@ dead-lettered twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,29 +22,10 @@ from aiokafka import AIOKafkaConsumer
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes, EpisodeNotFound
 from routing.messaging.ingest import Ingest, tracking_name
-from routing.store import open_episodes
 from tests import kafka_support as ks
 from tests import support as f
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(
-    request: pytest.FixtureRequest,
-    kafka_bootstrap: str,
-    kafka_names: dict[str, str],
-    tmp_path: Path,
-) -> Settings:
-    store: Settings = request.getfixturevalue(f"{request.param}_settings")
-    return ks.stack_settings(store, kafka_names, kafka_bootstrap, tmp_path)
-
-
-@pytest.fixture
-def service(settings: Settings) -> Iterator[CareEpisodes]:
-    svc = open_episodes(settings)
-    yield svc
-    svc.close()
 
 
 class Killed(Exception):  # noqa: N818 - stands for a kill, not an error

@@ -39,28 +39,6 @@ from tests import support as f
 
 pytestmark = pytest.mark.kafka
 
-STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest) -> Settings:
-    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
-    return settings
-
-
-@pytest.fixture
-def settings(
-    store: Settings, kafka_bootstrap: str, kafka_names: dict[str, str], tmp_path: Path
-) -> Settings:
-    return ks.stack_settings(store, kafka_names, kafka_bootstrap, tmp_path)
-
-
-@pytest.fixture
-def service(settings: Settings) -> Iterator[CareEpisodes]:
-    svc = open_episodes(settings)
-    yield svc
-    svc.close()
-
 
 # --- FAULT 1 ---------------------------------------------------------------------------------
 

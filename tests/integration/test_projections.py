@@ -8,7 +8,6 @@ never from the projection's own SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,26 +29,6 @@ from tests import kafka_support as ks
 from tests import support as f
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest) -> Settings:
-    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
-    return settings
-
-
-@pytest.fixture
-def settings(
-    store: Settings, kafka_bootstrap: str, kafka_names: dict[str, str], tmp_path: Path
-) -> Settings:
-    return ks.stack_settings(store, kafka_names, kafka_bootstrap, tmp_path)
-
-
-@pytest.fixture
-def service(settings: Settings) -> Iterator[CareEpisodes]:
-    svc = open_episodes(settings)
-    yield svc
-    svc.close()
 
 
 def with_correction(service: CareEpisodes) -> list[ks.Episode]:

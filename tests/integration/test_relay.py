@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from uuid import uuid4
@@ -28,24 +27,6 @@ from tests import kafka_support as ks
 from tests import support as f
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def settings(
-    request: pytest.FixtureRequest,
-    kafka_bootstrap: str,
-    kafka_names: dict[str, str],
-    tmp_path: Path,
-) -> Settings:
-    store: Settings = request.getfixturevalue(f"{request.param}_settings")
-    return ks.stack_settings(store, kafka_names, kafka_bootstrap, tmp_path)
-
-
-@pytest.fixture
-def service(settings: Settings) -> Iterator[CareEpisodes]:
-    svc = open_episodes(settings)
-    yield svc
-    svc.close()
 
 
 def record_mixed(service: CareEpisodes) -> None:
