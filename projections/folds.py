@@ -1,5 +1,8 @@
 """Per-episode folds a projection keeps between pages, refolded from its facts table on a miss.
 
+``add`` keeps each fact (buffered, written by ``write`` with the page) and folds it into the
+episode's state; the projection then decides what the changed contacts mean.
+
 The projection is the only writer of its partitions, so a fold it remembers stays true; the
 worker calls ``discard_cache`` (and so ``clear``) when a transaction fails. Evicted episodes
 are refolded from the table, which is why a miss flushes the page's buffered facts first.
@@ -15,6 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 from projections.db import Cursor
 from routing.episodes.events import EpisodeEvent, parse_event
+from routing.messaging.envelope import CloudEvent
 
 CACHE_EPISODES = 20_000
 
@@ -30,6 +34,34 @@ class EpisodeFolds(Generic[F]):
     def __init__(self, facts_table: str, new: Callable[[str], F]) -> None:
         self.facts_table, self.new = facts_table, new
         self._folds: OrderedDict[str, F] = OrderedDict()
+        self._rows: list[tuple[str, int, str, str]] = []
+
+    def add(
+        self, cur: Cursor, suffix: str, event: CloudEvent, flush: Callable[[], None]
+    ) -> tuple[F, set[str]]:
+        """Keeps and folds one fact; returns the episode's fold and the contacts it changed."""
+        episode, fact = str(event.subject), event.fact()
+        self._rows.append(
+            (episode, event.storeposition, event.recordedat.isoformat(), fact.model_dump_json())
+        )
+        fold = (
+            self.new(episode)  # an episode's first fact: nothing to read back
+            if event.episodeversion == 1
+            else self.get(cur, suffix, episode, event.storeposition, flush)
+        )
+        changed = fold.apply(fact, event.recordedat)
+        self.remember(episode, fold)
+        return fold, changed
+
+    def write(self, cur: Cursor, suffix: str) -> None:
+        """Writes the buffered facts in one pipelined statement."""
+        if self._rows:
+            cur.executemany(
+                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, recorded_at, fact) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
+                self._rows,
+            )
+            self._rows.clear()
 
     def get(
         self, cur: Cursor, suffix: str, episode: str, before: int, flush: Callable[[], None]
@@ -57,3 +89,4 @@ class EpisodeFolds(Generic[F]):
 
     def clear(self) -> None:
         self._folds.clear()
+        self._rows.clear()

@@ -71,7 +71,6 @@ class Liability(Projection):
         self.policy, self.catalogue, self.regions = policy, catalogue, regions
         self._folds = EpisodeFolds("liability_facts", EpisodeFacts)
         self._closed = ClosedMonths()
-        self._facts_rows: list[tuple[str, int, str, str]] = []
         self._decision_rows: dict[tuple[str, str], tuple[object, ...]] = {}
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
@@ -80,19 +79,12 @@ class Liability(Projection):
     def discard_cache(self) -> None:
         self._folds.clear()
         self._closed.forget()
-        self._facts_rows.clear()
         self._decision_rows.clear()
 
     def flush(self, cur: Cursor, suffix: str = "") -> None:
         """Writes the page's facts and decisions in two pipelined statements, not one round
         trip each."""
-        if self._facts_rows:
-            cur.executemany(
-                f"INSERT INTO liability_facts{suffix} (episode_id, position, recorded_at, fact) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
-                self._facts_rows,
-            )
-            self._facts_rows.clear()
+        self._folds.write(cur, suffix)
         if self._decision_rows:
             cur.executemany(
                 _UPSERT_DECISION.format(suffix=suffix), list(self._decision_rows.values())
@@ -111,20 +103,7 @@ class Liability(Projection):
                 d["home_region"], d["care_region"], d["month"], event.recordedat
             )
             return
-        episode = str(event.subject)
-        fact = event.fact()
-        self._facts_rows.append(
-            (episode, event.storeposition, event.recordedat.isoformat(), fact.model_dump_json())
-        )
-        facts = (
-            EpisodeFacts(episode)  # an episode's first fact: nothing to read back
-            if event.episodeversion == 1
-            else self._folds.get(
-                cur, suffix, episode, event.storeposition, lambda: self.flush(cur, suffix)
-            )
-        )
-        changed = facts.apply(fact, event.recordedat)
-        self._folds.remember(episode, facts)
+        facts, changed = self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))
         lines = InvoiceLines(cur, suffix, self._closed)
         for contact_id in sorted(changed):
             c = facts.contacts[contact_id]

@@ -58,7 +58,6 @@ class Necessity(Projection):
     def __init__(self, policy: RulebookPolicy) -> None:
         self.policy = policy
         self._folds = EpisodeFolds("necessity_facts", NecessityFacts)
-        self._facts_rows: list[tuple[str, int, str, str]] = []
         self._visit_rows: dict[tuple[str, str], tuple[object, ...]] = {}
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
@@ -66,18 +65,11 @@ class Necessity(Projection):
 
     def discard_cache(self) -> None:
         self._folds.clear()
-        self._facts_rows.clear()
         self._visit_rows.clear()
 
     def flush(self, cur: Cursor, suffix: str = "") -> None:
         """Writes the page's facts and classes in two pipelined statements."""
-        if self._facts_rows:
-            cur.executemany(
-                f"INSERT INTO necessity_facts{suffix} (episode_id, position, recorded_at, fact) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
-                self._facts_rows,
-            )
-            self._facts_rows.clear()
+        self._folds.write(cur, suffix)
         if self._visit_rows:
             cur.executemany(_UPSERT_VISIT.format(suffix=suffix), list(self._visit_rows.values()))
             self._visit_rows.clear()
@@ -87,20 +79,7 @@ class Necessity(Projection):
         super().drop(cur, suffix)
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
-        episode = str(event.subject)
-        fact = event.fact()
-        self._facts_rows.append(
-            (episode, event.storeposition, event.recordedat.isoformat(), fact.model_dump_json())
-        )
-        facts = (
-            NecessityFacts(episode)  # an episode's first fact: nothing to read back
-            if event.episodeversion == 1
-            else self._folds.get(
-                cur, suffix, episode, event.storeposition, lambda: self.flush(cur, suffix)
-            )
-        )
-        changed = facts.apply(fact, event.recordedat)
-        self._folds.remember(episode, facts)
+        facts, changed = self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))
         for contact_id in sorted(changed):
             visit = facts.contacts[contact_id]
             if visit.held_at is None:
