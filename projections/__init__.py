@@ -6,8 +6,10 @@ with the factory that builds it from the settings (rulebook policy, reference da
 
 from collections.abc import Callable
 
+from projections import care_guarantee, liability, necessity
 from projections.base import Projection
 from projections.care_guarantee import CareGuarantee
+from projections.db import Cursor
 from projections.episode_summary import EpisodeSummary
 from projections.liability import Liability
 from projections.necessity import Necessity
@@ -28,4 +30,14 @@ PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     CareGuarantee.name: lambda _: CareGuarantee(),
 }
 
-__all__ = ["PROJECTIONS", "Projection"]
+
+def create_read_model_tables(cur: Cursor) -> None:
+    """Every read model's live tables, for readers (the API) that may start before the
+    projection runners have seen a message."""
+    EpisodeSummary().create(cur)
+    liability.create_tables(cur)
+    necessity.create_tables(cur)
+    care_guarantee.create_tables(cur)
+
+
+__all__ = ["PROJECTIONS", "Projection", "create_read_model_tables"]

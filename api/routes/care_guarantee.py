@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from api.errors import ErrorBody
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
-from projections.db import ReadModelDB
 from routing.guarantee import ClockKind
 from routing.guarantee.days import today
 
@@ -77,13 +76,6 @@ class GuaranteeEpisode(BaseModel):
     clocks: list[GuaranteeClock]
 
 
-def _tables_ready(request: Request) -> ReadModelDB:
-    db = read_models(request)
-    with db.transaction() as cur:
-        q.create_tables(cur)
-    return db
-
-
 @router.get("/summary", response_model=GuaranteeSummary, summary="Compliance of a region and month")
 def guarantee_summary(
     request: Request,
@@ -96,7 +88,7 @@ def guarantee_summary(
     measured, met, breached, pending, the share within the limit (met / (met + breached)),
     exclusions by reason; and the first ``breach_limit`` breaches."""
     day = as_of or today()
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         figures = q.summary(cur, region, month, day)
         listed = q.breaches(cur, {"home_region": region, "month": month}, day, breach_limit, 0)
     return GuaranteeSummary(**figures, breaches=[GuaranteeClock(**b) for b in listed])
@@ -115,7 +107,7 @@ def guarantee_breaches(
     """Clocks that ended after their limit, and open clocks past their deadline (``overdue``,
     with the days waited so far), each with what ended it (``basis``)."""
     filters = {"home_region": region, "month": month, "clock": clock.value if clock else None}
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         rows = q.breaches(cur, filters, as_of or today(), limit, offset)
     return [GuaranteeClock(**r) for r in rows]
 
@@ -124,7 +116,7 @@ def guarantee_breaches(
 def episode_clocks(request: Request, episode_id: UUID, as_of: AsOf = None) -> GuaranteeEpisode:
     """Every clock of one episode: start, deadline, status, days, what ended or excluded it."""
     day = as_of or today()
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         rows = q.episode(cur, str(episode_id), day)
     if not rows:
         raise HTTPException(404, f"no care-guarantee clocks for episode {episode_id}")

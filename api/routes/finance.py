@@ -18,7 +18,6 @@ from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.routes.summaries import read_models
 from projections import liability_queries as q
-from projections.liability import create_tables
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityDecision
@@ -39,18 +38,11 @@ class ContactExplanation(BaseModel):
     invoice_lines: list[dict[str, Any]]
 
 
-def _tables_ready(request: Request) -> Any:
-    db = read_models(request)
-    with db.transaction() as cur:
-        create_tables(cur)
-    return db
-
-
 @router.get("/liability", summary="What a home region owes for a month")
 def liability_totals(request: Request, home_region: Region, month: Month) -> dict[str, Any]:
     """Totals of the current decisions by care region, profession, mode and status, and the
     invoice lines issued (debits, credits, net)."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         return q.month_totals(cur, home_region, month)
 
 
@@ -69,7 +61,7 @@ def liability_contacts(
     """The contacts behind a total, each with its decision and the trace of rules applied."""
     filters = {"care_region": care_region, "profession": profession, "mode": mode,
                "status": decision_status}  # fmt: skip
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         return q.contacts(cur, home_region, month, filters, limit, offset)
 
 
@@ -78,7 +70,7 @@ def liability_contacts(
 )
 def explain_contact(request: Request, episode_id: UUID, contact_id: str) -> ContactExplanation:
     """One contact's decision: status, amounts, rulebook, reference data and every rule."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         found = q.contact(cur, str(episode_id), contact_id)
     if found is None:
         raise HTTPException(404, f"no decision for contact {contact_id} of episode {episode_id}")
@@ -98,7 +90,7 @@ def invoice_specification(
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """ProcessClaimSpecification-shaped JSON (380 invoice, 381 credit note), or CSV."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         closed_at = q.is_closed(cur, home_region, care_region, month)
         lines = q.invoice_lines(cur, care_region, home_region, month)
     if closed_at is None:

@@ -16,7 +16,6 @@ from pydantic import BaseModel
 from api.errors import ErrorBody
 from api.routes.summaries import read_models
 from projections import necessity as q
-from projections.db import ReadModelDB
 from routing.necessity import NecessityClassification, shares
 
 router = APIRouter(prefix="/necessity", tags=["necessity"])
@@ -73,13 +72,6 @@ class BreachList(BaseModel):
     visits: list[NecessityClassification]
 
 
-def _tables_ready(request: Request) -> ReadModelDB:
-    db = read_models(request)
-    with db.transaction() as cur:
-        q.create_tables(cur)
-    return db
-
-
 def _unit(care_unit_id: str, counts: dict[str, int]) -> UnitSummary:
     by_class = {k: counts.get(k, 0) for k in q.CLASSES}
     return UnitSummary(
@@ -97,7 +89,7 @@ def summary(
 ) -> NecessitySummary:
     """Physical visits of a care region and month by class, in total and per care unit, with
     the number of offer-duty breaches."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         units = q.unit_counts(cur, care_region, month, care_unit)
     total = {k: sum(u[k] for u in units.values()) for k in (*q.CLASSES, "breaches")}
     whole = _unit("", total)
@@ -117,7 +109,7 @@ def summary(
 def breaches(request: Request, care_region: Region, month: Month) -> BreachList:
     """Visits judged suitable for distance by licensed staff with no distance offer before
     them, under the ds-2023-27 rulebook: each with its episode, reasons and trace."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         visits = q.breaches(cur, care_region, month)
     return BreachList(care_region=care_region, month=month, breaches=len(visits), visits=visits)
 
@@ -133,7 +125,7 @@ def visit(
     contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> NecessityClassification:
     """One physical visit's class, with its reason codes, flags and the rules applied."""
-    with _tables_ready(request).transaction() as cur:
+    with read_models(request).transaction() as cur:
         found = q.visit(cur, str(episode_id), contact_id)
     if found is None:
         raise HTTPException(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from projections import create_read_model_tables
 from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
 
@@ -27,10 +28,16 @@ class SummaryOut(BaseModel):
 
 
 def read_models(request: Request) -> ReadModelDB:
+    """The read-model database, opened on first use with every read model's tables created
+    once (the runners may not have written yet), not on every request."""
     state = request.app.state
     if state.read_models is None:
         state.read_models = state.open_read_models()
     db: ReadModelDB = state.read_models
+    if not getattr(state, "read_model_tables_ready", False):
+        with db.transaction() as cur:
+            create_read_model_tables(cur)
+        state.read_model_tables_ready = True
     return db
 
 
@@ -43,6 +50,5 @@ def episode_summary(
     """Completed contacts per home region, care region, mode and month."""
     db = read_models(request)
     with db.transaction() as cur:
-        EpisodeSummary().create(cur)
         rows = EpisodeSummary.rows(cur, home_region, month)
     return SummaryOut(rows=[SummaryRow(**r) for r in rows], total=sum(r["contacts"] for r in rows))
