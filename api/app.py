@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.fastlane import FastLane, Receive, Scope, Send
 from api.limits import BodySizeLimit
 from api.routes import (
     care_guarantee,
@@ -38,11 +39,26 @@ distance-contact offers and answers, referrals) as events, and serves what they 
 """
 
 
+class RoutingAPI(FastAPI):
+    """FastAPI, with the fast lane (api/fastlane.py) in front of everything."""
+
+    fast_lane: FastLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.fast_lane.handler(scope) if self.fast_lane else None
+        if handler is None:
+            await super().__call__(scope, receive, send)
+            return
+        assert self.fast_lane is not None
+        scope["app"] = self
+        await self.fast_lane.serve(handler, self.state, scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     service: CareEpisodes | None = None,
     read_models: ReadModelDB | None = None,
-) -> FastAPI:
+) -> RoutingAPI:
     settings = settings or Settings()
     load_reference_data()  # a bad reference file stops start-up, naming file, entry and field
     owned = service is None
@@ -57,7 +73,7 @@ def create_app(
         if owned_read_models and app.state.read_models is not None:
             app.state.read_models.close()
 
-    app = FastAPI(
+    app = RoutingAPI(
         title="routing",
         version="0.1.0",
         summary="Digital-first contact routing and inter-regional liability for Swedish care.",
@@ -79,4 +95,10 @@ def create_app(
     app.include_router(care_guarantee.router)
     app.include_router(meta.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.fast_lane:
+        hot = {
+            ("POST", events.PATH): events.record_body,
+            ("POST", decisions.PATH): decisions.answer_body,
+        }
+        app.fast_lane = FastLane(hot, max_bytes=settings.max_body_bytes)
     return app

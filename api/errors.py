@@ -6,6 +6,7 @@ event union; front-end developers want ``events[3].occurred_at``, so the handler
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,40 +52,51 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def _field_error(err: dict[str, Any]) -> FieldError:
     kind = str(err.get("type", "value_error"))
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    if kind == "json_invalid":  # loc is ('body', character offset), not a field
-        offset = list(err.get("loc", ()))[-1]
+    if kind == "json_invalid":  # FastAPI: loc is ('body', character offset); pydantic: ()
+        loc = list(err.get("loc", ()))
+        where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
         reason = (err.get("ctx") or {}).get("error", "")
+        if reason and reason in message:
+            reason = ""
         return FieldError(
-            field="body", message=f"{message} at character {offset}: {reason}".strip(), type=kind
+            field="body", message=f"{message}{where}: {reason}".strip(" :"), type=kind
         )
     return FieldError(field=field_path(err.get("loc", ())), message=message, type=kind)
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [_field_error(err) for err in exc.errors()]
+def validation_body(raw: Sequence[Any]) -> ErrorBody:
+    """pydantic's (or FastAPI's) error list as the API's 422 body."""
+    errors = [_field_error(err) for err in raw]
     first = errors[0] if errors else None
-    body = ErrorBody(
+    return ErrorBody(
         code="validation_error",
         message=f"{first.field}: {first.message}" if first else "invalid request",
         field=first.field if first else None,
         errors=errors,
     )
+
+
+def rejected_body(exc: EventRejected, *, batch: bool) -> ErrorBody:
+    field = exc.field
+    if field and batch:
+        field = f"events[{exc.index}].{field}"
+    return ErrorBody(
+        code=exc.code,
+        message=(f"events[{exc.index}]: " if batch else "") + exc.message,
+        field=field,
+        index=exc.index if batch else None,
+    )
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body = validation_body(exc.errors())
     return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
 
 
 def _rejected(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EventRejected)
-    is_batch = request.url.path.endswith("/batch")
-    field = exc.field
-    if field and is_batch:
-        field = f"events[{exc.index}].{field}"
-    body = ErrorBody(
-        code=exc.code,
-        message=(f"events[{exc.index}]: " if is_batch else "") + exc.message,
-        field=field,
-        index=exc.index if is_batch else None,
-    )
+    body = rejected_body(exc, batch=request.url.path.endswith("/batch"))
     return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status)
 
 

@@ -96,6 +96,7 @@ def main() -> None:
                "ROUTING_PROJECTIONS_SQLITE_PATH": f"{tmp}/p.db"}  # fmt: skip
         rows = []
         for name, app, path in (
+            ("plain ASGI constant", "benchmarks.plain_asgi:app", "bare"),
             ("bare FastAPI constant", "benchmarks.bare_app:app", "bare"),
             ("POST /routing/decisions", "api.main:app", "decisions"),
         ):
@@ -106,7 +107,7 @@ def main() -> None:
                 rows.append((name, *measure(server, path, args.seconds, args.connections)))
             finally:
                 server.stop()
-    (_, bare, _, _), (_, rate, _, p99) = rows
+    _, (_, bare, _, _), (_, rate, _, p99) = rows
     print(f"\n{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for name, r, a, b in rows:
         print(f"{name:<26}{r:>10,.0f}{a:>9.1f}{b:>9.1f}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 
 from api.errors import ERROR_RESPONSES
+from api.fastlane import Reply
 from api.writer import GroupCommitWriter
 from routing.decisions.advise import advise
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
@@ -15,6 +15,22 @@ from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
 
 router = APIRouter(prefix="/routing", tags=["routing decisions"])
+PATH = "/routing/decisions"
+_REPLAYED = [(b"idempotent-replayed", b"true")]
+
+
+async def answer(state: Any, q: RoutingQuestion) -> Reply:
+    """Decides, records for audit (once per request id) and answers with the stored bytes."""
+    policy = state.settings.rulebook_policy()
+    given = advise(q, policy, load_reference_data(), load_regions())
+    writer: GroupCommitWriter = state.writer
+    decided = await writer.decisions.submit((q, given))
+    return Reply(200, decided.answer, _REPLAYED if decided.replayed else [])
+
+
+async def answer_body(state: Any, body: bytes) -> Reply:
+    """The fast lane's entry (api/fastlane.py): the body parsed by pydantic in one pass."""
+    return await answer(state, RoutingQuestion.model_validate_json(body))
 
 
 @router.post("/decisions", response_model=RoutingAnswer, responses=ERROR_RESPONSES)
@@ -23,10 +39,6 @@ async def routing_decision(q: RoutingQuestion, request: Request) -> Any:
     digital door first (R7); is an assessment needed for the home region to pay; what the
     bill and the patient fee would be. Recorded for audit; a retry with the same
     `request_id` gets the first answer (header `Idempotent-Replayed: true`)."""
-    policy = request.app.state.settings.rulebook_policy()
-    answer = advise(q, policy, load_reference_data(), load_regions())
-    writer: GroupCommitWriter = request.app.state.writer
-    decided = await writer.decisions.submit((q, answer))
-    headers = {"Idempotent-Replayed": "true"} if decided.replayed else None
-    # Already a validated answer (or the stored first one): no second validation pass.
-    return Response(orjson.dumps(decided.answer), media_type="application/json", headers=headers)
+    reply = await answer(request.app.state, q)
+    headers = {k.decode(): v.decode() for k, v in reply.headers}
+    return Response(reply.body, reply.status, headers, media_type="application/json")

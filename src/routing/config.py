@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     clock_skew_seconds: int = Field(
         300, ge=0, description="How far in the future occurred_at may lie (client clocks)."
     )
+    fast_lane: bool = Field(
+        True,
+        description="Answer POST /events and POST /routing/decisions as plain ASGI ahead of "
+        "FastAPI's router (same answers; see api/fastlane.py). false = through FastAPI.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -43,7 +43,7 @@ def test_retry_gets_the_first_answer_and_stores_nothing(
     again = client.post("/routing/decisions", json=q)
     assert again.status_code == 200
     assert again.headers.get("idempotent-replayed") == "true"
-    assert again.json() == first.json()
+    assert again.content == first.content  # the stored bytes, as first given
     assert episodes.event_count() == count
 
 

@@ -6,7 +6,8 @@ through the liability engine's own ``decide``, so a preview can never disagree w
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import lru_cache
 
 from routing.decisions.question import (
     DistanceOffer,
@@ -78,11 +79,7 @@ def advise(
 
     distance = q.requested_mode.is_distance and not physical_required
     out_of_region = care != home
-    entry_points = [
-        EntryPointOut(name=e.name, modes=[m.value for m in e.modes], url=e.url)
-        for e in catalogue.entry_points(home, on)
-        if q.care_level in e.care_levels
-    ]
+    entry_points = _entry_points(catalogue, home, on, q.care_level)
     own_first = distance and out_of_region
     if own_first:
         note("R7", f"the patient's own region ({home}) should be the first digital door",
@@ -122,8 +119,21 @@ def advise(
         assessment_adequate=adequate,
         liability_preview=preview,
         expected_patient_fee=preview.patient_fee if preview else None,
-        trace=trace + list(preview.trace if preview else ()),
+        trace=trace,
     )
+
+
+@lru_cache(maxsize=4096)
+def _entry_points(
+    catalogue: Catalogue, home: str, on: date, care_level: CareLevel
+) -> list[EntryPointOut]:
+    """R7's doors for a region and day: the same for every question that day, so built once
+    (the catalogue is immutable; a reload is a new catalogue, hence a new cache key)."""
+    return [
+        EntryPointOut(name=e.name, modes=[m.value for m in e.modes], url=e.url)
+        for e in catalogue.entry_points(home, on)
+        if care_level in e.care_levels
+    ]
 
 
 def _modes(q: RoutingQuestion) -> list[ContactMode]:

@@ -109,4 +109,7 @@ class RoutingAnswer(BaseModel):
     assessment_adequate: bool | None
     liability_preview: LiabilityDecision | None
     expected_patient_fee: int | None
-    trace: list[TraceStep]
+    trace: list[TraceStep] = Field(
+        description="The routing rules applied (C1, R4-R7, R9); the liability rules behind the "
+        "preview are in `liability_preview.trace`, not repeated here."
+    )

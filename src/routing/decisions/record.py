@@ -3,19 +3,28 @@
 A retry with the same request id and question gets the answer given the first time (even if
 reference data changed since: the audit trail shows what the client was told); the same
 request id with another question is refused.
+
+The stored event is the library's own ``RoutingDecisionRecord.Recorded`` (readable with
+``repository.get``), but its bytes are written here directly: the question and the answer are
+serialised once, by pydantic's Rust serialiser, and embedded as they are, and the same answer
+bytes are sent to the client. Building an aggregate per decision and dumping both models to
+dicts for the transcoder cost more than deciding (benchmarks/decisions.py); a test holds these
+bytes equal to what the library's mapper writes for the same event.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import orjson
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
+from eventsourcing.utils import get_topic
 
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.episodes.service import EventRejected
@@ -27,10 +36,17 @@ def decision_id(request_id: UUID) -> UUID:
     return uuid5(DECISION_NAMESPACE, str(request_id))
 
 
-def _fingerprint(q: RoutingQuestion) -> str:
-    return hashlib.sha256(
-        orjson.dumps(q.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
+def question_json(q: RoutingQuestion) -> bytes:
+    """Canonical bytes of a question: pydantic writes fields in declaration order."""
+    return RoutingQuestion.__pydantic_serializer__.to_json(q)
+
+
+def answer_json(a: RoutingAnswer) -> bytes:
+    return RoutingAnswer.__pydantic_serializer__.to_json(a)
+
+
+def fingerprint(question: bytes) -> str:
+    return hashlib.sha256(question).hexdigest()
 
 
 class RoutingDecisionRecord(Aggregate):
@@ -42,21 +58,49 @@ class RoutingDecisionRecord(Aggregate):
     def __init__(self, question: dict[str, Any], answer: dict[str, Any], fingerprint: str) -> None:
         self.question, self.answer, self.fingerprint = question, answer, fingerprint
 
-    @classmethod
-    def of(cls, q: RoutingQuestion, answer: RoutingAnswer) -> RoutingDecisionRecord:
-        return cls._create(
-            cls.Recorded,
-            id=decision_id(q.request_id),
-            question=q.model_dump(mode="json"),
-            answer=answer.model_dump(mode="json"),
-            fingerprint=_fingerprint(q),
-        )
+
+RECORDED_TOPIC = get_topic(RoutingDecisionRecord.Recorded)
+RECORD_TOPIC = get_topic(RoutingDecisionRecord)
 
 
 @dataclass(frozen=True)
 class Decided:
-    answer: dict[str, Any]
+    answer: bytes
+    """The answer as JSON, exactly as stored (and as first given, for a replay)."""
     replayed: bool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    q: RoutingQuestion
+    stored: StoredEvent
+    answer: bytes
+
+
+def stored_decision(
+    mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes, timestamp: datetime
+) -> StoredEvent:
+    """The stored form of ``Recorded``, byte for byte what the mapper would write."""
+    question = question_json(q)
+    state = orjson.dumps(
+        {
+            "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
+            "originator_topic": RECORD_TOPIC,
+            "question": orjson.Fragment(question),
+            "answer": orjson.Fragment(answer),
+            "fingerprint": fingerprint(question),
+        }
+    )
+    if mapper.compressor:
+        state = mapper.compressor.compress(state)
+    if mapper.cipher:
+        state = mapper.cipher.encrypt(state)
+    return StoredEvent(
+        originator_id=decision_id(q.request_id),
+        originator_version=1,
+        topic=RECORDED_TOPIC,
+        state=state,
+    )
 
 
 def record_decisions(
@@ -64,24 +108,31 @@ def record_decisions(
 ) -> list[Decided]:
     """One transaction for all; a conflict (a retried request id among them) is sorted out
     one by one."""
-    records = [RoutingDecisionRecord.of(q, a) for q, a in items]
-    processing = ProcessingEvent[UUID]()  # filled directly: see CareEpisodes._save
-    for record in records:
-        processing.events.extend(record.collect_events())
+    now = datetime.now(UTC)
+    pending = []
+    for q, a in items:
+        answer = answer_json(a)
+        pending.append(_Pending(q, stored_decision(app.mapper, q, answer, now), answer))
+    return _insert(app, pending)
+
+
+def _insert(app: Application[UUID], pending: list[_Pending]) -> list[Decided]:
     try:
-        app._record(processing)
-        return [Decided(r.answer, False) for r in records]
+        app.recorder.insert_events([p.stored for p in pending])
+        return [Decided(p.answer, False) for p in pending]
     except RecordConflictError:
-        if len(items) == 1:
-            return [_earlier(app, *items[0])]
-    return [record_decisions(app, [item])[0] for item in items]
+        if len(pending) == 1:
+            return [_earlier(app, pending[0].q)]
+    return [_insert(app, [p])[0] for p in pending]
 
 
-def _earlier(app: Application[UUID], q: RoutingQuestion, _: RoutingAnswer) -> Decided:
-    stored: RoutingDecisionRecord = app.repository.get(decision_id(q.request_id))
-    if stored.fingerprint != _fingerprint(q):
+def _earlier(app: Application[UUID], q: RoutingQuestion) -> Decided:
+    (stored,) = app.recorder.select_events(decision_id(q.request_id), lte=1, limit=1)
+    first = app.mapper.to_domain_event(stored)
+    assert isinstance(first, RoutingDecisionRecord.Recorded)
+    if first.fingerprint != fingerprint(question_json(q)):
         raise EventRejected(
             0, "request_id_reused",
             f"request {q.request_id} was already answered for another question", "request_id",
         )  # fmt: skip
-    return Decided(stored.answer, True)
+    return Decided(orjson.dumps(first.answer), True)

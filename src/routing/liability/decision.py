@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -18,8 +19,14 @@ class LiabilityStatus(StrEnum):
     pending = "pending"  # facts missing
 
 
-class TraceStep(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a decision's explanation.
+
+    A plain dataclass, not a model: rule code writes a dozen per decision from strings it
+    built itself, and pydantic's validation of each cost a third of a routing decision.
+    Models that hold steps still validate them when read from JSON.
+    """
 
     rule: str
     """Rule id of domain.md (R8, R9, C4...)."""

@@ -1,0 +1,176 @@
+"""The fast lane (api/fastlane.py) answers exactly as FastAPI's routes would.
+
+Each request is sent to two apps that differ only in ``fast_lane``; status, error code and
+field, the replay header and every successful body (but the server's own clock) must match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from routing.config import Settings, StoreKind
+from routing.decisions.advise import advise
+from routing.decisions.question import RoutingQuestion
+from routing.decisions.record import RoutingDecisionRecord, answer_json, stored_decision
+from routing.reference import load_reference_data
+from routing.reference.regions import load_regions
+from routing.store import open_episodes
+from tests import support as f
+
+LIMIT = 4096
+
+
+def _app(fast: bool) -> TestClient:
+    settings = Settings(  # type: ignore[call-arg]
+        store=StoreKind.memory, fast_lane=fast, max_body_bytes=LIMIT, _env_file=None
+    )
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def lanes() -> Iterator[tuple[TestClient, TestClient]]:
+    with _app(True) as fast, _app(False) as slow:
+        yield fast, slow
+
+
+def _comparable(r: httpx.Response) -> tuple[Any, ...]:
+    body = r.json()
+    if r.status_code < 300:
+        body.pop("recorded_at", None)
+        return r.status_code, r.headers.get("idempotent-replayed"), body
+    return r.status_code, body.get("code"), body.get("field")
+
+
+def _both(
+    lanes: tuple[TestClient, TestClient], path: str, content: bytes, **kw: Any
+) -> tuple[Any, ...]:
+    fast, slow = (
+        c.post(path, content=content, headers={"content-type": "application/json"}, **kw)
+        for c in lanes
+    )
+    assert _comparable(fast) == _comparable(slow), (fast.text, slow.text)
+    return _comparable(fast)
+
+
+def _json(body: Any) -> bytes:
+    return orjson.dumps(body)
+
+
+def test_events_answer_alike(lanes: tuple[TestClient, TestClient]) -> None:
+    ep = uuid4()
+    opened = f.contact_requested(ep)
+    assert _both(lanes, "/events", _json(opened))[0] == 201
+    assert _both(lanes, "/events", _json(opened))[:2] == (201, "true")
+    assert _both(lanes, "/events", _json({**opened, "requested_mode": "video"}))[:2] == (
+        409,
+        "event_id_reused",
+    )
+    assert _both(lanes, "/events", _json(f.offer_accepted(ep)))[0] == 409
+    assert _both(lanes, "/events", _json({**f.contact_started(ep), "surprise": 1}))[2] == (
+        "surprise"
+    )
+    naive = {**f.contact_started(ep), "occurred_at": "2025-11-03T10:00:00"}
+    assert _both(lanes, "/events", _json(naive))[2] == "occurred_at"
+    assert _both(lanes, "/events", _json({**f.contact_started(ep), "type": "teleported"}))[0] == 422
+
+
+@pytest.mark.parametrize("content", [b'{"type":', b"", b"[]", b"null", b'"x"'])
+def test_malformed_bodies_are_422_on_both(
+    lanes: tuple[TestClient, TestClient], content: bytes
+) -> None:
+    for path in ("/events", "/routing/decisions"):
+        fast, slow = (
+            c.post(path, content=content, headers={"content-type": "application/json"})
+            for c in lanes
+        )
+        assert fast.status_code == slow.status_code == 422, (path, fast.text, slow.text)
+        assert fast.json()["code"] == "validation_error"
+        assert fast.json()["field"]
+
+
+def test_oversized_bodies_are_413_declared_or_chunked(
+    lanes: tuple[TestClient, TestClient],
+) -> None:
+    big = _json({**f.contact_requested(uuid4()), "pad": "x" * LIMIT})
+    assert _both(lanes, "/events", big) == (413, "body_too_large", None)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"pad": "'
+        for _ in range(8):
+            yield b"x" * 1024
+        yield b'"}'
+
+    for c in lanes:
+        r = c.post("/routing/decisions", content=chunks())
+        assert r.status_code == 413, r.text
+
+
+def test_decisions_answer_alike(lanes: tuple[TestClient, TestClient]) -> None:
+    q = {
+        "request_id": str(uuid4()),
+        "planned_start": "2025-11-03T10:00:00+01:00",
+        "home_region": {"county": "14", "municipality": "1480"},
+        "care_region": "04",
+        "requested_mode": "chat",
+    }
+    first = _both(lanes, "/routing/decisions", _json(q))
+    assert first[0] == 200
+    again = _both(lanes, "/routing/decisions", _json(q))
+    assert again == (200, "true", first[2])
+    other = _json({**q, "requested_mode": "video"})
+    assert _both(lanes, "/routing/decisions", other) == (409, "request_id_reused", "request_id")
+    bad = _json({**q, "request_id": str(uuid4()), "care_region": "02"})
+    assert _both(lanes, "/routing/decisions", bad)[:2] == (422, "validation_error")
+
+
+def test_other_routes_still_go_through_fastapi(lanes: tuple[TestClient, TestClient]) -> None:
+    fast, _ = lanes
+    assert fast.get("/health").status_code == 200
+    assert fast.get("/events").status_code == 405  # same path, other method: FastAPI's answer
+    assert fast.post("/events/batch", json={"events": []}).status_code == 422
+
+
+def test_decision_bytes_are_what_the_library_would_store() -> None:
+    """The hand-built stored event equals the mapper's, and reads back as the aggregate."""
+    app = open_episodes(Settings(store=StoreKind.memory, _env_file=None))  # type: ignore[call-arg]
+    q = RoutingQuestion.model_validate(
+        {
+            "request_id": str(uuid4()),
+            "planned_start": "2025-11-03T10:00:00+01:00",
+            "home_region": {"county": "01", "municipality": "0180"},
+            "requested_mode": "video",
+            "care_region": "04",
+        }
+    )
+    a = advise(q, app_settings_policy(), load_reference_data(), load_regions())
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    ours = stored_decision(app.mapper, q, answer_json(a), now)
+    record = RoutingDecisionRecord._create(
+        RoutingDecisionRecord.Recorded,
+        id=ours.originator_id,
+        question=q.model_dump(mode="json"),
+        answer=a.model_dump(mode="json"),
+        fingerprint=orjson.loads(ours.state)["fingerprint"],
+    )
+    (event,) = record.collect_events()
+    object.__setattr__(event, "timestamp", now)
+    theirs = app.mapper.to_stored_event(event)
+    assert (ours.topic, ours.originator_version) == (theirs.topic, theirs.originator_version)
+    assert orjson.loads(ours.state) == orjson.loads(theirs.state)
+    app.recorder.insert_events([ours])
+    stored = app.repository.get(ours.originator_id)
+    assert stored.answer == a.model_dump(mode="json")
+    app.close()
+
+
+def app_settings_policy() -> Any:
+    return Settings(_env_file=None).rulebook_policy()  # type: ignore[call-arg]
