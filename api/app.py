@@ -98,6 +98,7 @@ def create_app(
     if settings.fast_lane:
         hot = {
             ("POST", events.PATH): events.record_body,
+            ("POST", events.BATCH_PATH): events.record_batch_body,
             ("POST", decisions.PATH): decisions.answer_body,
         }
         app.fast_lane = FastLane(hot, max_bytes=settings.max_body_bytes)

@@ -2,10 +2,10 @@
 
 Why: on this machine FastAPI's routing, dependency solving and middleware layers cost about
 105 µs per request (a constant endpoint: 7,000 req/s through FastAPI, 26,000 as plain ASGI,
-benchmarks/README.md), which is more than recording an event or deciding a route. The two calls
-front-ends make on every contact (POST /events, POST /routing/decisions) are answered here,
-by the same core functions as their FastAPI routes, with the same error shape; the FastAPI
-routes stay declared, so the OpenAPI contract and /docs are unchanged, and
+benchmarks/README.md), which is more than recording an event or deciding a route. The calls
+front-ends make on every contact (POST /events, POST /events/batch, POST /routing/decisions)
+are answered here, by the same core functions as their FastAPI routes, with the same error
+shape; the FastAPI routes stay declared, so the OpenAPI contract and /docs are unchanged, and
 tests/integration/test_fast_lane.py holds both paths to the same answers.
 
 Everything else, and every request when ``ROUTING_FAST_LANE=false``, goes to FastAPI. The
@@ -61,7 +61,7 @@ class FastLane:
     ) -> None:
         body = await self._body(scope, receive)
         if body is None:
-            reply = _error(413, ErrorBody(
+            reply = error_reply(413, ErrorBody(
                 code="body_too_large",
                 message=f"request body exceeds {self.max_bytes} bytes; split the batch",
             ))  # fmt: skip
@@ -69,9 +69,9 @@ class FastLane:
             try:
                 reply = await handler(state, body)
             except ValidationError as exc:
-                reply = _error(422, validation_body(exc.errors()))
+                reply = error_reply(422, validation_body(exc.errors()))
             except EventRejected as exc:
-                reply = _error(exc.status, rejected_body(exc, batch=False))
+                reply = error_reply(exc.status, rejected_body(exc, batch=False))
         await send(
             {
                 "type": "http.response.start",
@@ -105,5 +105,5 @@ class FastLane:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _error(status: int, body: ErrorBody) -> Reply:
+def error_reply(status: int, body: ErrorBody) -> Reply:
     return Reply(status, orjson.dumps(body.model_dump(exclude_none=True)))

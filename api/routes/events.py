@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,14 +11,15 @@ from fastapi import APIRouter, Body, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import Episodes
-from api.errors import ERROR_RESPONSES
-from api.fastlane import Reply
+from api.errors import ERROR_RESPONSES, rejected_body
+from api.fastlane import Reply, error_reply
 from api.writer import GroupCommitWriter
 from routing.episodes.events import EVENT_ADAPTER, AnyEpisodeEvent, EpisodeEvent, event_examples
-from routing.episodes.service import Recorded
+from routing.episodes.service import EventRejected, Recorded
 
 router = APIRouter(prefix="/events", tags=["events"])
 PATH = "/events"
+BATCH_PATH = "/events/batch"
 _REPLAYED = [(b"idempotent-replayed", b"true")]
 
 MAX_BATCH = 1000
@@ -95,7 +97,34 @@ async def post_event(
 )
 def post_batch(episodes: Episodes, batch: BatchIn) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
-    results = episodes.record_batch(batch.events)
+    return _batch_out(episodes.record_batch(batch.events))
+
+
+def _batch_out(results: list[Recorded]) -> BatchOut:
     return BatchOut(
-        results=[BatchItemOut(**_out(r).model_dump(), replayed=r.replayed) for r in results]
+        results=[
+            BatchItemOut(
+                event_id=r.event_id,
+                episode_id=r.episode_id,
+                episode_version=r.episode_version,
+                recorded_at=r.recorded_at,
+                replayed=r.replayed,
+            )
+            for r in results
+        ]
     )
+
+
+async def record_batch_body(state: Any, body: bytes) -> Reply:
+    """The fast lane's entry for batches: parsing 1000 events and one transaction are
+    seconds of work, so both run on a worker thread, as FastAPI runs a sync route."""
+    return await asyncio.get_running_loop().run_in_executor(None, _record_batch, state, body)
+
+
+def _record_batch(state: Any, body: bytes) -> Reply:
+    batch = BatchIn.model_validate_json(body)
+    try:
+        results = state.episodes.record_batch(batch.events)
+    except EventRejected as exc:
+        return error_reply(exc.status, rejected_body(exc, batch=True))
+    return Reply(201, BatchOut.__pydantic_serializer__.to_json(_batch_out(results)))
