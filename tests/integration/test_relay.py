@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
 
 from routing.config import Settings
 from routing.episodes.events import parse_event
@@ -77,6 +78,9 @@ async def test_every_fact_reaches_the_topic_once_in_store_order(
         on_topic[fact.episode_id].append((r.offset, fact.position))
 
     assert all(len(p) == 1 for p in partitions.values()), "one episode, one partition"
+    every = list(range(settings.events_partitions))
+    murmur2 = DefaultPartitioner()  # what any other Kafka producer would choose for the key
+    assert all(murmur2(ep.encode(), every, every) in p for ep, p in partitions.items())
     for episode, seen in on_topic.items():
         in_store = [x.position for x in facts if x.episode_id == episode]
         assert [pos for _, pos in sorted(seen)] == in_store, f"episode {episode} out of order"

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
@@ -27,6 +28,8 @@ from routing.messaging.envelope import CONTENT_TYPE, encode
 from routing.messaging.progress import Probe, ProgressStore, RelayProgress
 
 log = logging.getLogger(__name__)
+_PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as every Kafka client does
+_HEADERS = [("content-type", CONTENT_TYPE.encode())]
 
 
 class Relay:
@@ -122,26 +125,51 @@ class Relay:
         page = await asyncio.to_thread(self._read_page)
         if not page:
             return 0
-        futures = []
-        for _, key, value, _ in page:
-            futures.append(
-                await producer.send(
-                    self.topic,
-                    key=key,
-                    value=value,
-                    headers=[("content-type", CONTENT_TYPE.encode())],
-                )
-            )
-        acks = await asyncio.gather(*futures)  # every ack, or an exception and no progress
-        last = acks[-1]
+        sent = await self._send(producer, page)
+        acks = await asyncio.gather(*(future for future, _, _ in sent))  # all, or no progress
+        last_ack, (_, count, last_event) = acks[-1], sent[-1]
         self.progress = replace(
             self.progress,
             position=page[-1][0],
-            probe=Probe(last.partition, last.offset, page[-1][3]),
+            probe=Probe(last_ack.partition, last_ack.offset + count - 1, last_event),
         )
         await asyncio.to_thread(self.store.save, self.progress)
         self.published_total += len(page)
         return len(page)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, page: Sequence[tuple[int, bytes, bytes, str]]
+    ) -> list[tuple[Any, int, str]]:
+        """Sends the page as one batch per partition (split where a batch is full), each
+        partition chosen by Kafka's own key hash; returns (ack future, messages, last event
+        id) per batch, the batch holding the page's last message last.
+
+        One ``send`` per message costs the client more than the broker's whole round trip
+        (benchmarks/kafka.py); batches built here cost a fraction of it."""
+        partitions = sorted(await producer.partitions_for(self.topic))
+        open_batches: dict[int, tuple[Any, int, str]] = {}
+        sent: list[tuple[Any, int, str]] = []
+
+        async def flush(partition: int) -> None:
+            batch, count, last_event = open_batches.pop(partition)
+            future = await producer.send_batch(batch, self.topic, partition=partition)
+            sent.append((future, count, last_event))
+
+        for _, key, value, event_id in page:
+            partition = _PARTITIONER(key, partitions, partitions)
+            if partition not in open_batches:
+                open_batches[partition] = (producer.create_batch(), 0, "")
+            batch, count, _ = open_batches[partition]
+            if batch.append(key=key, value=value, timestamp=None, headers=_HEADERS) is None:
+                await flush(partition)
+                batch, count = producer.create_batch(), 0
+                if batch.append(key=key, value=value, timestamp=None, headers=_HEADERS) is None:
+                    raise ValueError(f"event {event_id} is larger than a Kafka batch")
+            open_batches[partition] = (batch, count + 1, event_id)
+        last_partition = _PARTITIONER(page[-1][1], partitions, partitions)
+        for partition in [p for p in open_batches if p != last_partition] + [last_partition]:
+            await flush(partition)
+        return sent
 
     def _read_page(self) -> Sequence[tuple[int, bytes, bytes, str]]:
         """(position, key, CloudEvent bytes, event id) of the facts after the recorded position.
