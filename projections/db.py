@@ -61,6 +61,33 @@ class _SQLiteCursor:
         return self._c.fetchall()
 
 
+def write_rows(
+    cur: Cursor,
+    head: str,
+    rows: Sequence[Sequence[Any]],
+    tail: str = "",
+    types: Sequence[str] = (),
+) -> None:
+    """``{head} VALUES (...) {tail}`` for many rows; ``head`` names the columns.
+
+    On PostgreSQL the rows go as one array per column through ``unnest``: one statement,
+    planned once, instead of a round of parse-bind-execute per row (executemany was half of a
+    projection's page time). ``types`` are the columns' SQL types (default text).
+    On SQLite, executemany is already cheap (no network, statement cache).
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    if isinstance(cur, _SQLiteCursor):
+        cur.executemany(f"{head} VALUES ({', '.join(['%s'] * width)}) {tail}", rows)
+        return
+    kinds = list(types) or ["text"] * width
+    arrays = ", ".join(f"%s::{kind}[]" for kind in kinds)
+    cur.execute(
+        f"{head} SELECT * FROM unnest({arrays}) {tail}", [list(c) for c in zip(*rows, strict=True)]
+    )
+
+
 class SQLiteReadModels(ReadModelDB):
     dialect = "sqlite"
 

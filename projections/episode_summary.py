@@ -13,17 +13,10 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from projections.base import Projection
-from projections.db import Cursor
+from projections.db import Cursor, write_rows
 from routing.messaging.envelope import CloudEvent
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-_ADD = (
-    "INSERT INTO episode_summary{suffix} (home_region, care_region, mode, month, contacts)"
-    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (home_region, care_region, mode, month)"
-    " DO UPDATE SET contacts = episode_summary{suffix}.contacts + excluded.contacts"
-)
 
 
 def month_of(moment: datetime) -> str:
@@ -87,33 +80,47 @@ class EpisodeSummary(Projection):
             self._correct(cur, suffix, episode, data["home_region"]["county"])
 
     def flush(self, cur: Cursor, suffix: str = "") -> None:
-        if self._episodes:
-            cur.executemany(
-                f"INSERT INTO episode_summary_episodes{suffix} (episode_id, home_region) "
-                "VALUES (%s, %s) ON CONFLICT (episode_id) DO NOTHING",
-                list(self._episodes.items()),
-            )
-        if self._contacts:
-            cur.executemany(
-                f"INSERT INTO episode_summary_contacts{suffix} "
-                "(episode_id, contact_id, care_region) VALUES (%s, %s, %s) "
-                "ON CONFLICT (episode_id, contact_id) DO NOTHING",
-                [(e, c, care) for (e, c), care in self._contacts.items()],
-            )
+        write_rows(
+            cur,
+            f"INSERT INTO episode_summary_episodes{suffix} (episode_id, home_region)",
+            list(self._episodes.items()),
+            "ON CONFLICT (episode_id) DO NOTHING",
+        )
+        write_rows(
+            cur,
+            f"INSERT INTO episode_summary_contacts{suffix} (episode_id, contact_id, care_region)",
+            [(e, c, care) for (e, c), care in self._contacts.items()],
+            "ON CONFLICT (episode_id, contact_id) DO NOTHING",
+        )
         if self._completed:
             regions = self._regions(cur, suffix, {(e, c) for e, c, _, _ in self._completed})
-            cur.executemany(
-                f"UPDATE episode_summary_contacts{suffix} SET mode = %s, month = %s "
-                "WHERE episode_id = %s AND contact_id = %s",
-                [(mode, month, e, c) for e, c, mode, month in self._completed],
+            # The last completion of a contact holds its mode and month (C7).
+            last = {(e, c): (mode, month) for e, c, mode, month in self._completed}
+            write_rows(
+                cur,
+                f"INSERT INTO episode_summary_contacts{suffix} "
+                "(episode_id, contact_id, care_region, mode, month)",
+                [
+                    (e, c, "", mode, month)  # the row exists (regions): only mode and month set
+                    for (e, c), (mode, month) in last.items()
+                    if (e, c) in regions
+                ],
+                "ON CONFLICT (episode_id, contact_id) DO UPDATE "
+                "SET mode = excluded.mode, month = excluded.month",
             )
             counts: Counter[tuple[str, str, str, str]] = Counter()
             for e, c, mode, month in self._completed:
                 if (e, c) in regions:
                     home, care = regions[(e, c)]
                     counts[(home, care, mode, month)] += 1
-            cur.executemany(
-                _ADD.format(suffix=suffix), [(*k, n) for k, n in sorted(counts.items())]
+            write_rows(
+                cur,
+                f"INSERT INTO episode_summary{suffix} (home_region, care_region, mode, month, "
+                "contacts)",
+                [(*k, n) for k, n in sorted(counts.items())],
+                "ON CONFLICT (home_region, care_region, mode, month) DO UPDATE SET "
+                f"contacts = episode_summary{suffix}.contacts + excluded.contacts",
+                ("text", "text", "text", "text", "bigint"),
             )
         self.discard_cache()
 
