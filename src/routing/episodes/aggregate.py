@@ -30,10 +30,10 @@ from routing.episodes.journey import EpisodeState
 RECEIPT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:event-receipt")
 
 
-def fingerprint(e: EpisodeEvent) -> str:
-    """Digest of the validated body: the same event id with another body is a conflict."""
-    canonical = orjson.dumps(e.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+def fingerprint(fact: dict[str, Any]) -> str:
+    """Digest of the validated body (as stored, ``model_dump(mode="json")``): the same event
+    id with another body is a conflict."""
+    return hashlib.sha256(orjson.dumps(fact, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def receipt_id(event_id: UUID) -> UUID:
@@ -88,21 +88,17 @@ class CareEpisode(Aggregate):
         }
 
     @classmethod
-    def open(cls, first: EpisodeEvent, fp: str) -> CareEpisode:
+    def open(cls, first: EpisodeEvent, fact: dict[str, Any], fp: str) -> CareEpisode:
+        """``fact`` is ``first`` dumped in JSON mode (dumped once, for the fingerprint too)."""
         if not isinstance(first, ContactRequested):
             EpisodeState.open(first)  # raises RuleBroken before anything is triggered
         _handoff.event = first
-        return cls._create(
-            cls.Opened,
-            id=first.episode_id,
-            fact=first.model_dump(mode="json"),
-            fingerprint=fp,
-        )
+        return cls._create(cls.Opened, id=first.episode_id, fact=fact, fingerprint=fp)
 
-    def record(self, e: EpisodeEvent, fp: str) -> None:
+    def record(self, e: EpisodeEvent, fact: dict[str, Any], fp: str) -> None:
         self.state.check(e)
         _handoff.event = e
-        self.trigger_event(self.FactRecorded, fact=e.model_dump(mode="json"), fingerprint=fp)
+        self.trigger_event(self.FactRecorded, fact=fact, fingerprint=fp)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CareEpisode:
         """The repository copies every cached episode it hands out; only the state and the

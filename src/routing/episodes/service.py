@@ -164,7 +164,8 @@ class CareEpisodes(Application[UUID]):
         new = self._new_episodes({e.episode_id for e in events})
 
         for i, e in enumerate(events):
-            fp = fingerprint(e)
+            fact = e.model_dump(mode="json")
+            fp = fingerprint(fact)
             if e.event_id in in_batch:
                 first_fp, first_i = in_batch[e.event_id]
                 if first_fp != fp:
@@ -191,9 +192,9 @@ class CareEpisodes(Application[UUID]):
                 continue
             try:
                 if episode is None:
-                    episode = episodes[e.episode_id] = CareEpisode.open(e, fp)
+                    episode = episodes[e.episode_id] = CareEpisode.open(e, fact, fp)
                 else:
-                    episode.record(e, fp)
+                    episode.record(e, fact, fp)
             except RuleBroken as broken:
                 raise EventRejected(i, broken.rule, broken.message) from None
             new_receipts.append(EventReceipt.claim(e.event_id, e.episode_id, fp))
