@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.auth import Authenticator
+from api.edge import Pseudonymise
 from api.limits import BodySizeLimit
 from api.routes import (
+    access_trail,
+    admin,
     care_guarantee,
     decisions,
     episodes,
@@ -23,6 +27,8 @@ from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
+from routing.identity import Pseudonymiser
+from routing.keys import resolve_keys
 from routing.reference import load_reference_data
 from routing.store import open_episodes
 
@@ -43,7 +49,7 @@ def create_app(
     service: CareEpisodes | None = None,
     read_models: ReadModelDB | None = None,
 ) -> FastAPI:
-    settings = settings or Settings()
+    settings = resolve_keys(settings or Settings())  # production: real keys or no start
     load_reference_data()  # a bad reference file stops start-up, naming file, entry and field
     owned = service is None
     owned_read_models = read_models is None
@@ -69,6 +75,7 @@ def create_app(
     app.state.writer = GroupCommitWriter(app.state.episodes)
     app.state.read_models = read_models
     app.state.open_read_models = lambda: open_read_models(settings)
+    app.state.authenticator = Authenticator(settings)
     errors.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)
@@ -78,5 +85,10 @@ def create_app(
     app.include_router(necessity.router)
     app.include_router(care_guarantee.router)
     app.include_router(meta.router)
+    app.include_router(access_trail.router)
+    app.include_router(admin.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    assert settings.pseudonym_key is not None
+    pseudonym_key = settings.pseudonym_key.get_secret_value().encode()
+    app.add_middleware(Pseudonymise, pseudonymiser=Pseudonymiser(pseudonym_key))
     return app

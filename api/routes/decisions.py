@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from api.auth import require
 from api.errors import ERROR_RESPONSES
 from api.writer import GroupCommitWriter
+from routing.access import Role
 from routing.decisions.advise import advise
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/routing", tags=["routing decisions"])
+router = APIRouter(
+    prefix="/routing",
+    tags=["routing decisions"],
+    dependencies=[Depends(require(Role.routing_client))],
+)
 
 
 @router.post("/decisions", response_model=RoutingAnswer, responses=ERROR_RESPONSES)

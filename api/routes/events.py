@@ -6,16 +6,20 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
+from api.auth import Caller, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES
 from api.writer import GroupCommitWriter
+from routing.access import Role
 from routing.episodes.events import AnyEpisodeEvent, event_examples
 from routing.episodes.service import Recorded
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(
+    prefix="/events", tags=["events"], dependencies=[Depends(require(Role.front_end))]
+)
 
 MAX_BATCH = 1000
 
@@ -57,6 +61,7 @@ def _out(r: Recorded) -> RecordedOut:
 )
 async def post_event(
     request: Request,
+    caller: Caller,
     response: Response,
     event: Annotated[
         AnyEpisodeEvent,
@@ -67,7 +72,7 @@ async def post_event(
     result (with header `Idempotent-Replayed: true`); the same `event_id` with another body
     is a 409."""
     writer: GroupCommitWriter = request.app.state.writer
-    recorded = await writer.record(event)
+    recorded = await writer.record(event, caller)
     if recorded.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _out(recorded)
@@ -80,9 +85,9 @@ async def post_event(
     responses=ERROR_RESPONSES,
     summary="Record up to 1000 facts in one transaction",
 )
-def post_batch(episodes: Episodes, batch: BatchIn) -> BatchOut:
+def post_batch(episodes: Episodes, batch: BatchIn, caller: Caller) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
-    results = episodes.record_batch(batch.events)
+    results = episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
     return BatchOut(
         results=[BatchItemOut(**_out(r).model_dump(), replayed=r.replayed) for r in results]
     )

@@ -1,0 +1,49 @@
+"""The access trail, for auditors: who read which finance or audit data, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from api import access_trail
+from api.auth import require
+from routing.access import Role
+
+router = APIRouter(
+    prefix="/access-trail",
+    tags=["audit"],
+    dependencies=[Depends(require(Role.auditor, trail="audit"))],
+)
+
+
+class AccessEntry(BaseModel):
+    id: int
+    at: str
+    subject: str
+    roles: str
+    region: str | None
+    kind: str
+    method: str
+    path: str
+    query: str
+
+
+@router.get("", response_model=list[AccessEntry], summary="Reads of finance and audit data")
+def read_trail(
+    request: Request,
+    subject: Annotated[str | None, Query(max_length=256)] = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    since: Annotated[datetime | None, Query(description="Timezone-aware instant")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AccessEntry]:
+    """Newest first. Reading the trail is itself recorded (kind ``audit``)."""
+    after = None
+    if since is not None:
+        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        after = aware.astimezone(UTC).isoformat()
+    rows = access_trail.entries(request, subject, kind, after, limit, offset)
+    return [AccessEntry(**r) for r in rows]
