@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from api import access_trail
 from api.auth import require
@@ -36,14 +36,13 @@ def read_trail(
     request: Request,
     subject: Annotated[str | None, Query(max_length=256)] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-    since: Annotated[datetime | None, Query(description="Timezone-aware instant")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Entries at or after this instant (with offset).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AccessEntry]:
     """Newest first. Reading the trail is itself recorded (kind ``audit``)."""
-    after = None
-    if since is not None:
-        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        after = aware.astimezone(UTC).isoformat()
+    after = None if since is None else since.astimezone(UTC).isoformat()
     rows = access_trail.entries(request, subject, kind, after, limit, offset)
     return [AccessEntry(**r) for r in rows]
