@@ -250,7 +250,7 @@ def test_reads_of_finance_and_audit_data_are_in_the_access_trail(anonymous: Test
     assert ("finance-clerk-1", "finance", "/finance/liability") in kinds
     assert ("auditor-7", "audit", "/episodes/" + EPISODE) in kinds
     assert ("auditor-9", "audit", "/access-trail") in kinds  # reading the trail is recorded
-    clerk = [e for e in trail if e["subject"] == "finance-clerk-1"][0]
+    clerk = next(e for e in trail if e["subject"] == "finance-clerk-1")
     assert clerk["query"] == "home_region=14&month=2025-10"
     assert clerk["region"] == "14"
     only = anonymous.get(
