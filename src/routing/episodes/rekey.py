@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import psycopg
 from eventsourcing.utils import Environment
 from psycopg import sql
@@ -22,7 +23,8 @@ from psycopg import sql
 from routing.config import Settings, StoreKind
 from routing.episodes.cipher import RotatingAESCipher
 
-TABLE = "stored_events"
+TABLE = "stored_events"  # SQLite's table; PostgreSQL's is named after the application
+PG_TABLE = "careepisodes_events"
 
 
 @dataclass
@@ -37,7 +39,12 @@ class PlaintextFound(RuntimeError):  # noqa: N818
 
 
 def _is_plaintext(state: bytes) -> bool:
-    return state[:1] == b"{"
+    """A JSON object (what the transcoder writes). Only asked of rows no key opens: a
+    ciphertext may start with '{' by chance, but does not parse."""
+    try:
+        return isinstance(orjson.loads(state), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def rekey(
@@ -59,20 +66,23 @@ def rekey(
             updates = []
             for originator_id, version, state in rows:
                 state = bytes(state)
-                if _is_plaintext(state):
+                if cipher.is_current(state):
+                    count.current += 1
+                    continue
+                try:
+                    plain = cipher.decrypt(state)
+                    count.rewritten += 1
+                except ValueError:
+                    if not _is_plaintext(state):
+                        raise  # no configured key opens it
                     if not include_plaintext:
                         raise PlaintextFound(
                             f"event {originator_id} v{version} is stored in plaintext; "
                             "run with --include-plaintext to encrypt it"
-                        )
-                    updates.append((cipher.encrypt(state), originator_id, version))
+                        ) from None
+                    plain = state
                     count.plaintext_encrypted += 1
-                elif cipher.is_current(state):
-                    count.current += 1
-                else:
-                    plain = cipher.decrypt(state)  # raises if no configured key opens it
-                    updates.append((cipher.encrypt(plain), originator_id, version))
-                    count.rewritten += 1
+                updates.append((cipher.encrypt(plain), originator_id, version))
             table.update(updates)
             after = (rows[-1][0], rows[-1][1])
             done += len(rows)
@@ -118,7 +128,7 @@ class _SQLiteTable(_Table):
 class _PostgresTable(_Table):
     def __init__(self, conn: psycopg.Connection[Any], schema: str) -> None:
         self.conn = conn
-        self.table = sql.Identifier(schema or "public", TABLE)
+        self.table = sql.Identifier(schema or "public", PG_TABLE)
 
     def count(self) -> int:
         row = self.conn.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(self.table)).fetchone()
