@@ -56,6 +56,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.writer.closed:  # served again after a shutdown (test clients do)
+            app.state.writer = GroupCommitWriter(app.state.episodes)
         yield
         app.state.writer.close()
         if owned:

@@ -84,6 +84,7 @@ class GroupCommitWriter:
 
     def __init__(self, service: CareEpisodes) -> None:
         self.service = service
+        self.closed = False
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self.events: GroupCommit[tuple[EpisodeEvent, Principal | None], Recorded] = GroupCommit(
             self._record_events, self.executor
@@ -108,6 +109,7 @@ class GroupCommitWriter:
         return out
 
     def close(self) -> None:
+        self.closed = True
         self.executor.shutdown(wait=True)
 
 

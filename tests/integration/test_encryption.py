@@ -88,7 +88,7 @@ def test_the_table_names_match_the_library() -> None:
     from routing.episodes.rekey import PG_TABLE
     from routing.episodes.service import CareEpisodes
 
-    assert PG_TABLE == CareEpisodes.name.lower() + "_events"
+    assert CareEpisodes.name.lower() + "_events" == PG_TABLE
 
 
 def test_rows_hold_no_plaintext_payload(encrypted: Settings) -> None:
