@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
+from api.params import KnownRegion
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
 from routing.access import Role
@@ -106,7 +107,9 @@ def guarantee_summary(
 def guarantee_breaches(
     request: Request,
     caller: Caller,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Home county")] = None,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion
+    ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     clock: ClockKind | None = None,
     as_of: AsOf = None,

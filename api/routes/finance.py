@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
+from api.params import KnownRegion
 from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
@@ -29,7 +30,7 @@ router = APIRouter(
     tags=["finance"],
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14")]
+Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -61,7 +62,7 @@ def liability_contacts(
     caller: Caller,
     home_region: Region,
     month: Month,
-    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion] = None,
     profession: str | None = None,
     mode: str | None = None,
     decision_status: Annotated[str | None, Query(alias="status")] = None,

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, check_region, require
 from api.errors import ErrorBody
+from api.params import KnownRegion
 from api.routes.summaries import read_models
 from projections import necessity as q
 from routing.access import Role
@@ -25,7 +26,9 @@ router = APIRouter(
     tags=["necessity"],
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code of the care region")]
+Region = Annotated[
+    str, Query(pattern=r"^\d{2}$", description="Län code of the care region"), KnownRegion
+]
 Month = Annotated[
     str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish time")
 ]

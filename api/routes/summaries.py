@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, require
+from api.params import KnownRegion
 from projections import create_read_model_tables
 from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
@@ -51,7 +52,9 @@ def read_models(request: Request) -> ReadModelDB:
 def episode_summary(
     request: Request,
     caller: Caller,
-    home_region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Län code")] = None,
+    home_region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion
+    ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
 ) -> SummaryOut:
     """Completed contacts per home region, care region, mode and month. Region finance sees

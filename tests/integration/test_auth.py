@@ -363,3 +363,29 @@ def test_development_generates_keys_once(tmp_path: Path) -> None:
     assert first.cipher_key is not None  # a new store is encrypted from its first event
     assert "DEVELOPMENT ONLY" in (tmp_path / "keys.json").read_text()
     assert token([Role.auditor])  # the tests' own key signs too
+
+
+# --- bad query input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/finance/liability", {"home_region": "02", "month": "2025-10"}, "home_region"),
+        ("/finance/liability", {"home_region": "14", "month": "2025-13"}, "month"),
+        (
+            "/finance/liability/contacts",
+            {"home_region": "14", "month": "2025-10", "care_region": "42"},
+            "care_region",
+        ),
+        ("/necessity/summary", {"care_region": "16", "month": "2025-10"}, "care_region"),
+        ("/care-guarantee/breaches", {"region": "11"}, "region"),
+        ("/projections/episode-summary", {"home_region": "15"}, "home_region"),
+    ],
+)
+def test_unknown_region_codes_in_queries_are_422(
+    anonymous: TestClient, path: str, params: dict[str, str], field: str
+) -> None:
+    r = anonymous.get(path, params=params, headers=all_roles())
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == f"query.{field}"
