@@ -21,3 +21,6 @@ def _region_code(code: str | None) -> str | None:
 
 
 KnownRegion = AfterValidator(_region_code)
+
+MAX_OFFSET = 2**31 - 1
+"""Paging offsets beyond this are refused (422) rather than overflowing the database's integer."""

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from api import access_trail
 from api.auth import require
+from api.params import MAX_OFFSET
 from routing.access import Role
 
 router = APIRouter(
@@ -40,7 +41,7 @@ def read_trail(
         AwareDatetime | None, Query(description="Entries at or after this instant (with offset).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AccessEntry]:
     """Newest first. Reading the trail is itself recorded (kind ``audit``)."""
     after = None if since is None else since.astimezone(UTC).isoformat()

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
-from api.params import KnownRegion
+from api.params import MAX_OFFSET, KnownRegion
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
 from routing.access import Role
@@ -114,7 +114,7 @@ def guarantee_breaches(
     clock: ClockKind | None = None,
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[GuaranteeClock]:
     """Clocks that ended after their limit, and open clocks past their deadline (``overdue``,
     with the days waited so far), each with what ended it (``basis``)."""

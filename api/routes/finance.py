@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
-from api.params import KnownRegion
+from api.params import MAX_OFFSET, KnownRegion
 from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
@@ -67,7 +67,7 @@ def liability_contacts(
     mode: str | None = None,
     decision_status: Annotated[str | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[LiabilityDecision]:
     """The contacts behind a total, each with its decision and the trace of rules applied.
     Region finance of another region than the home region sees its own care region's."""
