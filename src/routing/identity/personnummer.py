@@ -16,7 +16,7 @@ from datetime import date
 _SHAPE = re.compile(
     r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$"
 )
-_ANYWHERE = re.compile(r"(?<![0-9])(?:\d{2})?\d{6}[-+]?\d{4}(?![0-9])")
+_ANYWHERE = re.compile(r"(?<![0-9A-Za-z])(?:\d{2})?\d{6}[-+]?\d{4}(?![0-9A-Za-z])")
 
 
 class InvalidIdentityNumber(ValueError):  # noqa: N818

@@ -43,21 +43,10 @@ class Pseudonymiser:
         return PREFIX + mac[:32]
 
     def redact(self, text: str) -> str:
-        """Free text with every identity-number-shaped run replaced: by its pseudonym when
-        valid, by a mask when not (a dead letter must not carry what the store may not)."""
-        spans = find_identity_numbers(text)
-        if not spans:
-            return text
-        out, last = [], 0
-        for start, end in spans:
-            out.append(text[last:start])
-            try:
-                out.append(self.pseudonym(text[start:end]))
-            except InvalidIdentityNumber:
-                out.append("[redacted]")
-            last = end
-        out.append(text[last:])
-        return "".join(out)
+        """Free text with every valid identity number replaced by its pseudonym. Runs that
+        only look like one (an HSA-id's digits, a wrong date or check digit) stay: free text
+        is full of ten-digit numbers, and none of those names a person."""
+        return _replace_valid(text, self._today(), self.pseudonym)
 
 
 _current: ContextVar[Pseudonymiser | None] = ContextVar("pseudonymiser", default=None)
@@ -77,9 +66,17 @@ def pseudonymising(pseudonymiser: Pseudonymiser) -> Iterator[None]:
         _current.reset(token)
 
 
-def redact_identity_numbers(text: str) -> str:
-    """Masks every identity-number-shaped run (for logs, where no key is at hand)."""
+def redact_identity_numbers(text: str, today: date | None = None) -> str:
+    """Masks every valid identity number (for logs, where no key is at hand)."""
+    return _replace_valid(text, today or date.today(), lambda _: "[redacted]")
+
+
+def _replace_valid(text: str, today: date, replacement: Callable[[str], str]) -> str:
     spans = find_identity_numbers(text)
     for start, end in reversed(spans):
-        text = text[:start] + "[redacted]" + text[end:]
+        try:
+            parse_identity_number(text[start:end], today)
+        except InvalidIdentityNumber:
+            continue
+        text = text[:start] + replacement(text[start:end]) + text[end:]
     return text

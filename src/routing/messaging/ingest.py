@@ -28,7 +28,13 @@ from pydantic import ValidationError
 
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.service import CareEpisodes, EventRejected
-from routing.identity import Pseudonymiser, pseudonymising, redact_identity_numbers
+from routing.identity import (
+    InvalidIdentityNumber,
+    Pseudonymiser,
+    looks_like_identity_number,
+    pseudonymising,
+    redact_identity_numbers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +203,32 @@ class Ingest:
         return self.pseudonymiser.redact(text)
 
     def _redact_bytes(self, value: bytes | None) -> bytes | None:
-        """The original bytes, unless they hold an identity number (then re-encoded text)."""
+        """The original bytes, unless they hold an identity number: a ``patient`` shaped like
+        one (valid: its pseudonym; invalid: masked) or a valid one anywhere else."""
         if value is None:
             return None
         text = value.decode("utf-8", errors="replace")
-        redacted = self._redact(text)
+        redacted = self._redact(_mask_patient(text, self.pseudonymiser))
         return value if redacted == text else redacted.encode()
+
+
+def _mask_patient(text: str, pseudonymiser: Pseudonymiser | None) -> str:
+    """A JSON message's ``patient`` value, if shaped like an identity number, replaced where
+    it occurs as a JSON string: even a wrong one is one digit from someone's number."""
+    import orjson
+
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    patient = data.get("patient") if isinstance(data, dict) else None
+    if not isinstance(patient, str) or not looks_like_identity_number(patient):
+        return text
+    try:
+        replacement = pseudonymiser.pseudonym(patient) if pseudonymiser else "[redacted]"
+    except InvalidIdentityNumber:
+        replacement = "[redacted]"
+    return text.replace(f'"{patient}"', f'"{replacement}"')
 
 
 class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
