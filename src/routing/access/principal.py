@@ -42,11 +42,6 @@ class Principal:
     def has(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
 
-    @property
-    def only_bound_finance(self) -> bool:
-        """Reads as region finance (bound), not as an auditor who sees everything."""
-        return Role.auditor not in self.roles and self.region != ANY
-
 
 def _roles(raw: Any) -> frozenset[Role]:
     items = raw.split() if isinstance(raw, str) else raw
