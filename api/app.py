@@ -8,9 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.fastlane import FastLane, Receive, Scope, Send
+from api.auth import Authenticator
+from api.edge import Pseudonymise
+from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
 from api.limits import BodySizeLimit
 from api.routes import (
+    access_trail,
+    admin,
     care_guarantee,
     decisions,
     episodes,
@@ -24,6 +28,8 @@ from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
+from routing.identity import Pseudonymiser
+from routing.keys import resolve_keys
 from routing.reference import load_reference_data
 from routing.store import open_episodes
 
@@ -45,13 +51,13 @@ class RoutingAPI(FastAPI):
     fast_lane: FastLane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.fast_lane.handler(scope) if self.fast_lane else None
-        if handler is None:
+        route = self.fast_lane.route(scope) if self.fast_lane else None
+        if route is None:
             await super().__call__(scope, receive, send)
             return
         assert self.fast_lane is not None
         scope["app"] = self
-        await self.fast_lane.serve(handler, self.state, scope, receive, send)
+        await self.fast_lane.serve(route, self.state, scope, receive, send)
 
 
 def create_app(
@@ -59,13 +65,15 @@ def create_app(
     service: CareEpisodes | None = None,
     read_models: ReadModelDB | None = None,
 ) -> RoutingAPI:
-    settings = settings or Settings()
+    settings = resolve_keys(settings or Settings())  # production: real keys or no start
     load_reference_data()  # a bad reference file stops start-up, naming file, entry and field
     owned = service is None
     owned_read_models = read_models is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.writer.closed:  # served again after a shutdown (test clients do)
+            app.state.writer = GroupCommitWriter(app.state.episodes)
         yield
         app.state.writer.close()
         if owned:
@@ -85,6 +93,7 @@ def create_app(
     app.state.writer = GroupCommitWriter(app.state.episodes)
     app.state.read_models = read_models
     app.state.open_read_models = lambda: open_read_models(settings)
+    app.state.authenticator = Authenticator(settings)
     errors.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)
@@ -94,12 +103,19 @@ def create_app(
     app.include_router(necessity.router)
     app.include_router(care_guarantee.router)
     app.include_router(meta.router)
+    app.include_router(access_trail.router)
+    app.include_router(admin.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    assert settings.pseudonym_key is not None
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
+    app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)
     if settings.fast_lane:
         hot = {
-            ("POST", events.PATH): events.record_body,
-            ("POST", events.BATCH_PATH): events.record_batch_body,
-            ("POST", decisions.PATH): decisions.answer_body,
+            ("POST", events.PATH): HotRoute(events.record_body, events.ROLES),
+            ("POST", events.BATCH_PATH): HotRoute(events.record_batch_body, events.ROLES),
+            ("POST", decisions.PATH): HotRoute(decisions.answer_body, decisions.ROLES),
         }
-        app.fast_lane = FastLane(hot, max_bytes=settings.max_body_bytes)
+        app.fast_lane = FastLane(
+            hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
+        )
     return app

@@ -105,7 +105,14 @@ def _not_found(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(exclude_none=True), status_code=404)
 
 
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+}
 
 
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -124,6 +131,8 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No bearer token, or an invalid or expired one."},
+    403: {"model": ErrorBody, "description": "The token's role or binding does not allow it."},
     409: {"model": ErrorBody, "description": "A rule of the journey or of idempotency refused it."},
     413: {"model": ErrorBody, "description": "Body larger than the configured limit."},
     422: {"model": ErrorBody, "description": "Invalid body; `field` names the first bad field."},

@@ -15,6 +15,7 @@ does not turn into a 4xx reaches uvicorn, which logs it and answers 500, as Fast
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,11 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from api.auth import UNAUTHORIZED_HEADERS, Authenticator, Unauthenticated
 from api.errors import ErrorBody, rejected_body, validation_body
+from routing.access import Principal, Role
 from routing.episodes.service import EventRejected
+from routing.identity import Pseudonymiser, pseudonymising
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,40 +42,46 @@ class Reply:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
-Handler = Callable[[Any, bytes], Awaitable[Reply]]
-"""(the app's state, the request body) -> the reply; may raise ValidationError or
-EventRejected, which become the API's usual 422 and 409 bodies."""
+Handler = Callable[[Any, bytes, Principal], Awaitable[Reply]]
+"""(the app's state, the request body, the authenticated caller) -> the reply; may raise
+ValidationError or EventRejected, which become the API's usual 422 and 4xx bodies."""
+
+
+@dataclass(frozen=True)
+class HotRoute:
+    handler: Handler
+    roles: tuple[Role, ...]
+    """The roles its FastAPI route's ``require`` admits: the same rule on both paths."""
+
 
 _JSON = (b"content-type", b"application/json")
+_CHALLENGE = [(b"www-authenticate", UNAUTHORIZED_HEADERS["WWW-Authenticate"].encode())]
 
 
 class FastLane:
-    """The hot routes, served by ``RoutingAPI.__call__`` before FastAPI sees the request."""
+    """The hot routes, served by ``RoutingAPI.__call__`` before FastAPI sees the request:
+    the same checks in the same order as there (body limit, token, role, body, bindings in
+    the store transaction), with patient identities pseudonymised while the body is parsed."""
 
-    def __init__(self, routes: Mapping[tuple[str, str], Handler], max_bytes: int) -> None:
+    def __init__(
+        self,
+        routes: Mapping[tuple[str, str], HotRoute],
+        max_bytes: int,
+        authenticator: Authenticator,
+        pseudonymiser: Pseudonymiser,
+    ) -> None:
         self.routes, self.max_bytes = routes, max_bytes
+        self.authenticator, self.pseudonymiser = authenticator, pseudonymiser
 
-    def handler(self, scope: Scope) -> Handler | None:
+    def route(self, scope: Scope) -> HotRoute | None:
         if scope["type"] != "http":
             return None
         return self.routes.get((scope["method"], scope["path"]))
 
     async def serve(
-        self, handler: Handler, state: Any, scope: Scope, receive: Receive, send: Send
+        self, route: HotRoute, state: Any, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        body = await self._body(scope, receive)
-        if body is None:
-            reply = error_reply(413, ErrorBody(
-                code="body_too_large",
-                message=f"request body exceeds {self.max_bytes} bytes; split the batch",
-            ))  # fmt: skip
-        else:
-            try:
-                reply = await handler(state, body)
-            except ValidationError as exc:
-                reply = error_reply(422, validation_body(exc.errors()))
-            except EventRejected as exc:
-                reply = error_reply(exc.status, rejected_body(exc, batch=False))
+        reply = await self._reply(route, state, scope, receive)
         await send(
             {
                 "type": "http.response.start",
@@ -85,11 +95,53 @@ class FastLane:
         )
         await send({"type": "http.response.body", "body": reply.body})
 
-    async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None past the limit (declared or counted: chunked uploads)."""
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                return None
+    async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return self._too_large()
+        caller = await self._caller(headers.get(b"authorization"))
+        if isinstance(caller, Reply):
+            return caller
+        if not caller.has(*route.roles):
+            names = ", ".join(r.value for r in route.roles)
+            return error_reply(403, ErrorBody(
+                code="forbidden", message=f"this route needs one of the roles: {names}"
+            ))  # fmt: skip
+        body = await self._body(receive)
+        if body is None:
+            return self._too_large()
+        try:
+            with pseudonymising(self.pseudonymiser):
+                return await route.handler(state, body, caller)
+        except ValidationError as exc:
+            return error_reply(422, validation_body(exc.errors()))
+        except EventRejected as exc:
+            return error_reply(exc.status, rejected_body(exc, batch=False))
+
+    async def _caller(self, header: bytes | None) -> Principal | Reply:
+        """The token's principal (cached after its first check), or the 401 to send."""
+        if not header:
+            return _unauthorized("a bearer token is required (header Authorization: Bearer ...)")
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return _unauthorized("the Authorization header must be 'Bearer <token>'")
+        principal = self.authenticator.cached(token)
+        if principal is not None:
+            return principal
+        try:  # a JWKS URL may be fetched: off the event loop
+            return await asyncio.to_thread(self.authenticator.verify, token)
+        except Unauthenticated as exc:
+            return _unauthorized(str(exc))
+
+    def _too_large(self) -> Reply:
+        return error_reply(413, ErrorBody(
+            code="body_too_large",
+            message=f"request body exceeds {self.max_bytes} bytes; split the batch",
+        ))  # fmt: skip
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None past the limit (counted: chunked uploads declare none)."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -107,3 +159,11 @@ class FastLane:
 
 def error_reply(status: int, body: ErrorBody) -> Reply:
     return Reply(status, orjson.dumps(body.model_dump(exclude_none=True)))
+
+
+def _unauthorized(message: str) -> Reply:
+    return Reply(
+        401,
+        orjson.dumps(ErrorBody(code="unauthorized", message=message).model_dump(exclude_none=True)),
+        _CHALLENGE,
+    )

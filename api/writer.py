@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from routing.access import Principal
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.decisions.record import Decided, record_decisions
 from routing.episodes.events import EpisodeEvent
@@ -83,18 +84,22 @@ class GroupCommitWriter:
 
     def __init__(self, service: CareEpisodes) -> None:
         self.service = service
+        self.closed = False
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
-        self.events = GroupCommit(self._record_events, self.executor)
+        self.events: GroupCommit[tuple[EpisodeEvent, Principal | None], Recorded] = GroupCommit(
+            self._record_events, self.executor
+        )
         self.decisions: GroupCommit[tuple[RoutingQuestion, RoutingAnswer], Decided] = GroupCommit(
             lambda items: record_decisions(service, items), self.executor
         )
 
-    async def record(self, event: EpisodeEvent) -> Recorded:
-        return await self.events.submit(event)
+    async def record(self, event: EpisodeEvent, principal: Principal | None = None) -> Recorded:
+        return await self.events.submit((event, principal))
 
-    def _record_events(self, events: list[EpisodeEvent]) -> list[Recorded]:
+    def _record_events(self, items: list[tuple[EpisodeEvent, Principal | None]]) -> list[Recorded]:
         """A later copy of an event id in the same group is a retry: answered as one."""
-        results = self.service.record_batch(events)
+        events = [e for e, _ in items]
+        results = self.service.record_batch(events, principals=[p for _, p in items])
         seen: set[str] = set()
         out = []
         for event, r in zip(events, results, strict=True):
@@ -104,6 +109,7 @@ class GroupCommitWriter:
         return out
 
     def close(self) -> None:
+        self.closed = True
         self.executor.shutdown(wait=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,10 +21,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jwt
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 UVICORN = Path(sys.executable).with_name("uvicorn")
+
+# Every request carries a bearer token, as in production. The server verifies it once and
+# then finds it in its cache; the secret is generated per run (development-mode HS256).
+BENCH_SECRET = secrets.token_urlsafe(48)
+AUTH_ENV = {
+    "ROUTING_AUTH_DEV_SECRET": BENCH_SECRET,
+    "ROUTING_PSEUDONYM_KEY": secrets.token_urlsafe(48),
+}
+BENCH_TOKEN = jwt.encode(
+    {
+        "sub": "bench",
+        "iss": "routing-dev",
+        "aud": "routing",
+        "exp": int(time.time()) + 24 * 3600,
+        "roles": ["front_end", "routing_client", "finance", "auditor", "administrator"],
+        "provider_id": "*",
+        "care_region": "*",
+        "region": "*",
+    },
+    BENCH_SECRET,
+    algorithm="HS256",
+)
+AUTHORIZATION = f"Bearer {BENCH_TOKEN}"
 
 
 def free_port() -> int:
@@ -59,7 +84,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [*prefix, *cmd],
                 cwd=ROOT,
-                env={**os.environ, **env},
+                env={**os.environ, **AUTH_ENV, **env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -82,7 +107,7 @@ class Server:
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             data=orjson.dumps(body),
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "authorization": AUTHORIZATION},
             method="POST",
         )
         try:
@@ -105,7 +130,8 @@ def request_bytes(port: int, path: str, body: Any) -> bytes:
     payload = orjson.dumps(body)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        f"Content-Type: application/json\r\nAuthorization: {AUTHORIZATION}\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
 

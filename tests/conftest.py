@@ -25,6 +25,7 @@ from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
 from routing.messaging.broker import BundledBroker
 from routing.store import open_episodes
+from tests.auth_support import TEST_KEYS, all_roles
 
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -141,13 +142,13 @@ def kafka_names() -> dict[str, str]:
 
 @pytest.fixture
 def memory_settings() -> Settings:
-    return Settings(store=StoreKind.memory, _env_file=None)  # type: ignore[call-arg]
+    return Settings(store=StoreKind.memory, _env_file=None, **TEST_KEYS)  # type: ignore[call-arg]
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        store=StoreKind.sqlite, sqlite_path=tmp_path / "routing.db", _env_file=None
+        store=StoreKind.sqlite, sqlite_path=tmp_path / "routing.db", _env_file=None, **TEST_KEYS
     )
 
 
@@ -159,6 +160,7 @@ def postgres_settings(postgres_database: str) -> Settings:
         postgres_dsn=postgres_database,
         postgres_schema=f"t_{uuid.uuid4().hex[:12]}",
         _env_file=None,
+        **TEST_KEYS,
     )
 
 
@@ -178,13 +180,13 @@ def episodes(any_settings: Settings) -> Iterator[CareEpisodes]:
 
 @pytest.fixture
 def client(any_settings: Settings, episodes: CareEpisodes) -> Iterator[TestClient]:
-    with TestClient(create_app(any_settings, service=episodes)) as c:
+    with TestClient(create_app(any_settings, service=episodes), headers=all_roles()) as c:
         yield c
 
 
 @pytest.fixture
 def memory_client(memory_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(memory_settings)) as c:
+    with TestClient(create_app(memory_settings), headers=all_roles()) as c:
         yield c
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import SecretStr
 
 from projections.db import ReadModelDB, open_read_models
 from projections.episode_summary import EpisodeSummary
@@ -71,6 +72,9 @@ def routing_env(settings: Settings) -> dict[str, str]:
     """The environment under which ``routing ...`` reads exactly ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTING_")}
     for name, value in settings.model_dump(mode="json").items():
+        secret = getattr(settings, name)
+        if isinstance(secret, SecretStr):  # dumped as '**********'
+            value = secret.get_secret_value()
         if value is not None:
             env[f"ROUTING_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"

@@ -12,16 +12,23 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
+from api.params import MAX_OFFSET, KnownRegion
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
+from routing.access import Role
 from routing.guarantee import ClockKind
 from routing.guarantee.days import today
 
-router = APIRouter(prefix="/care-guarantee", tags=["care guarantee"])
+router = APIRouter(
+    prefix="/care-guarantee",
+    tags=["care guarantee"],
+    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+)
 Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14")]
 Month = Annotated[
     str,
@@ -79,6 +86,7 @@ class GuaranteeEpisode(BaseModel):
 @router.get("/summary", response_model=GuaranteeSummary, summary="Compliance of a region and month")
 def guarantee_summary(
     request: Request,
+    caller: Caller,
     region: Region,
     month: Month,
     as_of: AsOf = None,
@@ -87,6 +95,7 @@ def guarantee_summary(
     """Per clock (contact 0, assessment 3, specialist visit 90, treatment 90 days): clocks
     measured, met, breached, pending, the share within the limit (met / (met + breached)),
     exclusions by reason; and the first ``breach_limit`` breaches."""
+    check_region(caller, region)
     day = as_of or today()
     with read_models(request).transaction() as cur:
         figures = q.summary(cur, region, month, day)
@@ -97,15 +106,19 @@ def guarantee_summary(
 @router.get("/breaches", response_model=list[GuaranteeClock], summary="Clocks over their limit")
 def guarantee_breaches(
     request: Request,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Home county")] = None,
+    caller: Caller,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion
+    ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     clock: ClockKind | None = None,
     as_of: AsOf = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[GuaranteeClock]:
     """Clocks that ended after their limit, and open clocks past their deadline (``overdue``,
     with the days waited so far), each with what ended it (``basis``)."""
+    region = forced_region(caller, region, "care-guarantee breaches")
     filters = {"home_region": region, "month": month, "clock": clock.value if clock else None}
     with read_models(request).transaction() as cur:
         rows = q.breaches(cur, filters, as_of or today(), limit, offset)
@@ -113,13 +126,16 @@ def guarantee_breaches(
 
 
 @router.get("/episodes/{episode_id}", response_model=GuaranteeEpisode, responses=NOT_FOUND)
-def episode_clocks(request: Request, episode_id: UUID, as_of: AsOf = None) -> GuaranteeEpisode:
+def episode_clocks(
+    request: Request, caller: Caller, episode_id: UUID, as_of: AsOf = None
+) -> GuaranteeEpisode:
     """Every clock of one episode: start, deadline, status, days, what ended or excluded it."""
     day = as_of or today()
     with read_models(request).transaction() as cur:
         rows = q.episode(cur, str(episode_id), day)
     if not rows:
         raise HTTPException(404, f"no care-guarantee clocks for episode {episode_id}")
+    check_region(caller, rows[0]["home_region"])
     return GuaranteeEpisode(
         episode_id=str(episode_id),
         as_of=day.isoformat(),

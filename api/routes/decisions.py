@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
+from api.auth import require
 from api.errors import ERROR_RESPONSES
 from api.fastlane import Reply
 from api.writer import GroupCommitWriter
+from routing.access import Principal, Role
 from routing.decisions.advise import advise
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/routing", tags=["routing decisions"])
+ROLES = (Role.routing_client,)
+router = APIRouter(
+    prefix="/routing",
+    tags=["routing decisions"],
+    dependencies=[Depends(require(*ROLES))],
+)
 PATH = "/routing/decisions"
 _REPLAYED = [(b"idempotent-replayed", b"true")]
 
@@ -28,7 +35,7 @@ async def answer(state: Any, q: RoutingQuestion) -> Reply:
     return Reply(200, decided.answer, _REPLAYED if decided.replayed else [])
 
 
-async def answer_body(state: Any, body: bytes) -> Reply:
+async def answer_body(state: Any, body: bytes, _: Principal) -> Reply:
     """The fast lane's entry (api/fastlane.py): the body parsed by pydantic in one pass."""
     return await answer(state, RoutingQuestion.model_validate_json(body))
 

@@ -6,14 +6,35 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from api.auth import Caller, forbidden, require
 from api.deps import Episodes
 from api.errors import ErrorBody
+from routing.access import Principal, Role
+from routing.access.principal import ANY
 from routing.episodes.journey import EpisodeState
 
-router = APIRouter(prefix="/episodes", tags=["episodes"])
+router = APIRouter(
+    prefix="/episodes",
+    tags=["episodes"],
+    dependencies=[Depends(require(Role.auditor, Role.front_end, trail="audit"))],
+)
+
+
+def _check_front_end(caller: Principal, state: EpisodeState) -> None:
+    """A front-end reads only episodes in which it holds a contact; auditors read all."""
+    if caller.has(Role.auditor):
+        return
+    for c in state.contacts.values():
+        if caller.provider_id in (ANY, c.provider_id) and caller.care_region in (
+            ANY,
+            c.care_region,
+        ):
+            return
+    raise forbidden(f"episode {state.episode_id} holds no contact of this front-end")
+
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -41,15 +62,18 @@ class HistoryOut(BaseModel):
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=NOT_FOUND)
-def get_episode(episode_id: UUID, episodes: Episodes) -> EpisodeOut:
+def get_episode(episode_id: UUID, episodes: Episodes, caller: Caller) -> EpisodeOut:
     state, version = episodes.episode(episode_id)
+    _check_front_end(caller, state)
     return EpisodeOut(episode_id=episode_id, version=version, state=state)
 
 
 @router.get("/{episode_id}/history", response_model=HistoryOut, responses=NOT_FOUND)
-def get_history(episode_id: UUID, episodes: Episodes) -> HistoryOut:
+def get_history(episode_id: UUID, episodes: Episodes, caller: Caller) -> HistoryOut:
     """Every fact in recording order, with `occurred_at` (valid time) and `recorded_at`
     (when the system learnt it); `late` marks facts documented after later ones."""
+    if not caller.has(Role.auditor):
+        _check_front_end(caller, episodes.episode(episode_id)[0])
     entries = episodes.history(episode_id)
     return HistoryOut(
         episode_id=episode_id,

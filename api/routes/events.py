@@ -7,17 +7,20 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
+from api.auth import Caller, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, rejected_body
 from api.fastlane import Reply, error_reply
 from api.writer import GroupCommitWriter
+from routing.access import Principal, Role
 from routing.episodes.events import EVENT_ADAPTER, AnyEpisodeEvent, EpisodeEvent, event_examples
 from routing.episodes.service import EventRejected, Recorded
 
-router = APIRouter(prefix="/events", tags=["events"])
+ROLES = (Role.front_end,)
+router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(require(*ROLES))])
 PATH = "/events"
 BATCH_PATH = "/events/batch"
 _REPLAYED = [(b"idempotent-replayed", b"true")]
@@ -53,17 +56,18 @@ def _out(r: Recorded) -> RecordedOut:
     )
 
 
-async def record(state: Any, event: EpisodeEvent) -> Reply:
-    """Records one event through the group-commit writer; 201 with where it was stored."""
+async def record(state: Any, event: EpisodeEvent, caller: Principal) -> Reply:
+    """Records one event through the group-commit writer; 201 with where it was stored.
+    The caller's bindings are checked inside the store transaction (EventForbidden)."""
     writer: GroupCommitWriter = state.writer
-    recorded = await writer.record(event)
+    recorded = await writer.record(event, caller)
     body = RecordedOut.__pydantic_serializer__.to_json(_out(recorded))
     return Reply(201, body, _REPLAYED if recorded.replayed else [])
 
 
-async def record_body(state: Any, body: bytes) -> Reply:
+async def record_body(state: Any, body: bytes, caller: Principal) -> Reply:
     """The fast lane's entry (api/fastlane.py): the body parsed by pydantic in one pass."""
-    return await record(state, EVENT_ADAPTER.validate_json(body))
+    return await record(state, EVENT_ADAPTER.validate_json(body), caller)
 
 
 @router.post(
@@ -75,6 +79,7 @@ async def record_body(state: Any, body: bytes) -> Reply:
 )
 async def post_event(
     request: Request,
+    caller: Caller,
     event: Annotated[
         AnyEpisodeEvent,
         Body(openapi_examples={k: {"value": v} for k, v in event_examples().items()}),
@@ -83,7 +88,7 @@ async def post_event(
     """Records one event. Retrying with the same `event_id` and body returns the original
     result (with header `Idempotent-Replayed: true`); the same `event_id` with another body
     is a 409."""
-    reply = await record(request.app.state, event)
+    reply = await record(request.app.state, event, caller)
     headers = {k.decode(): v.decode() for k, v in reply.headers}
     return Response(reply.body, reply.status, headers, media_type="application/json")
 
@@ -95,9 +100,9 @@ async def post_event(
     responses=ERROR_RESPONSES,
     summary="Record up to 1000 facts in one transaction",
 )
-def post_batch(episodes: Episodes, batch: BatchIn) -> BatchOut:
+def post_batch(episodes: Episodes, batch: BatchIn, caller: Caller) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
-    return _batch_out(episodes.record_batch(batch.events))
+    return _batch_out(episodes.record_batch(batch.events, principals=[caller] * len(batch.events)))
 
 
 def _batch_out(results: list[Recorded]) -> BatchOut:
@@ -115,16 +120,17 @@ def _batch_out(results: list[Recorded]) -> BatchOut:
     )
 
 
-async def record_batch_body(state: Any, body: bytes) -> Reply:
+async def record_batch_body(state: Any, body: bytes, caller: Principal) -> Reply:
     """The fast lane's entry for batches: parsing 1000 events and one transaction are
-    seconds of work, so both run on a worker thread, as FastAPI runs a sync route."""
-    return await asyncio.get_running_loop().run_in_executor(None, _record_batch, state, body)
+    seconds of work, so both run on a worker thread, as FastAPI runs a sync route
+    (``to_thread`` carries the request's context: the pseudonymiser, the correlation id)."""
+    return await asyncio.to_thread(_record_batch, state, body, caller)
 
 
-def _record_batch(state: Any, body: bytes) -> Reply:
+def _record_batch(state: Any, body: bytes, caller: Principal) -> Reply:
     batch = BatchIn.model_validate_json(body)
     try:
-        results = state.episodes.record_batch(batch.events)
+        results = state.episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
     except EventRejected as exc:
         return error_reply(exc.status, rejected_body(exc, batch=True))
     return Reply(201, BatchOut.__pydantic_serializer__.to_json(_batch_out(results)))

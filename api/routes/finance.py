@@ -10,20 +10,27 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
+from api.params import MAX_OFFSET, KnownRegion
 from api.routes.summaries import read_models
 from projections import liability_queries as q
+from routing.access import Role, readable_regions
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityDecision
 
-router = APIRouter(prefix="/finance", tags=["finance"])
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14")]
+router = APIRouter(
+    prefix="/finance",
+    tags=["finance"],
+    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+)
+Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -39,9 +46,12 @@ class ContactExplanation(BaseModel):
 
 
 @router.get("/liability", summary="What a home region owes for a month")
-def liability_totals(request: Request, home_region: Region, month: Month) -> dict[str, Any]:
+def liability_totals(
+    request: Request, caller: Caller, home_region: Region, month: Month
+) -> dict[str, Any]:
     """Totals of the current decisions by care region, profession, mode and status, and the
-    invoice lines issued (debits, credits, net)."""
+    invoice lines issued (debits, credits, net). Region finance: its own home region."""
+    check_region(caller, home_region)
     with read_models(request).transaction() as cur:
         return q.month_totals(cur, home_region, month)
 
@@ -49,16 +59,20 @@ def liability_totals(request: Request, home_region: Region, month: Month) -> dic
 @router.get("/liability/contacts", response_model=list[LiabilityDecision])
 def liability_contacts(
     request: Request,
+    caller: Caller,
     home_region: Region,
     month: Month,
-    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion] = None,
     profession: str | None = None,
     mode: str | None = None,
     decision_status: Annotated[str | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[LiabilityDecision]:
-    """The contacts behind a total, each with its decision and the trace of rules applied."""
+    """The contacts behind a total, each with its decision and the trace of rules applied.
+    Region finance of another region than the home region sees its own care region's."""
+    if readable_regions(caller) not in (None, home_region):
+        care_region = forced_region(caller, care_region, "contacts")
     filters = {"care_region": care_region, "profession": profession, "mode": mode,
                "status": decision_status}  # fmt: skip
     with read_models(request).transaction() as cur:
@@ -68,13 +82,16 @@ def liability_contacts(
 @router.get(
     "/contacts/{episode_id}/{contact_id}", response_model=ContactExplanation, responses=NOT_FOUND
 )
-def explain_contact(request: Request, episode_id: UUID, contact_id: str) -> ContactExplanation:
+def explain_contact(
+    request: Request, caller: Caller, episode_id: UUID, contact_id: str
+) -> ContactExplanation:
     """One contact's decision: status, amounts, rulebook, reference data and every rule."""
     with read_models(request).transaction() as cur:
         found = q.contact(cur, str(episode_id), contact_id)
     if found is None:
         raise HTTPException(404, f"no decision for contact {contact_id} of episode {episode_id}")
     decision, lines = found
+    check_region(caller, decision.home_region, decision.care_region)
     return ContactExplanation(
         decision=decision,
         invoice_lines=[{k: v for k, v in x.items() if k != "decision"} for x in lines],
@@ -84,12 +101,14 @@ def explain_contact(request: Request, episode_id: UUID, contact_id: str) -> Cont
 @router.get("/invoices", summary="Invoice specification of a region pair and month")
 def invoice_specification(
     request: Request,
+    caller: Caller,
     care_region: Region,
     home_region: Region,
     month: Month,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """ProcessClaimSpecification-shaped JSON (380 invoice, 381 credit note), or CSV."""
+    check_region(caller, care_region, home_region)
     with read_models(request).transaction() as cur:
         closed_at = q.is_closed(cur, home_region, care_region, month)
         lines = q.invoice_lines(cur, care_region, home_region, month)
@@ -114,9 +133,15 @@ def invoice_specification(
     response_model=MonthClosedOut,
     responses=ERROR_RESPONSES,
 )
-async def close_month(event: MonthClosed, episodes: Episodes, response: Response) -> MonthClosedOut:
+async def close_month(
+    event: MonthClosed, episodes: Episodes, response: Response, caller: Caller
+) -> MonthClosedOut:
     """Closes a month for invoices from a care region to a home region. Idempotent by
-    `event_id`; closing an already closed month is a 409."""
+    `event_id`; closing an already closed month is a 409. Region finance of either region."""
+    if not caller.has(Role.finance):
+        raise forbidden("closing a month needs the finance role")
+    if caller.region not in ("*", event.care_region, event.home_region):
+        raise forbidden(f"region {caller.region} may not close months of other regions")
     recorded_at, replayed = await run_in_threadpool(episodes.close_month, event)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

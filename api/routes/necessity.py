@@ -10,16 +10,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
+from api.auth import Caller, check_region, require
 from api.errors import ErrorBody
+from api.params import KnownRegion
 from api.routes.summaries import read_models
 from projections import necessity as q
+from routing.access import Role
 from routing.necessity import NecessityClassification, shares
 
-router = APIRouter(prefix="/necessity", tags=["necessity"])
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code of the care region")]
+router = APIRouter(
+    prefix="/necessity",
+    tags=["necessity"],
+    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+)
+Region = Annotated[
+    str, Query(pattern=r"^\d{2}$", description="Län code of the care region"), KnownRegion
+]
 Month = Annotated[
     str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish time")
 ]
@@ -85,10 +94,11 @@ def _unit(care_unit_id: str, counts: dict[str, int]) -> UnitSummary:
 
 @router.get("/summary", response_model=NecessitySummary)
 def summary(
-    request: Request, care_region: Region, month: Month, care_unit: Unit = None
+    request: Request, caller: Caller, care_region: Region, month: Month, care_unit: Unit = None
 ) -> NecessitySummary:
     """Physical visits of a care region and month by class, in total and per care unit, with
     the number of offer-duty breaches."""
+    check_region(caller, care_region)
     with read_models(request).transaction() as cur:
         units = q.unit_counts(cur, care_region, month, care_unit)
     total = {k: sum(u[k] for u in units.values()) for k in (*q.CLASSES, "breaches")}
@@ -106,9 +116,10 @@ def summary(
 
 
 @router.get("/breaches", response_model=BreachList)
-def breaches(request: Request, care_region: Region, month: Month) -> BreachList:
+def breaches(request: Request, caller: Caller, care_region: Region, month: Month) -> BreachList:
     """Visits judged suitable for distance by licensed staff with no distance offer before
     them, under the ds-2023-27 rulebook: each with its episode, reasons and trace."""
+    check_region(caller, care_region)
     with read_models(request).transaction() as cur:
         visits = q.breaches(cur, care_region, month)
     return BreachList(care_region=care_region, month=month, breaches=len(visits), visits=visits)
@@ -121,6 +132,7 @@ def breaches(request: Request, care_region: Region, month: Month) -> BreachList:
 )
 def visit(
     request: Request,
+    caller: Caller,
     episode_id: UUID,
     contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> NecessityClassification:
@@ -131,4 +143,5 @@ def visit(
         raise HTTPException(
             404, f"no classified physical visit for contact {contact_id} of episode {episode_id}"
         )
+    check_region(caller, found.care_region)
     return found

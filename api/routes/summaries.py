@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from api.auth import Caller, require
+from api.params import KnownRegion
 from projections import create_read_model_tables
 from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
+from routing.access import Role, readable_regions
 
-router = APIRouter(prefix="/projections", tags=["projections"])
+router = APIRouter(
+    prefix="/projections",
+    tags=["projections"],
+    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+)
 
 
 class SummaryRow(BaseModel):
@@ -44,11 +51,18 @@ def read_models(request: Request) -> ReadModelDB:
 @router.get("/episode-summary", response_model=SummaryOut)
 def episode_summary(
     request: Request,
-    home_region: Annotated[str | None, Query(pattern=r"^\d{2}$", description="Län code")] = None,
+    caller: Caller,
+    home_region: Annotated[
+        str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion
+    ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
 ) -> SummaryOut:
-    """Completed contacts per home region, care region, mode and month."""
+    """Completed contacts per home region, care region, mode and month. Region finance sees
+    the rows where its region is the home or the care region."""
     db = read_models(request)
     with db.transaction() as cur:
         rows = EpisodeSummary.rows(cur, home_region, month)
+    own = readable_regions(caller)
+    if own is not None:
+        rows = [r for r in rows if own in (r["home_region"], r["care_region"])]
     return SummaryOut(rows=[SummaryRow(**r) for r in rows], total=sum(r["contacts"] for r in rows))

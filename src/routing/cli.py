@@ -15,6 +15,8 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from routing.access import Role
+from routing.cli_security import keys_app, resolved_settings, token_cmd
 from routing.config import Settings, StoreKind
 from routing.episodes import schemas
 from routing.episodes.events import parse_event
@@ -28,6 +30,8 @@ projections_app = typer.Typer(help="Read models on the event topic.", no_args_is
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(demo_app, name="demo")
 app.add_typer(projections_app, name="projections")
+app.add_typer(keys_app, name="keys")
+app.command("token")(token_cmd)
 console = Console(stderr=True)
 
 DEMO_BATCH = 200  # episodes per transaction while loading
@@ -61,7 +65,7 @@ def demo_load(
     days: Annotated[int, typer.Option(min=1, help="Spread over the last N days.")] = 365,
 ) -> None:
     """Generates and records demo episodes into the configured store."""
-    settings = Settings()
+    settings = resolved_settings()
     service = open_episodes(settings)
     end = date.today()
     n = load_demo(service, episodes=episodes, seed=seed, start=end - timedelta(days=days), end=end)
@@ -74,7 +78,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Default: ROUTING_PORT.")] = None,
 ) -> None:
     """Serves the API with the store the environment configures (ROUTING_*)."""
-    settings = Settings()
+    settings = resolved_settings()  # refuses here, before uvicorn, without real keys
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
@@ -105,9 +109,11 @@ def dev(
         store=StoreKind.sqlite,
         sqlite_path=data_dir / "routing.db",
         projections_sqlite_path=data_dir / "projections.db",
+        dev_keys_path=data_dir / "dev-keys.json",
         port=port,
         kafka_bootstrap_servers=env.kafka_bootstrap_servers or broker.bootstrap_servers,  # type: ignore[union-attr]
     )
+    settings = resolved_settings(settings)
     try:
         service = open_episodes(settings)
         if service.event_count() == 0:
@@ -122,7 +128,12 @@ def dev(
         console.print(
             f"[bold]API[/] {base}  ·  OpenAPI {base}/docs  ·  health {base}/health\n"
             f"[bold]Kafka[/] {settings.kafka_bootstrap_servers} (bundled: "
-            f"{'yes' if broker else 'no'})  ·  summary {base}/projections/episode-summary"
+            f"{'yes' if broker else 'no'})  ·  summary {base}/projections/episode-summary\n"
+            f"[bold]Tokens[/] every route but /health, /docs and /schemas needs one; try\n"
+            f'  curl -H "Authorization: Bearer $(routing token --role auditor)" '
+            f"{base}/projections/episode-summary\n"
+            f"  (roles: {', '.join(r.value for r in Role)}; keys in {settings.dev_keys_path}, "
+            f"development only)"
         )
         asyncio.run(_run_stack(settings, service, api=True))
     finally:
@@ -172,7 +183,7 @@ def _logging() -> None:
 
 
 def _kafka_settings() -> Settings:
-    settings = Settings()
+    settings = resolved_settings()
     if not settings.kafka_bootstrap_servers:
         console.print("[red]ROUTING_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
         raise typer.Exit(2)

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, PostgresDsn
+from pydantic import Field, PostgresDsn, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from routing.liability.rulebooks import RulebookPolicy
@@ -20,6 +20,11 @@ class StoreKind(StrEnum):
     memory = "memory"  # unit tests only: lost on exit
     sqlite = "sqlite"  # the embedded default
     postgres = "postgres"  # production
+
+
+class Environment(StrEnum):
+    development = "development"  # dev keys generated at runtime are allowed
+    production = "production"  # start-up refuses without real keys (see routing.keys)
 
 
 class Settings(BaseSettings):
@@ -71,6 +76,30 @@ class Settings(BaseSettings):
         date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
     )
 
+    env: Environment = Field(
+        Environment.development, description="production refuses to start without real keys."
+    )
+    auth_issuer: str = Field("routing-dev", description="Expected `iss` of bearer tokens.")
+    auth_audience: str = Field("routing", description="Expected `aud` of bearer tokens.")
+    auth_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider.")
+    auth_jwks_file: Path | None = Field(None, description="JWKS file (instead of a URL).")
+    auth_dev_secret: SecretStr | None = Field(
+        None, description="HS256 shared secret: development only, refused in production."
+    )
+    token_cache_size: int = Field(10_000, ge=0, description="Verified tokens kept until exp.")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key replacing personnummer by pseudonyms at the edge (C8)."
+    )
+    cipher_key: SecretStr | None = Field(
+        None, description="AES key (base64, 16/24/32 bytes) encrypting stored event payloads."
+    )
+    cipher_old_keys: SecretStr | None = Field(
+        None, description="Comma-separated earlier AES keys, still accepted for decryption."
+    )
+    dev_keys_path: Path = Field(
+        Path("var/dev-keys.json"), description="Where `routing dev` keeps its generated keys."
+    )
+
     def rulebook_policy(self) -> RulebookPolicy:
         return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
 
@@ -88,6 +117,11 @@ class Settings(BaseSettings):
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size or ""),
             "AGGREGATE_CACHE_FASTFORWARD": "y",
         }
+        if self.cipher_key is not None:
+            env["CIPHER_TOPIC"] = "routing.episodes.cipher:RotatingAESCipher"
+            env["CIPHER_KEY"] = self.cipher_key.get_secret_value()
+            if self.cipher_old_keys is not None:
+                env["CIPHER_OLD_KEYS"] = self.cipher_old_keys.get_secret_value()
         if self.store is StoreKind.memory:
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
         elif self.store is StoreKind.sqlite:

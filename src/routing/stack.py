@@ -21,6 +21,7 @@ from projections.db import ReadModelDB
 from projections.runner import ProjectionRunner
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
+from routing.identity import Pseudonymiser
 from routing.messaging.broker import TopicSpec, ensure_topics
 from routing.messaging.ingest import Ingest
 from routing.messaging.relay import Relay
@@ -52,7 +53,13 @@ def ingest(settings: Settings, service: CareEpisodes) -> Ingest:
         settings.kafka_bootstrap_servers,
         settings.inbound_topic,
         settings.dead_letter_topic,
+        pseudonymiser=pseudonymiser(settings),
     )
+
+
+def pseudonymiser(settings: Settings) -> Pseudonymiser:
+    assert settings.pseudonym_key is not None, "resolve_keys(settings) first"
+    return Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
 
 
 def runners(

@@ -278,7 +278,8 @@ BAD_BODIES: dict[str, tuple[dict[str, Any], str, str]] = {
         "does not lie in county 14",
     ),
     "missing_field": ({"patient": DROP}, "patient", "Field required"),
-    "personnummer": ({"patient": "19121212-1212"}, "patient", "pseudonym"),
+    "personnummer_bad_check_digit": ({"patient": "19121212-1213"}, "patient", "check digit"),
+    "personnummer_bad_date": ({"patient": "19121312-1211"}, "patient", "date of birth"),
 }
 
 

@@ -21,6 +21,7 @@ from routing.episodes.events import parse_event
 from routing.guarantee import episode_clocks
 from routing.guarantee.days import STOCKHOLM
 from tests import support as s
+from tests.auth_support import all_roles
 from tests.guarantee_support import GuaranteeHarness
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)
@@ -139,7 +140,8 @@ def test_a_rebuild_swaps_in_the_same_clocks(harness: GuaranteeHarness) -> None:
     before = harness.clocks()
     harness.rebuild()
     assert harness.clocks() == before
-    with TestClient(_app(harness)) as client:  # readers index the swapped-in table again
+    # readers index the swapped-in table again
+    with TestClient(_app(harness), headers=all_roles()) as client:
         ok = client.get("/care-guarantee/summary", params={"region": "14", "month": MONTH})
         assert ok.status_code == 200
     assert _indexes(harness) == ["care_guarantee_clocks_region"]
@@ -150,7 +152,7 @@ def test_a_rebuild_swaps_in_the_same_clocks(harness: GuaranteeHarness) -> None:
 def test_summary_breaches_and_episode_api(harness: GuaranteeHarness) -> None:
     eps = _episodes()
     harness.record([b for bodies in eps.values() for b in bodies])
-    with TestClient(_app(harness)) as client:
+    with TestClient(_app(harness), headers=all_roles()) as client:
         body = client.get(
             "/care-guarantee/summary",
             params={"region": "14", "month": MONTH, "as_of": "2026-03-05"},
@@ -210,7 +212,7 @@ def test_validation_errors_name_the_field(
 ) -> None:
     h = GuaranteeHarness(sqlite_settings, tmp_path)
     try:
-        with TestClient(_app(h)) as client:
+        with TestClient(_app(h), headers=all_roles()) as client:
             response = client.get(path, params=params)
         assert response.status_code == 422
         assert response.json()["field"].split(".")[-1] == field

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from routing.access import Role
 from routing.config import Settings, StoreKind
 from routing.decisions.advise import advise
 from routing.decisions.question import RoutingQuestion
@@ -25,15 +26,17 @@ from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
 from routing.store import open_episodes
 from tests import support as f
+from tests.auth_support import TEST_KEYS, all_roles, bearer, token
+from tests.identity_support import identity_numbers
 
 LIMIT = 4096
 
 
 def _app(fast: bool) -> TestClient:
     settings = Settings(  # type: ignore[call-arg]
-        store=StoreKind.memory, fast_lane=fast, max_body_bytes=LIMIT, _env_file=None
+        store=StoreKind.memory, fast_lane=fast, max_body_bytes=LIMIT, _env_file=None, **TEST_KEYS
     )
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), headers=all_roles())
 
 
 @pytest.fixture
@@ -51,13 +54,15 @@ def _comparable(r: httpx.Response) -> tuple[Any, ...]:
 
 
 def _both(
-    lanes: tuple[TestClient, TestClient], path: str, content: bytes, **kw: Any
+    lanes: tuple[TestClient, TestClient],
+    path: str,
+    content: bytes,
+    headers: dict[str, str] | None = None,
 ) -> tuple[Any, ...]:
-    fast, slow = (
-        c.post(path, content=content, headers={"content-type": "application/json"}, **kw)
-        for c in lanes
-    )
+    sent = {"content-type": "application/json", **(headers or {})}
+    fast, slow = (c.post(path, content=content, headers=sent) for c in lanes)
     assert _comparable(fast) == _comparable(slow), (fast.text, slow.text)
+    assert fast.headers.get("www-authenticate") == slow.headers.get("www-authenticate")
     return _comparable(fast)
 
 
@@ -132,6 +137,37 @@ def test_decisions_answer_alike(lanes: tuple[TestClient, TestClient]) -> None:
     assert _both(lanes, "/routing/decisions", bad)[:2] == (422, "validation_error")
 
 
+@pytest.mark.parametrize("path", ["/events", "/events/batch", "/routing/decisions"])
+def test_tokens_and_roles_are_checked_alike(
+    lanes: tuple[TestClient, TestClient], path: str
+) -> None:
+    body = _json({"events": [f.contact_requested(uuid4())]} if path.endswith("batch") else {})
+    assert _both(lanes, path, body, {"authorization": ""})[:2] == (401, "unauthorized")
+    assert _both(lanes, path, body, {"authorization": "Basic abc"})[:2] == (401, "unauthorized")
+    assert _both(lanes, path, body, {"authorization": "Bearer nonsense"})[:2] == (
+        401,
+        "unauthorized",
+    )
+    auditor = bearer([Role.auditor])
+    assert _both(lanes, path, body, auditor)[:2] == (403, "forbidden")
+    expired = {"authorization": f"Bearer {token(lifetime=-3600)}"}
+    assert _both(lanes, path, body, expired)[:2] == (401, "unauthorized")
+
+
+def test_front_end_bindings_and_pseudonyms_alike(lanes: tuple[TestClient, TestClient]) -> None:
+    opened = f.contact_requested(uuid4())
+    elsewhere = bearer([Role.front_end], provider_id=opened["provider_id"], care_region="01")
+    assert _both(lanes, "/events", _json(opened), elsewhere)[0] == 403
+    number = identity_numbers(1)[0]
+    ep = uuid4()
+    with_number = {**f.contact_requested(ep), "patient": number.twelve}
+    assert _both(lanes, "/events", _json(with_number))[0] == 201
+    fast, slow = (c.get(f"/episodes/{ep}").json()["state"]["patient"] for c in lanes)
+    assert fast == slow  # the same keyed pseudonym
+    assert fast.startswith("psn_")
+    assert number.ten not in fast
+
+
 def test_other_routes_still_go_through_fastapi(lanes: tuple[TestClient, TestClient]) -> None:
     fast, _ = lanes
     assert fast.get("/health").status_code == 200
@@ -141,7 +177,9 @@ def test_other_routes_still_go_through_fastapi(lanes: tuple[TestClient, TestClie
 
 def test_decision_bytes_are_what_the_library_would_store() -> None:
     """The hand-built stored event equals the mapper's, and reads back as the aggregate."""
-    app = open_episodes(Settings(store=StoreKind.memory, _env_file=None))  # type: ignore[call-arg]
+    app = open_episodes(
+        Settings(store=StoreKind.memory, _env_file=None, **TEST_KEYS)  # type: ignore[call-arg]
+    )
     q = RoutingQuestion.model_validate(
         {
             "request_id": str(uuid4()),

@@ -36,6 +36,7 @@ from routing.messaging.progress import ProgressStore
 from routing.store import open_episodes
 from tests import kafka_support as ks
 from tests import support as f
+from tests.auth_support import all_roles
 
 pytestmark = pytest.mark.kafka
 
@@ -120,7 +121,7 @@ async def test_broker_outage_delays_but_loses_nothing(
 ) -> None:
     settings = ks.stack_settings(store, kafka_names, bundled_broker.bootstrap_servers, tmp_path)
     service = open_episodes(settings)
-    api = TestClient(create_app(settings, service=service))
+    api = TestClient(create_app(settings, service=service), headers=all_roles())
     await ks.create_topics(settings)
     episodes = ks.demo_episodes(150, seed=201)
     ks.load(service, episodes)

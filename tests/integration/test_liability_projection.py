@@ -20,6 +20,7 @@ from api.app import create_app
 from routing.config import Settings
 from routing.episodes.service import EventRejected
 from tests import support as s
+from tests.auth_support import all_roles
 from tests.liability_support import LiabilityHarness
 from tests.unit.test_liability_engine import AFTER, BEFORE, _assessed, _digital
 
@@ -143,7 +144,7 @@ def test_finance_api_totals_contacts_explanation_and_exports(
     harness.record(doctor + physio)
     month = BEFORE.strftime("%Y-%m")
     app = create_app(harness.settings, service=harness.service, read_models=harness.db)
-    with TestClient(app) as client:
+    with TestClient(app, headers=all_roles()) as client:
         totals = client.get("/finance/liability", params={"home_region": "14", "month": month})
         assert totals.status_code == 200
         body = totals.json()

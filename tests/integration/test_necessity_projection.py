@@ -20,6 +20,7 @@ from projections.necessity import Necessity
 from projections.runner import ProjectionWorker
 from routing.config import Settings
 from tests import support as s
+from tests.auth_support import all_roles
 from tests.necessity_support import NecessityHarness, assessed, visit
 from tests.projection_harness import Record
 
@@ -105,7 +106,7 @@ def _visit_mix() -> list[list[dict[str, Any]]]:
 
 def test_summary_counts_and_shares_add_up_per_unit_and_month(harness: NecessityHarness) -> None:
     harness.record([b for v in _visit_mix() for b in v])
-    with TestClient(harness.app()) as client:
+    with TestClient(harness.app(), headers=all_roles()) as client:
         got = client.get("/necessity/summary", params={"care_region": "04", "month": MONTH})
         assert got.status_code == 200
         body = got.json()
@@ -139,7 +140,7 @@ def test_breaches_and_one_visit_explained(harness: NecessityHarness) -> None:
     mix = _visit_mix()
     harness.record([b for v in mix for b in v])
     breaching = mix[2][0]["episode_id"]  # suitable, no offer
-    with TestClient(harness.app()) as client:
+    with TestClient(harness.app(), headers=all_roles()) as client:
         listed = client.get("/necessity/breaches", params={"care_region": "04", "month": MONTH})
         assert listed.status_code == 200
         body = listed.json()

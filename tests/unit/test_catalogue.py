@@ -390,6 +390,7 @@ def test_price_list_code_out_of_range(data_dir: Path) -> None:
         (lambda e: e.update(valid_to="2017-01-01"), "valid_to: 2017-01-01 must be after"),
         (lambda e: e.update(status="guessed"), "status"),
         (lambda e: e.update(amount=-1), "amount"),
+        (lambda e: e.update(amount=10**9), "amount"),  # absurd: over 1 000 000 SEK
         (lambda e: e.update(amount="500"), "amount"),
         (lambda e: e.update(unconfirmed=["year"]), "unconfirmed: names no field"),
         (lambda e: e.update(care_levels=["inpatient"]), "only outpatient levels"),

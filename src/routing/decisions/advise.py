@@ -29,6 +29,7 @@ from routing.liability.facts import AssessmentFact, ContactFacts
 from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
+from routing.reference.tariffs import NoFeeSchedule
 
 SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
 ALL_DISTANCE = [ContactMode.video, ContactMode.phone, ContactMode.chat, ContactMode.async_message]
@@ -96,7 +97,12 @@ def advise(
              "criteria: " + ("present" if adequate else why),
              SRC_DS)  # fmt: skip
 
-    preview = None if emergency else decide(facts, policy, catalogue, regions)
+    preview = None
+    if not emergency:
+        try:
+            preview = decide(facts, policy, catalogue, regions)
+        except NoFeeSchedule as exc:  # a date before (or after) every schedule: no preview
+            note("R13", f"no liability preview: {exc}", "reference data")
     advice = "seek_emergency_care" if emergency else (
         "physical_visit" if physical_required else "offer_distance"
     )  # fmt: skip

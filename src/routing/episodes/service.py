@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking, Transcoder
 from eventsourcing.utils import get_topic
 
+from routing.access import Forbidden, Principal, check_recording
 from routing.episodes.aggregate import (
     CareEpisode,
     EventReceipt,
@@ -48,6 +49,12 @@ class EventInvalid(EventRejected):
     """Well-formed but implausible (a future occurred_at): the client must fix the body."""
 
     status = 422
+
+
+class EventForbidden(EventRejected):
+    """The poster's token is not bound to this fact's provider and care region."""
+
+    status = 403
 
 
 class IdempotencyConflict(EventRejected):
@@ -124,11 +131,17 @@ class CareEpisodes(Application[UUID]):
         return self.record_batch([event])[0]
 
     def record_batch(
-        self, events: Sequence[EpisodeEvent], *, tracking: Tracking | None = None
+        self,
+        events: Sequence[EpisodeEvent],
+        *,
+        tracking: Tracking | None = None,
+        principals: Sequence[Principal | None] | None = None,
     ) -> list[Recorded]:
         """Stores every new fact of ``events`` in one transaction, or none of them.
 
         ``tracking`` (a consumer's position) is written in that same transaction.
+        ``principals`` (one per event, from the HTTP edge) are checked against each fact and
+        the episode it joins; the inbound topic's producers are trusted by its ACLs instead.
 
         A fact already recorded with the same event id and body is answered with its original
         receipt. The first attempt trusts the episode's own receipts; a conflicting write
@@ -138,7 +151,9 @@ class CareEpisodes(Application[UUID]):
         self._check_plausible(events)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return self._try_record(events, tracking, consult_receipts=attempt > 0)
+                return self._try_record(
+                    events, tracking, principals, consult_receipts=attempt > 0
+                )
             except RecordConflictError:
                 continue
         raise RecordConflictError(f"gave up after {MAX_ATTEMPTS} conflicting writes")
@@ -155,7 +170,12 @@ class CareEpisodes(Application[UUID]):
                 )
 
     def _try_record(
-        self, events: Sequence[EpisodeEvent], tracking: Tracking | None, *, consult_receipts: bool
+        self,
+        events: Sequence[EpisodeEvent],
+        tracking: Tracking | None,
+        principals: Sequence[Principal | None] | None,
+        *,
+        consult_receipts: bool,
     ) -> list[Recorded]:
         episodes: dict[UUID, CareEpisode | None] = {}
         new_receipts: list[Aggregate.Created] = []
@@ -183,6 +203,11 @@ class CareEpisodes(Application[UUID]):
             if e.episode_id not in episodes:
                 episodes[e.episode_id] = None if e.episode_id in new else self._load(e.episode_id)
             episode = episodes[e.episode_id]
+            if principals is not None and (principal := principals[i]) is not None:
+                try:
+                    check_recording(principal, e, None if episode is None else episode.state)
+                except Forbidden as refused:
+                    raise EventForbidden(i, "forbidden", refused.message, refused.field) from None
 
             earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts)
             if earlier is not None:

@@ -6,11 +6,19 @@ terms they stand for are in the docstrings, because the sources and the regions 
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
+
+from routing.identity import current_pseudonymiser, looks_like_identity_number
 
 
 class ContactMode(StrEnum):
@@ -120,8 +128,6 @@ COUNTY_CODES: frozenset[str] = frozenset(
 ASYLUM_SEEKER_COUNTY = "99"
 ASYLUM_SEEKER_MUNICIPALITY = "9901"
 
-_PERSONNUMMER_LIKE = re.compile(r"^(19|20)?\d{6}[-+]?\d{4}$")
-
 
 def _county(code: str) -> str:
     if code not in COUNTY_CODES:
@@ -132,13 +138,18 @@ def _county(code: str) -> str:
     return code
 
 
-def _not_a_personal_identity_number(value: str) -> str:
-    """Raw identifiers must never reach the store (C8): refuse anything shaped like one."""
-    if _PERSONNUMMER_LIKE.match(value):
+def _pseudonymised_at_the_edge(value: object) -> object:
+    """Raw identifiers must never reach the store (C8). At the edge (a pseudonymiser is in
+    force) a valid personnummer or samordningsnummer is replaced by its keyed pseudonym and an
+    invalid one is refused; anywhere else anything shaped like one is refused."""
+    if not isinstance(value, str) or not looks_like_identity_number(value):
+        return value
+    pseudonymiser = current_pseudonymiser()
+    if pseudonymiser is None:
         raise ValueError(
             "looks like a personnummer or samordningsnummer; send the pseudonym, never the number"
         )
-    return value
+    return pseudonymiser.pseudonym(value)  # InvalidIdentityNumber is a ValueError
 
 
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidator(_county)]
@@ -150,7 +161,7 @@ HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$"
 PatientPseudonym = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,128}$"),
-    AfterValidator(_not_a_personal_identity_number),
+    BeforeValidator(_pseudonymised_at_the_edge),
 ]
 """Keyed pseudonym of the patient; the raw personnummer is replaced at the edge (C8)."""
 

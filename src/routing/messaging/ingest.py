@@ -6,6 +6,11 @@ the facts it caused, so a redelivered message is recognised and skipped: exactly
 effects without Kafka transactions. Anything that cannot be applied (not JSON, not a valid
 event, refused by a journey rule, an event id reused with another body) goes to the
 dead-letter topic with its original bytes and headers naming the reason; the consumer carries on.
+
+This is an edge of patient identity (C8): a raw personnummer or samordningsnummer in a
+message's ``patient`` field is validated and replaced by its keyed pseudonym while parsing,
+and a dead letter carries the message with every identity-number-shaped run replaced (by its
+pseudonym when valid, a mask when not), so no raw identifier leaves the inbound topic.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from pydantic import ValidationError
 
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.service import CareEpisodes, EventRejected
+from routing.identity import (
+    InvalidIdentityNumber,
+    Pseudonymiser,
+    looks_like_identity_number,
+    pseudonymising,
+    redact_identity_numbers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +50,15 @@ def tracking_name(topic: str, partition: int) -> str:
     return f"ingest:{topic}:{partition}"
 
 
-def _parse(record: ConsumerRecord[bytes, bytes]) -> EpisodeEvent | DeadLetter:
+def _parse(
+    record: ConsumerRecord[bytes, bytes], pseudonymiser: Pseudonymiser | None
+) -> EpisodeEvent | DeadLetter:
     try:
-        return parse_event(_json(record.value))
+        data = _json(record.value)
+        if pseudonymiser is None:
+            return parse_event(data)
+        with pseudonymising(pseudonymiser):
+            return parse_event(data)
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
@@ -72,12 +90,14 @@ class Ingest:
         dead_letter_topic: str,
         *,
         group_id: str = "routing-ingest",
+        pseudonymiser: Pseudonymiser | None = None,
     ) -> None:
         self.service = service
         self.bootstrap = bootstrap_servers
         self.topic = topic
         self.dead_letter_topic = dead_letter_topic
         self.group_id = group_id
+        self.pseudonymiser = pseudonymiser
         self.applied = 0
         self.dead_lettered = 0
 
@@ -117,7 +137,7 @@ class Ingest:
         fresh = [r for r in records if r.offset + 1 > done]
         if not fresh:
             return
-        parsed = [(r, _parse(r)) for r in fresh]
+        parsed = [(r, _parse(r, self.pseudonymiser)) for r in fresh]
         dead = [p for _, p in parsed if isinstance(p, DeadLetter)]
         for letter in dead:
             await self._dead_letter(producer, letter)
@@ -156,22 +176,59 @@ class Ingest:
 
     async def _dead_letter(self, producer: AIOKafkaProducer, letter: DeadLetter) -> None:
         r = letter.record
+        reason = self._redact(letter.reason)
         log.warning(
             "ingest: %s:%d@%d dead-lettered (%s): %s",
-            r.topic, r.partition, r.offset, letter.code, letter.reason,
+            r.topic, r.partition, r.offset, letter.code, reason,
         )  # fmt: skip
         headers = [
-            *(r.headers or ()),
+            *((k, self._redact_bytes(v)) for k, v in (r.headers or ())),
             ("dlq-reason-code", letter.code.encode()),
-            ("dlq-reason", letter.reason.encode()[:2000]),
+            ("dlq-reason", reason.encode()[:2000]),
             ("dlq-original-topic", r.topic.encode()),
             ("dlq-original-partition", str(r.partition).encode()),
             ("dlq-original-offset", str(r.offset).encode()),
         ]
         await producer.send_and_wait(
-            self.dead_letter_topic, key=r.key, value=r.value, headers=headers
+            self.dead_letter_topic,
+            key=self._redact_bytes(r.key),
+            value=self._redact_bytes(r.value),
+            headers=headers,
         )
         self.dead_lettered += 1
+
+    def _redact(self, text: str) -> str:
+        if self.pseudonymiser is None:
+            return redact_identity_numbers(text)
+        return self.pseudonymiser.redact(text)
+
+    def _redact_bytes(self, value: bytes | None) -> bytes | None:
+        """The original bytes, unless they hold an identity number: a ``patient`` shaped like
+        one (valid: its pseudonym; invalid: masked) or a valid one anywhere else."""
+        if value is None:
+            return None
+        text = value.decode("utf-8", errors="replace")
+        redacted = self._redact(_mask_patient(text, self.pseudonymiser))
+        return value if redacted == text else redacted.encode()
+
+
+def _mask_patient(text: str, pseudonymiser: Pseudonymiser | None) -> str:
+    """A JSON message's ``patient`` value, if shaped like an identity number, replaced where
+    it occurs as a JSON string: even a wrong one is one digit from someone's number."""
+    import orjson
+
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    patient = data.get("patient") if isinstance(data, dict) else None
+    if not isinstance(patient, str) or not looks_like_identity_number(patient):
+        return text
+    try:
+        replacement = pseudonymiser.pseudonym(patient) if pseudonymiser else "[redacted]"
+    except InvalidIdentityNumber:
+        replacement = "[redacted]"
+    return text.replace(f'"{patient}"', f'"{replacement}"')
 
 
 class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
