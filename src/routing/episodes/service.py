@@ -151,9 +151,7 @@ class CareEpisodes(Application[UUID]):
         self._check_plausible(events)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return self._try_record(
-                    events, tracking, principals, consult_receipts=attempt > 0
-                )
+                return self._try_record(events, tracking, principals, consult_receipts=attempt > 0)
             except RecordConflictError:
                 continue
         raise RecordConflictError(f"gave up after {MAX_ATTEMPTS} conflicting writes")
