@@ -6,6 +6,7 @@ import psycopg
 from psycopg import sql
 
 from routing.config import Settings, StoreKind
+from routing.episodes.checkpoint import WalCheckpointer
 from routing.episodes.service import CareEpisodes
 
 
@@ -31,9 +32,12 @@ def open_episodes(settings: Settings) -> CareEpisodes:
     fails with 'tuple concurrently updated' when two sessions run it at once."""
     ensure_postgres_schema(settings)
     if settings.store is not StoreKind.postgres:
-        return CareEpisodes(
+        service = CareEpisodes(
             env=settings.persistence_env(), clock_skew_seconds=settings.clock_skew_seconds
         )
+        if settings.store is StoreKind.sqlite:
+            service.on_close.append(WalCheckpointer(settings.sqlite_path).close)
+        return service
     assert settings.postgres_dsn is not None
     with psycopg.connect(str(settings.postgres_dsn), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (DDL_LOCK,))

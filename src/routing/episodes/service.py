@@ -8,7 +8,7 @@ none of it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -114,6 +114,12 @@ class CareEpisodes(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, clock_skew_seconds: int = 300) -> None:
         super().__init__(env)
         self.clock_skew = timedelta(seconds=clock_skew_seconds)
+        self.on_close: list[Callable[[], None]] = []  # helpers of the store (store.py)
+
+    def close(self) -> None:
+        for stop in self.on_close:
+            stop()
+        super().close()
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = OrjsonTranscoder()
