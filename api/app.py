@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.limits import BodySizeLimit
+from api.observe import Observe
 from api.routes import (
     care_guarantee,
     decisions,
@@ -17,6 +18,7 @@ from api.routes import (
     finance,
     meta,
     necessity,
+    ops,
     summaries,
 )
 from api.writer import GroupCommitWriter
@@ -51,6 +53,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if getattr(app.state, "readiness", None) is not None and app.state.readiness.broker:
+            await app.state.readiness.broker.close()
         app.state.writer.close()
         if owned:
             app.state.episodes.close()
@@ -78,5 +82,7 @@ def create_app(
     app.include_router(necessity.router)
     app.include_router(care_guarantee.router)
     app.include_router(meta.router)
+    app.include_router(ops.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe)  # outermost: times and correlates every response, 413s too
     return app

@@ -14,6 +14,7 @@ from api.errors import ERROR_RESPONSES
 from api.writer import GroupCommitWriter
 from routing.episodes.events import AnyEpisodeEvent, event_examples
 from routing.episodes.service import Recorded
+from routing.operations.metrics import count_accepted
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -83,6 +84,9 @@ async def post_event(
 def post_batch(episodes: Episodes, batch: BatchIn) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
     results = episodes.record_batch(batch.events)
+    count_accepted(
+        "http_batch", (e.type for e, r in zip(batch.events, results, strict=True) if not r.replayed)
+    )
     return BatchOut(
         results=[BatchItemOut(**_out(r).model_dump(), replayed=r.replayed) for r in results]
     )

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -25,8 +25,25 @@ from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.messaging.envelope import CONTENT_TYPE, encode
 from routing.messaging.progress import Probe, ProgressStore, RelayProgress
+from routing.operations import correlation, metrics
 
 log = logging.getLogger(__name__)
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
+
+class Outgoing(NamedTuple):
+    """One stored fact as the message the relay sends."""
+
+    position: int
+    key: bytes
+    value: bytes
+    event_id: str
+    correlation_id: str | None
+
+
+def _sample(ids: set[str | None], limit: int = 20) -> list[str]:
+    """A bounded list of the correlation ids of a page, for its log line."""
+    return sorted(i for i in ids if i)[:limit]
 
 
 class Relay:
@@ -57,6 +74,11 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until ``stop`` is set; survives broker outages by retrying."""
         self.progress = await asyncio.to_thread(self.store.load, self.topic)
+        metrics.RELAY_EPOCH.set(self.progress.epoch)
+        log.info(
+            "relay starting at store position %d (epoch %d)",
+            self.progress.position, self.progress.epoch,
+        )  # fmt: skip
         producer: AIOKafkaProducer | None = None
         last_check = 0.0
         while not stop.is_set():
@@ -69,6 +91,7 @@ class Relay:
                     await self._check_broker()
                     last_check = time.monotonic()
                 if not await self._publish_page(producer):
+                    metrics.RELAY_LAG.set(0)  # no fact after the published position
                     await _wait(stop, self.poll_interval)
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("relay: broker unavailable (%s); retrying", exc)
@@ -77,7 +100,7 @@ class Relay:
                     producer = None
                 await _wait(stop, 1.0)
         if producer is not None:
-            await producer.stop()
+            await producer.stop()  # flushes: nothing is in flight after the last page's acks
         log.info("relay stopped at store position %d", self.progress.position)
 
     async def _start_producer(self) -> AIOKafkaProducer:
@@ -114,6 +137,7 @@ class Relay:
                 p.cluster_id, current, p.probe, p.epoch + 1,
             )  # fmt: skip
             self.progress = p.restarted(current)
+            metrics.RELAY_EPOCH.set(self.progress.epoch)
         else:
             return
         await asyncio.to_thread(self.store.save, self.progress)
@@ -123,27 +147,36 @@ class Relay:
         if not page:
             return 0
         futures = []
-        for _, key, value, _ in page:
+        for message in page:
+            headers = [("content-type", _CONTENT_TYPE)]
+            if message.correlation_id:
+                headers.append((correlation.KAFKA_HEADER, message.correlation_id.encode()))
             futures.append(
                 await producer.send(
-                    self.topic,
-                    key=key,
-                    value=value,
-                    headers=[("content-type", CONTENT_TYPE.encode())],
+                    self.topic, key=message.key, value=message.value, headers=headers
                 )
             )
         acks = await asyncio.gather(*futures)  # every ack, or an exception and no progress
         last = acks[-1]
         self.progress = replace(
             self.progress,
-            position=page[-1][0],
-            probe=Probe(last.partition, last.offset, page[-1][3]),
+            position=page[-1].position,
+            probe=Probe(last.partition, last.offset, page[-1].event_id),
         )
         await asyncio.to_thread(self.store.save, self.progress)
         self.published_total += len(page)
+        newest = await asyncio.to_thread(self.service.recorder.max_notification_id)
+        metrics.RELAY_PUBLISHED.inc(len(page))
+        metrics.RELAY_POSITION.set(self.progress.position)
+        metrics.RELAY_LAG.set(max(0, (newest or 0) - self.progress.position))
+        log.debug(
+            "relay published %d facts up to store position %d",
+            len(page), self.progress.position,
+            extra={"correlation_ids": _sample({m.correlation_id for m in page})},
+        )  # fmt: skip
         return len(page)
 
-    def _read_page(self) -> Sequence[tuple[int, bytes, bytes, str]]:
+    def _read_page(self) -> Sequence[Outgoing]:
         """(position, key, CloudEvent bytes, event id) of the facts after the recorded position.
 
         The scan is bounded (``stop``): without a bound PostgreSQL may sort the whole backlog
@@ -165,13 +198,15 @@ class Relay:
                 return []
             self.progress = replace(self.progress, position=start + window)
 
-    def _message(self, n: Any) -> tuple[int, bytes, bytes, str]:
+    def _message(self, n: Any) -> Outgoing:
         if self._plain_json:  # the stored JSON as is: no event objects on the hot path
             state = orjson.loads(n.state)
             fact, recorded_at = state["fact"], state["timestamp"]["_data_"]
+            cid = state.get(correlation.STATE_KEY)
         else:  # encrypted or compressed: the library's mapper undoes it
             stored: Any = self.service.mapper.to_domain_event(n)
             fact, recorded_at = stored.fact, stored.timestamp.isoformat()
+            cid = getattr(stored, correlation.STATE_KEY, None)
         value = encode(
             fact,
             subject=str(n.originator_id),
@@ -179,8 +214,9 @@ class Relay:
             position=n.id,
             episode_version=n.originator_version,
             epoch=self.progress.epoch,
+            correlation_id=cid,
         )
-        return n.id, str(n.originator_id).encode(), value, fact["event_id"]
+        return Outgoing(n.id, str(n.originator_id).encode(), value, fact["event_id"], cid)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
