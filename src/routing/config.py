@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     postgres_dsn: PostgresDsn | None = Field(
         None, description="postgresql://user:password@host:port/dbname (store=postgres)."
     )
-    postgres_schema: str = Field("", description="Schema for the store's tables (default: public).")
+    postgres_schema: str = Field(
+        "", description="Schema of the store's tables, created if missing (default: public)."
+    )
     postgres_pool_size: int = Field(8, ge=1, le=100, description="Store connections per process.")
     aggregate_cache_size: int = Field(
         10_000, ge=0, description="Episodes kept in memory between requests (0 = no cache)."
@@ -67,7 +69,9 @@ class Settings(BaseSettings):
     projections_schema: str = Field("projections", description="Read models when store=postgres.")
 
     ds_2023_27_enabled: bool = Field(
-        True, description="Apply the Ds 2023:27 proposal (R9, R14) from its effective date."
+        True,
+        description="Apply the Ds 2023:27 proposal (R9, R14) from its effective date; it is "
+        "not confirmed enacted.",
     )
     ds_2023_27_effective: date = Field(
         date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
