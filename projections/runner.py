@@ -58,6 +58,7 @@ class ProjectionWorker:
         self.applied = 0
         self.duplicates = 0  # resent facts recognised by their store position
         self.correlations: set[str] = set()  # of the facts applied by the last page
+        self.page_applied = 0  # facts the last page applied
         with db.transaction() as cur:
             base.create_position_tables(cur)
             projection.create(cur, suffix)
@@ -67,7 +68,7 @@ class ProjectionWorker:
             return base.read_position(cur, self.key, self.topic, partition)
 
     def apply(self, partition: int, records: list[Record]) -> Applied:
-        self.correlations = set()
+        self.correlations, self.page_applied = set(), 0
         try:
             return self._apply(partition, records)
         except BaseException:
@@ -135,6 +136,7 @@ class ProjectionWorker:
                 return epoch, None, seen
             self.projection.apply(cur, event, self.suffix)
             self.applied += 1
+            self.page_applied += 1
             if event.correlationid:
                 self.correlations.add(event.correlationid)
             seen = event.storeposition
@@ -247,7 +249,7 @@ class ProjectionRunner:
             ids = sorted(self.worker.correlations)
             log.info(
                 "%s: applied %d facts from partition %d up to offset %d",
-                name, len(ids), tp.partition, next_ - 1,
+                name, self.worker.page_applied, tp.partition, next_ - 1,
                 extra={"correlation_ids": ids[:50], "correlation_id": ids[0]},
             )  # fmt: skip
 

@@ -60,7 +60,8 @@ class BrokerProbe:
     async def end_offsets(self, topic: str) -> dict[int, int]:
         consumer = await self._client()
         try:
-            await consumer._client.force_metadata_update()
+            if not await consumer._client.force_metadata_update():
+                raise ConnectionError(f"no broker at {self.bootstrap} answered")
             partitions = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(partitions)]
             ends = await consumer.end_offsets(tps) if tps else {}
@@ -128,6 +129,10 @@ class Readiness:
         self.cache_seconds = cache_seconds
         self._cached: tuple[float, Report] | None = None
         self._lock = asyncio.Lock()
+
+    def forget(self) -> None:
+        """Drops the cached result: the next report checks again."""
+        self._cached = None
 
     async def report(self) -> Report:
         async with self._lock:
