@@ -245,12 +245,12 @@ class ProjectionRunner:
         if end is not None:
             metrics.PROJECTION_LAG.labels(name, part).set(max(0, end - next_))
         metrics.PROJECTION_APPLIED.labels(name).inc(len(records))
-        if self.worker.correlations:
+        if self.worker.page_applied:
             ids = sorted(self.worker.correlations)
             log.info(
                 "%s: applied %d facts from partition %d up to offset %d",
                 name, self.worker.page_applied, tp.partition, next_ - 1,
-                extra={"correlation_ids": ids[:50], "correlation_id": ids[0]},
+                extra={"correlation_ids": ids[:50], "correlation_id": ids[0] if ids else None},
             )  # fmt: skip
 
 
