@@ -37,7 +37,10 @@ DEMO_BATCH = 200  # episodes per transaction while loading
 def load_demo(service: CareEpisodes, *, episodes: int, seed: int, start: date, end: date) -> int:
     """Records ``episodes`` generated episodes; returns the number of events recorded."""
     from routing.demo.generator import generate_episodes
+    from routing.operations import correlation
 
+    # One correlation id for the whole load, stored with each fact like a request's.
+    correlation.set_current(correlation.Correlation(f"demo-load-seed-{seed}"))
     generated = generate_episodes(seed, episodes, start=start, end=end)
     recorded = 0
     with Progress(
