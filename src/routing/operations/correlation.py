@@ -72,17 +72,21 @@ def from_traceparent(value: str | bytes | None) -> str | None:
 
 
 def from_headers(headers: Iterable[tuple[Any, Any]]) -> str | None:
-    """X-Request-ID (or Kafka ``correlation-id``) first, then traceparent; names any case."""
+    """X-Request-ID (or Kafka ``correlation-id``) first, then traceparent; names any case
+    (ASGI gives them lower-cased bytes, Kafka as the producer wrote them)."""
     traceparent = None
     for name, value in headers:
-        key = name.decode("latin-1").lower() if isinstance(name, bytes) else str(name).lower()
-        if key in (HEADER, KAFKA_HEADER):
+        key = name.lower() if isinstance(name, bytes) else str(name).lower().encode()
+        if key in _ID_HEADERS:
             accepted = accept(value)
             if accepted:
                 return accepted
-        elif key == "traceparent":
+        elif key == b"traceparent":
             traceparent = from_traceparent(value)
     return traceparent
+
+
+_ID_HEADERS = (HEADER.encode(), KAFKA_HEADER.encode())
 
 
 def current() -> Correlation | None:
