@@ -8,6 +8,7 @@ them is a real setting, every command a real CLI command, every probe a real end
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -28,7 +29,8 @@ from routing.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
-K8S = DEPLOY / "k8s"
+K8S = DEPLOY / "k8s" / "base"
+LOCAL = DEPLOY / "k8s" / "local"
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 SETTINGS = {f"ROUTING_{name.upper()}" for name in Settings.model_fields}
 K8S_VERSION = kubernetes_validate.latest_version()
@@ -151,10 +153,12 @@ def test_compose_uses_real_settings_and_commands() -> None:
 # --- Kubernetes ------------------------------------------------------------------------------
 
 
-def _kustomize() -> list[dict[str, Any]]:
-    """What `kubectl apply -k deploy/k8s` would apply (kustomize built in to kubectl)."""
+def _kustomize(root: Path = K8S) -> list[dict[str, Any]]:
+    """What `kubectl apply -k <root>` would apply (kustomize built in to kubectl)."""
     kubectl = shutil.which("kubectl")
-    if kubectl is None:  # the resources as listed, without kustomize's transformations
+    if kubectl is None:  # the base's resources as listed, without kustomize's transformations
+        if root != K8S:
+            _unavailable("kubectl (kustomize) for the overlay")
         kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
         return [
             d
@@ -163,7 +167,7 @@ def _kustomize() -> list[dict[str, Any]]:
             if d
         ]
     built = subprocess.run(
-        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
+        [str(kubectl), "kustomize", str(root)], capture_output=True, text=True, check=False
     )
     assert built.returncode == 0, built.stderr
     return [d for d in yaml.safe_load_all(built.stdout) if d]
@@ -187,6 +191,24 @@ def test_manifests_match_the_kubernetes_schemas() -> None:
     probe["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGett"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(probe, K8S_VERSION, strict=True)
+
+
+def test_the_local_overlay_adds_kafka_and_postgresql_without_any_password() -> None:
+    docs = _kustomize(LOCAL)
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    sets = _by_kind(docs, "StatefulSet")
+    kafka = sets["kafka"]["spec"]["template"]["spec"]["containers"][0]
+    assert kafka["image"].startswith("apache/kafka:")
+    env = {e["name"]: e["value"] for e in kafka["env"]}
+    assert "controller" in env["KAFKA_PROCESS_ROLES"]
+    assert set(_by_kind(docs, "Deployment")) >= {"routing-api", "routing-projections"}
+    config = _by_kind(docs, "ConfigMap")["routing-config"]["data"]
+    assert config["ROUTING_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    secret = _by_kind(docs, "Secret")["routing-secrets"]
+    assert set(secret["data"]) == {"ROUTING_POSTGRES_DSN"}
+    dsn = base64.b64decode(secret["data"]["ROUTING_POSTGRES_DSN"]).decode()
+    assert dsn == "postgresql://routing@postgres:5432/routing", "no password, trust auth"
 
 
 def test_every_process_has_probes_resources_config_and_secret() -> None:
