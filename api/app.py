@@ -11,7 +11,8 @@ from api import errors
 from api.auth import Authenticator
 from api.edge import Pseudonymise
 from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
-from api.limits import BodySizeLimit
+from api.limits import ASGIApp, BodySizeLimit
+from api.observe import Observe
 from api.routes import (
     access_trail,
     admin,
@@ -22,6 +23,7 @@ from api.routes import (
     finance,
     meta,
     necessity,
+    ops,
     summaries,
 )
 from api.writer import GroupCommitWriter
@@ -50,14 +52,20 @@ class RoutingAPI(FastAPI):
 
     fast_lane: FastLane | None = None
 
+    observed_lane: ASGIApp | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.fast_lane.route(scope) if self.fast_lane else None
         if route is None:
             await super().__call__(scope, receive, send)
             return
+        scope["app"], scope["route"] = self, route  # ``route.path`` labels the metrics
+        assert self.observed_lane is not None
+        await self.observed_lane(scope, receive, send)
+
+    async def serve_fast_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.fast_lane is not None
-        scope["app"] = self
-        await self.fast_lane.serve(route, self.state, scope, receive, send)
+        await self.fast_lane.serve(scope["route"], self.state, scope, receive, send)
 
 
 def create_app(
@@ -75,6 +83,8 @@ def create_app(
         if app.state.writer.closed:  # served again after a shutdown (test clients do)
             app.state.writer = GroupCommitWriter(app.state.episodes)
         yield
+        if getattr(app.state, "readiness", None) is not None and app.state.readiness.broker:
+            await app.state.readiness.broker.close()
         app.state.writer.close()
         if owned:
             app.state.episodes.close()
@@ -105,17 +115,21 @@ def create_app(
     app.include_router(meta.router)
     app.include_router(access_trail.router)
     app.include_router(admin.router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(ops.router)
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)
     if settings.fast_lane:
-        hot = {
-            ("POST", events.PATH): HotRoute(events.record_body, events.ROLES),
-            ("POST", events.BATCH_PATH): HotRoute(events.record_batch_body, events.ROLES),
-            ("POST", decisions.PATH): HotRoute(decisions.answer_body, decisions.ROLES),
-        }
+        routes = [
+            HotRoute(events.PATH, events.record_body, events.ROLES),
+            HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
+            HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
+        ]
+        hot = {("POST", r.path): r for r in routes}
         app.fast_lane = FastLane(
             hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
         )
+        app.observed_lane = Observe(app.serve_fast_lane)  # the same timing and correlation
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe)  # outermost: times and correlates every response, 413s too
     return app

@@ -49,6 +49,8 @@ ValidationError or EventRejected, which become the API's usual 422 and 4xx bodie
 
 @dataclass(frozen=True)
 class HotRoute:
+    path: str
+    """The route's template, as FastAPI's ``APIRoute.path`` (request metrics label by it)."""
     handler: Handler
     roles: tuple[Role, ...]
     """The roles its FastAPI route's ``require`` admits: the same rule on both paths."""

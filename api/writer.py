@@ -11,6 +11,7 @@ client gets exactly the answer it would have got alone.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -20,6 +21,10 @@ from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.decisions.record import Decided, record_decisions
 from routing.episodes.events import EpisodeEvent
 from routing.episodes.service import CareEpisodes, EventRejected, Recorded
+from routing.operations import correlation
+from routing.operations.metrics import count_accepted
+
+log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
 T = TypeVar("T")
@@ -37,13 +42,14 @@ class GroupCommit(Generic[T, R]):
         max_group: int = MAX_GROUP,
     ) -> None:
         self.batch, self.executor, self.max_group = batch, executor, max_group
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        # item, its waiter, and the submitter's correlation id (stored with the fact)
+        self._queue: list[tuple[T, asyncio.Future[R], str | None]] = []
         self._flushing = False
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
+        self._queue.append((item, future, correlation.current_id()))
         if not self._flushing:
             self._flushing = True
             self._task = asyncio.create_task(self._flush())
@@ -54,26 +60,32 @@ class GroupCommit(Generic[T, R]):
         try:
             while self._queue:
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
-                items = [e for e, _ in group]
+                items = [e for e, _, _ in group]
+                scope = correlation.for_batch(items, [cid for _, _, cid in group])
                 try:
-                    results = await loop.run_in_executor(self.executor, self.batch, items)
+                    results = await loop.run_in_executor(
+                        self.executor, correlation.run_with(scope, self.batch, items)
+                    )
                 except EventRejected:
                     await self._one_by_one(group)
                     continue
                 except Exception as exc:  # the store failed: every waiter learns it
-                    for _, future in group:
+                    for _, future, _ in group:
                         future.set_exception(exc)
                     continue
-                for (_, future), result in zip(group, results, strict=True):
+                for (_, future, _), result in zip(group, results, strict=True):
                     future.set_result(result)
         finally:
             self._flushing = False
 
-    async def _one_by_one(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _one_by_one(self, group: list[tuple[T, asyncio.Future[R], str | None]]) -> None:
         loop = asyncio.get_running_loop()
-        for item, future in group:
+        for item, future, cid in group:
+            scope = correlation.for_batch([item], [cid])
             try:
-                (result,) = await loop.run_in_executor(self.executor, self.batch, [item])
+                (result,) = await loop.run_in_executor(
+                    self.executor, correlation.run_with(scope, self.batch, [item])
+                )
                 future.set_result(result)
             except Exception as exc:
                 future.set_exception(exc)
@@ -106,6 +118,9 @@ class GroupCommitWriter:
             key = str(event.event_id)
             out.append(r if key not in seen or r.replayed else _as_replay(r))
             seen.add(key)
+        new = [e.type for e, r in zip(events, out, strict=True) if not r.replayed]
+        count_accepted("http", new)
+        log.debug("stored %d new facts of %d posted", len(new), len(events))
         return out
 
     def close(self) -> None:

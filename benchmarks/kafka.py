@@ -73,8 +73,8 @@ def capture(service: CareEpisodes, bootstrap: str, topic: str, partitions: int) 
     relay = Relay(service, bootstrap, topic, partitions=partitions)
     out: list[Message] = []
     while page := relay._read_page():
-        out += [(key, value) for _, key, value, _ in page]
-        relay.progress = replace(relay.progress, position=page[-1][0])
+        out += [(m.key, m.value) for m in page]
+        relay.progress = replace(relay.progress, position=page[-1].position)
     return out
 
 

@@ -75,9 +75,9 @@ def encoded_messages(episodes: list[list[dict[str, object]]], tmp: Path) -> list
         service.record_batch([parse_event(b) for ep in episodes[i : i + 200] for b in ep])
     relay, out = Relay(service, "127.0.0.1:1", "t"), []
     while page := relay._read_page():
-        out += [value for _, _, value, _ in page]
+        out += [m.value for m in page]
         relay.progress = relay.progress.__class__(
-            relay.progress.topic, page[-1][0], relay.progress.epoch, None, None
+            relay.progress.topic, page[-1].position, relay.progress.epoch, None, None
         )
     service.close()
     return out

@@ -125,3 +125,17 @@ def forget(cur: Cursor, projection: str) -> None:
     cur.execute("DELETE FROM projection_positions WHERE projection = %s", (projection,))
     cur.execute("DELETE FROM projection_epochs WHERE projection = %s", (projection,))
     cur.execute("DELETE FROM projection_store_positions WHERE projection = %s", (projection,))
+
+
+def all_positions(cur: Cursor, topic: str) -> dict[str, dict[int, int]]:
+    """Next offset per partition of every live projection on ``topic`` (for readiness)."""
+    create_position_tables(cur)
+    cur.execute(
+        "SELECT projection, part, next_offset FROM projection_positions WHERE topic = %s",
+        (topic,),
+    )
+    out: dict[str, dict[int, int]] = {}
+    for projection, part, offset in cur.fetchall():
+        if not str(projection).endswith(REBUILD_SUFFIX):
+            out.setdefault(str(projection), {})[int(part)] = int(offset)
+    return out

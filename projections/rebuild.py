@@ -15,6 +15,7 @@ from projections import base
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
 from projections.runner import ProjectionWorker
+from routing.operations import metrics
 
 
 async def rebuild(
@@ -25,7 +26,28 @@ async def rebuild(
     *,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> int:
-    """Returns the number of messages read. ``progress(done, total)`` drives a progress bar."""
+    """Returns the number of messages read. ``progress(done, total)`` drives a progress bar;
+    the same figures are exported as the ``routing_rebuild_*`` gauges."""
+
+    def report(done: int, total: int) -> None:
+        metrics.REBUILD_DONE.labels(projection.name).set(done)
+        metrics.REBUILD_TOTAL.labels(projection.name).set(total)
+        progress(done, total)
+
+    metrics.REBUILD_RUNNING.labels(projection.name).set(1)
+    try:
+        return await _rebuild(db, projection, bootstrap_servers, topic, report)
+    finally:
+        metrics.REBUILD_RUNNING.labels(projection.name).set(0)
+
+
+async def _rebuild(
+    db: ReadModelDB,
+    projection: Projection,
+    bootstrap_servers: str,
+    topic: str,
+    progress: Callable[[int, int], None],
+) -> int:
     with db.transaction() as cur:
         projection.drop(cur, REBUILD_SUFFIX)
         base.create_position_tables(cur)

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
 . scripts/_postgres.sh
+. scripts/_compose.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== schemas" && .venv/bin/routing schemas check

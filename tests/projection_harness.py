@@ -57,13 +57,13 @@ class ProjectionHarness:
         """Feeds the relay's pages to the worker, ``page`` messages per transaction."""
         while batch := self.relay._read_page():
             records = []
-            for _, _, value, _ in batch:
-                records.append(Record(self.offset, value))
+            for message in batch:
+                records.append(Record(self.offset, message.value))
                 self.offset += 1
             size = page or len(records)
             for i in range(0, len(records), size):
                 self.worker.apply(0, records[i : i + size])  # type: ignore[arg-type]
-            self.relay.progress = replace(self.relay.progress, position=batch[-1][0])
+            self.relay.progress = replace(self.relay.progress, position=batch[-1].position)
 
     def rebuild(self) -> None:
         """What ``routing projections rebuild`` does, without Kafka: a fresh projection reads
@@ -74,10 +74,10 @@ class ProjectionHarness:
         worker = ProjectionWorker(self.db, fresh, "t", suffix=REBUILD_SUFFIX)
         relay, offset = Relay(self.service, "127.0.0.1:1", "t"), 0
         while batch := relay._read_page():
-            records = [Record(offset + i, v) for i, (_, _, v, _) in enumerate(batch)]
+            records = [Record(offset + i, m.value) for i, m in enumerate(batch)]
             worker.apply(0, records)  # type: ignore[arg-type]
             offset += len(batch)
-            relay.progress = replace(relay.progress, position=batch[-1][0])
+            relay.progress = replace(relay.progress, position=batch[-1].position)
         _swap(self.db, fresh)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

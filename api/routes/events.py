@@ -18,6 +18,7 @@ from api.writer import GroupCommitWriter
 from routing.access import Principal, Role
 from routing.episodes.events import EVENT_ADAPTER, AnyEpisodeEvent, EpisodeEvent, event_examples
 from routing.episodes.service import EventRejected, Recorded
+from routing.operations.metrics import count_accepted
 
 ROLES = (Role.front_end,)
 router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(require(*ROLES))])
@@ -102,7 +103,14 @@ async def post_event(
 )
 def post_batch(episodes: Episodes, batch: BatchIn, caller: Caller) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
-    return _batch_out(episodes.record_batch(batch.events, principals=[caller] * len(batch.events)))
+    results = episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
+    _count(batch.events, results)
+    return _batch_out(results)
+
+
+def _count(events: list[AnyEpisodeEvent], results: list[Recorded]) -> None:
+    new = (e.type for e, r in zip(events, results, strict=True) if not r.replayed)
+    count_accepted("http_batch", new)
 
 
 def _batch_out(results: list[Recorded]) -> BatchOut:
@@ -133,4 +141,5 @@ def _record_batch(state: Any, body: bytes, caller: Principal) -> Reply:
         results = state.episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
     except EventRejected as exc:
         return error_reply(exc.status, rejected_body(exc, batch=True))
+    _count(batch.events, results)
     return Reply(201, BatchOut.__pydantic_serializer__.to_json(_batch_out(results)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -37,7 +37,11 @@ class SummaryOut(BaseModel):
 def read_models(request: Request) -> ReadModelDB:
     """The read-model database, opened on first use with every read model's tables created
     once (the runners may not have written yet), not on every request."""
-    state = request.app.state
+    return read_models_of(request.app.state)
+
+
+def read_models_of(state: Any) -> ReadModelDB:
+    """:func:`read_models` for code holding the app's state rather than a request."""
     if state.read_models is None:
         state.read_models = state.open_read_models()
     db: ReadModelDB = state.read_models

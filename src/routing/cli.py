@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from datetime import date, timedelta
 from itertools import islice
@@ -27,7 +26,9 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 schemas_app = typer.Typer(help="The JSON Schemas of the event catalogue.", no_args_is_help=True)
 demo_app = typer.Typer(help="Seeded, realistic demo episodes.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models on the event topic.", no_args_is_help=True)
+config_app = typer.Typer(help="The ROUTING_* configuration.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(config_app, name="config")
 app.add_typer(demo_app, name="demo")
 app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
@@ -40,7 +41,10 @@ DEMO_BATCH = 200  # episodes per transaction while loading
 def load_demo(service: CareEpisodes, *, episodes: int, seed: int, start: date, end: date) -> int:
     """Records ``episodes`` generated episodes; returns the number of events recorded."""
     from routing.demo.generator import generate_episodes
+    from routing.operations import correlation
 
+    # One correlation id for the whole load, stored with each fact like a request's.
+    correlation.set_current(correlation.Correlation(f"demo-load-seed-{seed}"))
     generated = generate_episodes(seed, episodes, start=start, end=end)
     recorded = 0
     with Progress(
@@ -79,6 +83,7 @@ def serve(
 ) -> None:
     """Serves the API with the store the environment configures (ROUTING_*)."""
     settings = resolved_settings()  # refuses here, before uvicorn, without real keys
+    _logging(settings)
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
@@ -86,6 +91,8 @@ def serve(
         loop="uvloop",
         http="httptools",
         access_log=False,
+        log_config=None,  # ours (JSON) applies to uvicorn's loggers too
+        timeout_graceful_shutdown=20,
     )
 
 
@@ -102,8 +109,8 @@ def dev(
     """
     from routing.messaging.broker import BundledBroker
 
-    _logging()
     env = Settings()
+    _logging(env)
     broker = None if env.kafka_bootstrap_servers else BundledBroker().start()
     settings = Settings(
         store=StoreKind.sqlite,
@@ -169,17 +176,20 @@ async def _run_stack(
     if api:
         app_ = create_app(settings, service=service, read_models=db)
         server = stack.ApiServer(
-            uvicorn.Config(app_, host=settings.host, port=settings.port, log_level="info")
+            uvicorn.Config(app_, host=settings.host, port=settings.port, log_config=None)
         )
+    elif settings.metrics_port:
+        server = stack.ops_server(settings, service)
     try:
         await stack.run_until_signalled(workers, stop, server)
     finally:
         db.close()
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+def _logging(settings: Settings) -> None:
+    from routing.operations import logs
+
+    logs.configure(settings.log_format, settings.log_level)
 
 
 def _kafka_settings() -> Settings:
@@ -187,13 +197,13 @@ def _kafka_settings() -> Settings:
     if not settings.kafka_bootstrap_servers:
         console.print("[red]ROUTING_KAFKA_BOOTSTRAP_SERVERS is not set[/]")
         raise typer.Exit(2)
+    _logging(settings)
     return settings
 
 
 @app.command("relay")
 def relay_cmd() -> None:
     """Publishes every stored fact to the event topic (transactional outbox)."""
-    _logging()
     settings = _kafka_settings()
     asyncio.run(_run_stack(settings, open_episodes(settings), ingest=False, run_projections=False))
 
@@ -201,7 +211,6 @@ def relay_cmd() -> None:
 @app.command("ingest")
 def ingest_cmd() -> None:
     """Applies facts from the inbound topic; invalid ones go to the dead-letter topic."""
-    _logging()
     settings = _kafka_settings()
     asyncio.run(_run_stack(settings, open_episodes(settings), relay=False, run_projections=False))
 
@@ -211,7 +220,6 @@ def projections_run(
     names: Annotated[list[str] | None, typer.Argument(help="Default: all.")] = None,
 ) -> None:
     """Runs projection consumers (one consumer group per projection)."""
-    _logging()
     settings = _kafka_settings()
     asyncio.run(
         _run_stack(settings, open_episodes(settings), relay=False, ingest=False, projections=names)
@@ -238,6 +246,10 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection nam
         console.print(f"[red]unknown projection {name!r}[/] (known: {', '.join(PROJECTIONS)})")
         raise typer.Exit(2)
     settings = _kafka_settings()
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     db = open_read_models(settings)
     assert settings.kafka_bootstrap_servers
     with Progress(
@@ -272,6 +284,51 @@ def broker_cmd(port: Annotated[int, typer.Option(help="Listen port.")] = 9092) -
         pass
     finally:
         broker.stop()
+
+
+@config_app.command("check")
+def config_check(
+    role: Annotated[
+        str, typer.Option(help="api, relay, ingest, projections, or all (routing dev).")
+    ] = "all",
+    offline: Annotated[bool, typer.Option(help="Only the values; do not connect.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
+) -> None:
+    """Reports missing or wrong settings (and unreachable store or broker) before start;
+    exits 1 on any error."""
+    import json
+
+    from routing.operations import check
+
+    if role not in check.ROLES:
+        console.print(f"[red]unknown role {role!r}[/] (known: {', '.join(check.ROLES)})")
+        raise typer.Exit(2)
+    findings = check.run(role, offline=offline)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        colour = {"error": "red", "warning": "yellow", "ok": "green"}
+        for f in findings:
+            console.print(
+                f"[{colour[f.level]}]{f.level:<7}[/] {f.variable}: {f.message}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    errors = sum(f.level == "error" for f in findings)
+    if not as_json:
+        console.print(
+            f"{errors} error(s), {sum(f.level == 'warning' for f in findings)} warning(s)"
+        )
+    if errors:
+        raise typer.Exit(1)
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Prints the README's settings table, generated from the Settings model."""
+    from routing.operations import settings_doc
+
+    typer.echo(settings_doc.block())
 
 
 @schemas_app.command("export")

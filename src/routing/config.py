@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PostgresDsn, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,8 +36,10 @@ class Settings(BaseSettings):
     postgres_dsn: PostgresDsn | None = Field(
         None, description="postgresql://user:password@host:port/dbname (store=postgres)."
     )
-    postgres_schema: str = Field("", description="Schema for the store's tables (default: public).")
-    postgres_pool_size: int = Field(8, ge=1, le=100)
+    postgres_schema: str = Field(
+        "", description="Schema of the store's tables, created if missing (default: public)."
+    )
+    postgres_pool_size: int = Field(8, ge=1, le=100, description="Store connections per process.")
     aggregate_cache_size: int = Field(
         10_000, ge=0, description="Episodes kept in memory between requests (0 = no cache)."
     )
@@ -51,16 +54,22 @@ class Settings(BaseSettings):
         description="Answer POST /events and POST /routing/decisions as plain ASGI ahead of "
         "FastAPI's router (same answers; see api/fastlane.py). false = through FastAPI.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Interface `routing serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port of `routing serve`.")
 
     kafka_bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]; unset under `routing dev` = the bundled broker."
     )
-    events_topic: str = Field("routing.episode-events", description="Every stored fact.")
-    events_partitions: int = Field(6, ge=1, le=1000)
+    events_topic: str = Field(
+        "routing.episode-events", description="Every stored fact, as CloudEvents."
+    )
+    events_partitions: int = Field(
+        6, ge=1, le=1000, description="Partitions of the event topic when it is created."
+    )
     inbound_topic: str = Field("routing.inbound", description="Facts posted by front-ends.")
-    inbound_partitions: int = Field(3, ge=1, le=1000)
+    inbound_partitions: int = Field(
+        3, ge=1, le=1000, description="Partitions of the inbound topic when it is created."
+    )
     dead_letter_topic: str = Field(
         "routing.inbound.dead-letter", description="Inbound messages that could not be applied."
     )
@@ -70,7 +79,9 @@ class Settings(BaseSettings):
     projections_schema: str = Field("projections", description="Read models when store=postgres.")
 
     ds_2023_27_enabled: bool = Field(
-        True, description="Apply the Ds 2023:27 proposal (R9, R14) from its effective date."
+        True,
+        description="Apply the Ds 2023:27 proposal (R9, R14) from its effective date; it is "
+        "not confirmed enacted.",
     )
     ds_2023_27_effective: date = Field(
         date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
@@ -100,6 +111,31 @@ class Settings(BaseSettings):
         Path("var/dev-keys.json"), description="Where `routing dev` keeps its generated keys."
     )
 
+    # --- operations (health, metrics, logs) ---------------------------------------------
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json`: one JSON object per line (for log shippers); `text`."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged."
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of /metrics, /live and /ready of relay, ingest, projection and "
+        "rebuild processes (the API serves them on its own port); unset = not served.",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface of the metrics port.")
+    ready_max_projection_lag: int = Field(
+        10_000,
+        ge=0,
+        description="API readiness: most messages a projection may be behind on any "
+        "partition of the event topic (raise it for a planned rebuild).",
+    )
+    ready_timeout_seconds: float = Field(
+        2.0, gt=0, le=30, description="How long a readiness check waits for store and broker."
+    )
+
     def rulebook_policy(self) -> RulebookPolicy:
         return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
 
@@ -116,6 +152,8 @@ class Settings(BaseSettings):
         env: dict[str, str] = {
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size or ""),
             "AGGREGATE_CACHE_FASTFORWARD": "y",
+            # Stores each fact's correlation id beside it (see routing.operations.correlation).
+            "MAPPER_TOPIC": "routing.operations.correlation:CorrelatingMapper",
         }
         if self.cipher_key is not None:
             env["CIPHER_TOPIC"] = "routing.episodes.cipher:RotatingAESCipher"

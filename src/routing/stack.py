@@ -29,6 +29,29 @@ from routing.messaging.relay import Relay
 log = logging.getLogger(__name__)
 
 
+def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
+    """/live, /ready and /metrics of a worker process on ``ROUTING_METRICS_PORT``."""
+    from routing.operations.health import BrokerProbe, Readiness
+    from routing.operations.server import ops_app
+
+    assert settings.metrics_port
+    assert settings.kafka_bootstrap_servers
+    readiness = Readiness(
+        ping_store=service.ping,
+        broker=BrokerProbe(settings.kafka_bootstrap_servers),
+        topic=settings.events_topic,
+        timeout=settings.ready_timeout_seconds,
+    )
+    config = uvicorn.Config(
+        ops_app(readiness),
+        host=settings.metrics_host,
+        port=settings.metrics_port,
+        log_config=None,
+        access_log=False,
+    )
+    return ApiServer(config)
+
+
 async def prepare_topics(settings: Settings) -> None:
     assert settings.kafka_bootstrap_servers
     await ensure_topics(

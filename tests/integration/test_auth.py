@@ -51,6 +51,10 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("GET", "/admin/reference-data"): frozenset({R.administrator}),
     ("POST", "/admin/reference-data/reload"): frozenset({R.administrator}),
     ("GET", "/health"): PUBLIC,
+    # probes and the Prometheus scrape: no patient or finance data, reached by the platform
+    ("GET", "/live"): PUBLIC,
+    ("GET", "/ready"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/schemas/events"): PUBLIC,
     ("GET", "/schemas/events/{event_type}"): PUBLIC,
 }

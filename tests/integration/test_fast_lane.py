@@ -212,3 +212,17 @@ def test_decision_bytes_are_what_the_library_would_store() -> None:
 
 def app_settings_policy() -> Any:
     return Settings(_env_file=None).rulebook_policy()  # type: ignore[call-arg]
+
+
+def test_requests_are_correlated_and_timed_alike(lanes: tuple[TestClient, TestClient]) -> None:
+    for client in lanes:
+        r = client.post(
+            "/events", json=f.contact_requested(uuid4()), headers={"x-request-id": "req-fast-0001"}
+        )
+        assert r.status_code == 201
+        assert r.headers["x-request-id"] == "req-fast-0001"
+        assert client.post("/events", content=b"{").headers["x-request-id"]  # errors too
+    metrics = lanes[0].get("/metrics").text
+    timed = [line for line in metrics.splitlines() if 'route="/events"' in line]
+    assert any('status="201"' in line for line in timed), timed
+    assert any('status="422"' in line for line in timed), timed

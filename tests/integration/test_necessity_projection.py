@@ -83,7 +83,7 @@ def test_a_rebuild_from_offset_zero_gives_the_same_classes(harness: NecessityHar
     )
     harness.relay.progress = replace(harness.relay.progress, position=0)
     page = harness.relay._read_page()
-    records = [Record(i, value) for i, (_, _, value, _) in enumerate(page)]
+    records = [Record(i, m.value) for i, m in enumerate(page)]
     fresh.apply(0, records)  # type: ignore[arg-type]
     fresh.apply(0, records)  # type: ignore[arg-type]  # redelivered: skipped by offset
     columns = "episode_id, contact_id, classification, breach, detail"

@@ -42,6 +42,11 @@ class CloudEvent(BaseModel):
     episodeversion: int
     schemaversion: int
     relayepoch: int = Field(description="Bumped when the whole store was republished.")
+    correlationid: str | None = Field(
+        None,
+        description="Id of the request or inbound message that caused the fact (for "
+        "tracing it through logs); never a patient identifier.",
+    )
     data: dict[str, Any]
 
     @property
@@ -71,30 +76,32 @@ def encode(
     position: int,
     episode_version: int,
     epoch: int,
+    correlation_id: str | None = None,
 ) -> bytes:
     """Serialises a stored fact (its JSON form) as a CloudEvents structured-mode message.
 
     ``subject`` is the aggregate the fact belongs to: the episode, or a billing month."""
     data = {k: v for k, v in fact.items() if k not in EpisodeEvent.ENVELOPE}
     prefix = BILLING_PREFIX if fact["type"] in BILLING_TYPES else TYPE_PREFIX
-    return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": fact["event_id"],
-            "source": f"/sources/{fact['source']}",
-            "type": prefix + fact["type"],
-            "subject": subject,
-            "time": fact["occurred_at"],
-            "datacontenttype": "application/json",
-            "dataschema": f"urn:routing:event:{fact['type']}:v{fact['schema_version']}",
-            "recordedat": recorded_at if isinstance(recorded_at, str) else recorded_at.isoformat(),
-            "storeposition": position,
-            "episodeversion": episode_version,
-            "schemaversion": fact["schema_version"],
-            "relayepoch": epoch,
-            "data": data,
-        }
-    )
+    envelope: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": fact["event_id"],
+        "source": f"/sources/{fact['source']}",
+        "type": prefix + fact["type"],
+        "subject": subject,
+        "time": fact["occurred_at"],
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:routing:event:{fact['type']}:v{fact['schema_version']}",
+        "recordedat": recorded_at if isinstance(recorded_at, str) else recorded_at.isoformat(),
+        "storeposition": position,
+        "episodeversion": episode_version,
+        "schemaversion": fact["schema_version"],
+        "relayepoch": epoch,
+        "data": data,
+    }
+    if correlation_id:
+        envelope["correlationid"] = correlation_id
+    return orjson.dumps(envelope)
 
 
 def decode(value: bytes) -> CloudEvent:

@@ -35,6 +35,7 @@ from routing.identity import (
     pseudonymising,
     redact_identity_numbers,
 )
+from routing.operations import correlation, metrics
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ class Ingest:
         consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
         try:
             while not stop.is_set():
+                # A stop request lets the batch in hand finish and commit; it never cuts
+                # a batch short (its effects are stored atomically anyway).
                 batches = await consumer.getmany(timeout_ms=200, max_records=500)
                 for tp, records in batches.items():
                     await self._handle(tp, records, producer)
@@ -126,6 +129,9 @@ class Ingest:
         finally:
             await consumer.stop()
             await producer.stop()
+            log.info(
+                "ingest stopped (%d applied, %d dead-lettered)", self.applied, self.dead_lettered
+            )
 
     async def _handle(
         self,
@@ -143,24 +149,33 @@ class Ingest:
             await self._dead_letter(producer, letter)
         valid = [(r, p) for r, p in parsed if not isinstance(p, DeadLetter)]
         tracking = Tracking(tracking_name(tp.topic, tp.partition), fresh[-1].offset + 1)
+        ids = [_correlation_id(r) for r, _ in valid]
         try:
-            await asyncio.to_thread(
-                self.service.record_batch, [p for _, p in valid], tracking=tracking
-            )
-            self.applied += len(valid)
+            await self._record([p for _, p in valid], tracking, ids)
         except EventRejected:
             # One fact of the page was refused: apply them one by one to isolate it.
-            for record, event in valid:
+            for (record, event), cid in zip(valid, ids, strict=True):
                 one = Tracking(tracking_name(tp.topic, tp.partition), record.offset + 1)
                 try:
-                    await asyncio.to_thread(self.service.record_batch, [event], tracking=one)
-                    self.applied += 1
+                    await self._record([event], one, [cid])
                 except EventRejected as rejected:
                     await self._dead_letter(
                         producer, DeadLetter(record, rejected.code, rejected.message)
                     )
                     await asyncio.to_thread(self._track_only, one)
             await asyncio.to_thread(self._track_only, tracking)
+
+    async def _record(self, events: list[EpisodeEvent], tracking: Tracking, ids: list[str]) -> None:
+        """Records under the messages' correlation ids (stored with each fact, logged)."""
+        token = correlation.set_current(correlation.for_batch(events, ids))
+        try:
+            results = await asyncio.to_thread(self.service.record_batch, events, tracking=tracking)
+        finally:
+            correlation.reset(token)
+        self.applied += len(events)
+        metrics.count_accepted(
+            "inbound", (e.type for e, r in zip(events, results, strict=True) if not r.replayed)
+        )
 
     def tracked(self, partition: int) -> int:
         """Offset + 1 of the last message of ``partition`` whose effects are stored."""
@@ -180,6 +195,7 @@ class Ingest:
         log.warning(
             "ingest: %s:%d@%d dead-lettered (%s): %s",
             r.topic, r.partition, r.offset, letter.code, reason,
+            extra={"correlation_id": _correlation_id(r)},
         )  # fmt: skip
         headers = [
             *((k, self._redact_bytes(v)) for k, v in (r.headers or ())),
@@ -196,6 +212,7 @@ class Ingest:
             headers=headers,
         )
         self.dead_lettered += 1
+        metrics.DEAD_LETTERS.labels(letter.code).inc()
 
     def _redact(self, text: str) -> str:
         if self.pseudonymiser is None:
@@ -210,6 +227,13 @@ class Ingest:
         text = value.decode("utf-8", errors="replace")
         redacted = self._redact(_mask_patient(text, self.pseudonymiser))
         return value if redacted == text else redacted.encode()
+
+
+def _correlation_id(record: ConsumerRecord[bytes, bytes]) -> str:
+    """The producer's id (header ``correlation-id``, ``x-request-id`` or ``traceparent``),
+    else one derived from the message's position: stable across redeliveries."""
+    given = correlation.from_headers(record.headers or ())
+    return given or f"kafka-{record.topic}-{record.partition}-{record.offset}"
 
 
 def _mask_patient(text: str, pseudonymiser: Pseudonymiser | None) -> str:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -26,10 +26,26 @@ from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.messaging.envelope import CONTENT_TYPE, encode
 from routing.messaging.progress import Probe, ProgressStore, RelayProgress
+from routing.operations import correlation, metrics
 
 log = logging.getLogger(__name__)
 _PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as every Kafka client does
-_HEADERS = [("content-type", CONTENT_TYPE.encode())]
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
+
+class Outgoing(NamedTuple):
+    """One stored fact as the message the relay sends."""
+
+    position: int
+    key: bytes
+    value: bytes
+    event_id: str
+    correlation_id: str | None
+
+
+def _sample(ids: set[str | None], limit: int = 20) -> list[str]:
+    """A bounded list of the correlation ids of a page, for its log line."""
+    return sorted(i for i in ids if i)[:limit]
 
 
 class Relay:
@@ -60,6 +76,11 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Publishes until ``stop`` is set; survives broker outages by retrying."""
         self.progress = await asyncio.to_thread(self.store.load, self.topic)
+        metrics.RELAY_EPOCH.set(self.progress.epoch)
+        log.info(
+            "relay starting at store position %d (epoch %d)",
+            self.progress.position, self.progress.epoch,
+        )  # fmt: skip
         producer: AIOKafkaProducer | None = None
         last_check = 0.0
         while not stop.is_set():
@@ -72,6 +93,7 @@ class Relay:
                     await self._check_broker()
                     last_check = time.monotonic()
                 if not await self._publish_page(producer):
+                    metrics.RELAY_LAG.set(0)  # no fact after the published position
                     await _wait(stop, self.poll_interval)
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("relay: broker unavailable (%s); retrying", exc)
@@ -80,7 +102,7 @@ class Relay:
                     producer = None
                 await _wait(stop, 1.0)
         if producer is not None:
-            await producer.stop()
+            await producer.stop()  # flushes: nothing is in flight after the last page's acks
         log.info("relay stopped at store position %d", self.progress.position)
 
     async def _start_producer(self) -> AIOKafkaProducer:
@@ -117,6 +139,7 @@ class Relay:
                 p.cluster_id, current, p.probe, p.epoch + 1,
             )  # fmt: skip
             self.progress = p.restarted(current)
+            metrics.RELAY_EPOCH.set(self.progress.epoch)
         else:
             return
         await asyncio.to_thread(self.store.save, self.progress)
@@ -130,15 +153,24 @@ class Relay:
         last_ack, (_, count, last_event) = acks[-1], sent[-1]
         self.progress = replace(
             self.progress,
-            position=page[-1][0],
+            position=page[-1].position,
             probe=Probe(last_ack.partition, last_ack.offset + count - 1, last_event),
         )
         await asyncio.to_thread(self.store.save, self.progress)
         self.published_total += len(page)
+        newest = await asyncio.to_thread(self.service.recorder.max_notification_id)
+        metrics.RELAY_PUBLISHED.inc(len(page))
+        metrics.RELAY_POSITION.set(self.progress.position)
+        metrics.RELAY_LAG.set(max(0, (newest or 0) - self.progress.position))
+        log.debug(
+            "relay published %d facts up to store position %d",
+            len(page), self.progress.position,
+            extra={"correlation_ids": _sample({m.correlation_id for m in page})},
+        )  # fmt: skip
         return len(page)
 
     async def _send(
-        self, producer: AIOKafkaProducer, page: Sequence[tuple[int, bytes, bytes, str]]
+        self, producer: AIOKafkaProducer, page: Sequence[Outgoing]
     ) -> list[tuple[Any, int, str]]:
         """Sends the page as one batch per partition (split where a batch is full), each
         partition chosen by Kafka's own key hash; returns (ack future, messages, last event
@@ -155,23 +187,26 @@ class Relay:
             future = await producer.send_batch(batch, self.topic, partition=partition)
             sent.append((future, count, last_event))
 
-        for _, key, value, event_id in page:
-            partition = _PARTITIONER(key, partitions, partitions)
+        for m in page:
+            headers = [("content-type", _CONTENT_TYPE)]
+            if m.correlation_id:
+                headers.append((correlation.KAFKA_HEADER, m.correlation_id.encode()))
+            partition = _PARTITIONER(m.key, partitions, partitions)
             if partition not in open_batches:
                 open_batches[partition] = (producer.create_batch(), 0, "")
             batch, count, _ = open_batches[partition]
-            if batch.append(key=key, value=value, timestamp=None, headers=_HEADERS) is None:
+            if batch.append(key=m.key, value=m.value, timestamp=None, headers=headers) is None:
                 await flush(partition)
                 batch, count = producer.create_batch(), 0
-                if batch.append(key=key, value=value, timestamp=None, headers=_HEADERS) is None:
-                    raise ValueError(f"event {event_id} is larger than a Kafka batch")
-            open_batches[partition] = (batch, count + 1, event_id)
-        last_partition = _PARTITIONER(page[-1][1], partitions, partitions)
+                if batch.append(key=m.key, value=m.value, timestamp=None, headers=headers) is None:
+                    raise ValueError(f"event {m.event_id} is larger than a Kafka batch")
+            open_batches[partition] = (batch, count + 1, m.event_id)
+        last_partition = _PARTITIONER(page[-1].key, partitions, partitions)
         for partition in [p for p in open_batches if p != last_partition] + [last_partition]:
             await flush(partition)
         return sent
 
-    def _read_page(self) -> Sequence[tuple[int, bytes, bytes, str]]:
+    def _read_page(self) -> Sequence[Outgoing]:
         """(position, key, CloudEvent bytes, event id) of the facts after the recorded position.
 
         The scan is bounded (``stop``): without a bound PostgreSQL may sort the whole backlog
@@ -193,13 +228,15 @@ class Relay:
                 return []
             self.progress = replace(self.progress, position=start + window)
 
-    def _message(self, n: Any) -> tuple[int, bytes, bytes, str]:
+    def _message(self, n: Any) -> Outgoing:
         if self._plain_json:  # the stored JSON as is: no event objects on the hot path
             state = orjson.loads(n.state)
             fact, recorded_at = state["fact"], state["timestamp"]["_data_"]
+            cid = state.get(correlation.STATE_KEY)
         else:  # encrypted or compressed: the library's mapper undoes it
             stored: Any = self.service.mapper.to_domain_event(n)
             fact, recorded_at = stored.fact, stored.timestamp.isoformat()
+            cid = getattr(stored, correlation.STATE_KEY, None)
         value = encode(
             fact,
             subject=str(n.originator_id),
@@ -207,8 +244,9 @@ class Relay:
             position=n.id,
             episode_version=n.originator_version,
             epoch=self.progress.epoch,
+            correlation_id=cid,
         )
-        return n.id, str(n.originator_id).encode(), value, fact["event_id"]
+        return Outgoing(n.id, str(n.originator_id).encode(), value, fact["event_id"], cid)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
