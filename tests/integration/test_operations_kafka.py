@@ -28,6 +28,7 @@ from routing.messaging.ingest import Ingest
 from routing.operations import correlation, metrics
 from tests import kafka_support as ks
 from tests import support as f
+from tests.auth_support import all_roles
 from tests.integration.test_operations_api import stored_correlations
 
 pytestmark = pytest.mark.kafka
@@ -51,7 +52,7 @@ async def test_one_correlation_id_from_request_to_projection_log(
     assert settings.kafka_bootstrap_servers
     await ks.create_topics(settings)
     journey = f.typical_journey()
-    with TestClient(create_app(settings, service=service)) as client:
+    with TestClient(create_app(settings, service=service), headers=all_roles()) as client:
         for i, body in enumerate(journey):
             r = client.post("/events", json=body, headers={"X-Request-ID": f"req-e2e-{i:04d}"})
             assert r.status_code == 201
