@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.limits import BodySizeLimit
 from api.routes import (
+    audit,
     care_guarantee,
     decisions,
     episodes,
@@ -78,5 +79,6 @@ def create_app(
     app.include_router(necessity.router)
     app.include_router(care_guarantee.router)
     app.include_router(meta.router)
+    app.include_router(audit.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

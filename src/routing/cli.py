@@ -291,5 +291,9 @@ def schemas_check(
     console.print("schemas up to date")
 
 
+from routing.audit.commands import register as _register_audit  # noqa: E402
+
+_register_audit(app)  # routing replay | verify | history | simulate
+
 if __name__ == "__main__":
     app()

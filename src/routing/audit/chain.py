@@ -81,9 +81,7 @@ def canonical_bytes(position: int, row: StoredRow, plaintext: Plaintext = identi
 
 
 def link_digest(previous: str, canonical: bytes) -> str:
-    return hashlib.sha256(
-        bytes.fromhex(previous) + hashlib.sha256(canonical).digest()
-    ).hexdigest()
+    return hashlib.sha256(bytes.fromhex(previous) + hashlib.sha256(canonical).digest()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -67,15 +67,12 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
         """Runs while this transaction holds the events table's EXCLUSIVE lock."""
         curs.execute(
             SQL(
-                "SELECT position, previous_position, digest FROM {} "
-                "ORDER BY position DESC LIMIT 1"
+                "SELECT position, previous_position, digest FROM {} ORDER BY position DESC LIMIT 1"
             ).format(self.chain_table)
         )
         found = curs.fetchone()
         head = (
-            Link(found["position"], found["previous_position"], found["digest"])
-            if found
-            else None
+            Link(found["position"], found["previous_position"], found["digest"]) if found else None
         )
         links = extend(head, rows, self.plaintext)
         curs.executemany(
@@ -118,9 +115,7 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
                     ).format(events),
                     (after, page),
                 )
-                rows = [
-                    (int(r["notification_id"]), _Row(r)) for r in curs.fetchall()
-                ]
+                rows = [(int(r["notification_id"]), _Row(r)) for r in curs.fetchall()]
                 if not rows:
                     return linked
                 self._append_links(curs, rows)

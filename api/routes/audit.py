@@ -1,0 +1,101 @@
+"""For auditors: an episode as it was known or as it was at a time, what was learnt late, the
+event log's hash chain, and policy simulation. Reads the event store only; never writes, and
+never touches the live read models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel
+
+from api.deps import AppSettings, Episodes
+from api.errors import ErrorBody
+from routing.audit import service as audit
+from routing.audit.models import (
+    EpisodeViewOut,
+    LearntOut,
+    SimulationIn,
+    SimulationOut,
+    learnt_out,
+    simulation_out,
+    view_out,
+)
+from routing.audit.store import check_chain
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+Moment = Annotated[AwareDatetime, Query(description="ISO 8601 with a time zone.")]
+
+
+@router.get("/episodes/{episode_id}/known", response_model=EpisodeViewOut, responses=NOT_FOUND)
+def known_at(
+    episode_id: UUID, at: Moment, episodes: Episodes, settings: AppSettings
+) -> EpisodeViewOut:
+    """The episode as the store knew it at `at` (facts recorded at or before it), and the
+    liability decisions those facts gave."""
+    policy = settings.rulebook_policy()
+    return view_out(episode_id, audit.episode_known_at(episodes, episode_id, at, policy))
+
+
+@router.get("/episodes/{episode_id}/occurred", response_model=EpisodeViewOut, responses=NOT_FOUND)
+def occurred_by(
+    episode_id: UUID, at: Moment, episodes: Episodes, settings: AppSettings
+) -> EpisodeViewOut:
+    """The episode as it was in reality at `at` (facts that occurred at or before it), as we
+    know them now."""
+    policy = settings.rulebook_policy()
+    return view_out(episode_id, audit.episode_occurred_by(episodes, episode_id, at, policy))
+
+
+@router.get("/episodes/{episode_id}/learnt", response_model=LearntOut, responses=NOT_FOUND)
+def learnt(episode_id: UUID, since: Moment, until: Moment, episodes: Episodes) -> LearntOut:
+    """Facts recorded after `since` up to `until`; `late` marks those that had already
+    occurred by `since`."""
+    if until < since:
+        raise HTTPException(422, detail="until is before since")
+    return learnt_out(
+        episode_id, audit.episode_learnt(episodes, episode_id, since, until), since, until
+    )
+
+
+class ChainOut(BaseModel):
+    intact: bool
+    rows: int
+    links: int
+    head_position: int | None
+    head_digest: str | None
+    findings: list[dict[str, Any]]
+
+
+@router.get("/chain", response_model=ChainOut)
+async def chain(episodes: Episodes) -> ChainOut:
+    """Recomputes the event log's hash chain and reports edited, inserted or deleted rows.
+    Reads the whole log: minutes on a large store."""
+    report = await run_in_threadpool(check_chain, episodes.recorder)
+    return ChainOut(
+        intact=report.intact, rows=report.checked, links=report.links,
+        head_position=report.head.position if report.head else None,
+        head_digest=report.head.digest if report.head else None,
+        findings=[vars(f) for f in report.findings or []],
+    )  # fmt: skip
+
+
+@router.post("/simulations", response_model=SimulationOut)
+async def simulate(
+    body: SimulationIn,
+    episodes: Episodes,
+    settings: AppSettings,
+    limit: Annotated[int, Query(ge=0, le=10_000, description="Changed contacts listed.")] = 100,
+) -> SimulationOut:
+    """Recomputes liability for the chosen home regions and contact dates under another
+    rulebook policy, with the live projection's rule functions, from the event store: per
+    home region what it paid versus what it would have paid, and the contacts that change."""
+    baseline = settings.rulebook_policy()
+    result = await run_in_threadpool(
+        audit.simulate, episodes, baseline, body.alternative(baseline), body.scope()
+    )
+    return simulation_out(result, limit)
