@@ -44,9 +44,11 @@ class Database:
         if settings.store is StoreKind.sqlite:
             self.table, self.id = table, "rowid"
         else:
-            self.table = sql.SQL("{}.{}").format(
-                sql.Identifier(settings.postgres_schema), sql.Identifier(table)
-            ).as_string()
+            self.table = (
+                sql.SQL("{}.{}")
+                .format(sql.Identifier(settings.postgres_schema), sql.Identifier(table))
+                .as_string()
+            )
             self.id = "notification_id"
 
     def run(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import pytest
 
@@ -41,8 +42,6 @@ def late_assessment() -> tuple[CareEpisodes, str, datetime, datetime, datetime]:
 
 def test_as_known_folds_only_what_was_recorded_then(late_assessment: tuple) -> None:  # type: ignore[type-arg]
     service, episode, before, t1, t2 = late_assessment
-    from uuid import UUID
-
     eid = UUID(episode)
     then = audit.episode_known_at(service, eid, t1, POLICY)
     now = audit.episode_known_at(service, eid, t2, POLICY)
@@ -63,8 +62,6 @@ def test_as_known_folds_only_what_was_recorded_then(late_assessment: tuple) -> N
 
 def test_as_occurred_uses_valid_time_including_facts_learnt_late(late_assessment: tuple) -> None:  # type: ignore[type-arg]
     service, episode, _, _, _ = late_assessment
-    from uuid import UUID
-
     at = f.T0 + timedelta(minutes=2, seconds=30)  # request, triage, assessment
     view = audit.episode_occurred_by(service, UUID(episode), at, POLICY)
     assert sorted(e.type for e in view.facts) == [
@@ -75,8 +72,6 @@ def test_as_occurred_uses_valid_time_including_facts_learnt_late(late_assessment
 
 def test_learnt_between_marks_what_was_learnt_late(late_assessment: tuple) -> None:  # type: ignore[type-arg]
     service, episode, before, t1, t2 = late_assessment
-    from uuid import UUID
-
     learnt = audit.episode_learnt(service, UUID(episode), t1, t2)
     assert [(x.entry.type, x.late) for x in learnt] == [("need_and_suitability_assessed", True)]
     everything = audit.episode_learnt(service, UUID(episode), before, t2)
