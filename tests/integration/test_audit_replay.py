@@ -50,7 +50,10 @@ def _schema_exists(settings: Settings, schema: str) -> bool:
         return row is not None
 
 
-def _decisions_by_fold(service: CareEpisodes, settings: Settings) -> dict[tuple[str, str], tuple[str, int]]:  # fmt: skip
+Decisions = dict[tuple[str, str], tuple[str, int]]
+
+
+def _decisions_by_fold(service: CareEpisodes, settings: Settings) -> Decisions:
     """Each completed contact's decision straight from the stored facts (no projection)."""
     folds: dict[str, EpisodeFacts] = {}
     for episode, event, recorded_at in episode_facts(FactReader(service)):
