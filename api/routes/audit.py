@@ -72,10 +72,18 @@ class ChainOut(BaseModel):
 
 
 @router.get("/chain", response_model=ChainOut)
-async def chain(episodes: Episodes) -> ChainOut:
-    """Recomputes the event log's hash chain and reports edited, inserted or deleted rows.
-    Reads the whole log: minutes on a large store."""
-    report = await run_in_threadpool(check_chain, episodes.recorder)
+async def chain(
+    episodes: Episodes,
+    anchor_position: Annotated[int | None, Query(ge=1, description="A head noted earlier.")] = None,
+    anchor_digest: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+) -> ChainOut:
+    """Recomputes the event log's hash chain and reports edited, inserted or deleted rows;
+    with an anchor (a head noted earlier, kept outside the database) also truncation. Reads
+    the whole log: minutes on a large store."""
+    if (anchor_position is None) != (anchor_digest is None):
+        raise HTTPException(422, detail="anchor_position and anchor_digest go together")
+    anchor = (anchor_position, anchor_digest) if anchor_position and anchor_digest else None
+    report = await run_in_threadpool(lambda: check_chain(episodes.recorder, anchor=anchor))
     return ChainOut(
         intact=report.intact, rows=report.checked, links=report.links,
         head_position=report.head.position if report.head else None,

@@ -156,3 +156,24 @@ def test_concurrent_writers_keep_one_chain(chained: tuple[Settings, CareEpisodes
     report = check_chain(first.recorder)
     assert report.intact, report.findings
     assert report.checked == report.links == first.recorder.max_notification_id()
+
+
+def test_an_anchor_finds_the_newest_rows_removed_with_their_links(
+    chained: tuple[Settings, CareEpisodes],
+) -> None:
+    settings, service = chained
+    db = Database(settings, service)
+    head = check_chain(service.recorder).head
+    assert head is not None
+    table = service.recorder.events_table_name  # type: ignore[attr-defined]
+    chain_table = db.table.replace(table, table + "_chain")
+    db.run("DELETE FROM {table} WHERE {id} = %s", (head.position,))
+    db.run("DELETE FROM " + chain_table + " WHERE position = %s", (head.position,))
+    assert check_chain(service.recorder).intact, "without an anchor it cannot be told"
+    done = subprocess.run(
+        [sys.executable, "-m", "routing.cli", "verify", "--chain",
+         "--anchor", f"{head.position}:{head.digest}"],
+        env=ks.routing_env(settings), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"truncated at position {head.position}" in done.stdout

@@ -108,3 +108,21 @@ def test_the_chain_does_not_depend_on_the_cipher() -> None:
     assert [s.fact for s in FactReader(ciphered).facts()] == [
         s.fact for s in FactReader(plain).facts()
     ]
+
+
+def test_an_anchor_finds_the_newest_rows_removed_with_their_links() -> None:
+    service = CareEpisodes(env=POPO)
+    record(service, f.typical_journey())
+    head = check_chain(service.recorder).head
+    assert head is not None
+    anchor = (head.position, head.digest)
+    assert check_chain(service.recorder, anchor=anchor).intact
+    recorder: ChainedPOPOProcessRecorder = service.recorder  # type: ignore[assignment]
+    del recorder._stored_events[-2:]  # the database, edited directly: rows and links
+    del recorder.chain[-2:]
+    assert check_chain(service.recorder).intact, "undetectable without an anchor"
+    findings = check_chain(service.recorder, anchor=anchor).findings or []
+    assert [(x.position, x.kind) for x in findings] == [(head.position, "truncated")]
+    forged = (head.position - 2, "0" * 64)
+    findings = check_chain(service.recorder, anchor=forged).findings or []
+    assert [(x.position, x.kind) for x in findings] == [(head.position - 2, "rewritten")]

@@ -177,6 +177,24 @@ def verify_chain(
     return report
 
 
+def check_anchor(report: ChainReport, links: Iterable[Link], position: int, digest: str) -> None:
+    """Adds a finding unless the chain still holds the link an auditor noted earlier (the
+    head they anchored outside the database). Without an anchor, removing the newest rows
+    together with their links cannot be told from a store that never had them."""
+    found = next((k for k in links if k.position == position), None)
+    findings = report.findings if report.findings is not None else []
+    if found is None:
+        findings.append(
+            Finding(position, "truncated", "the anchored link is gone (rows were removed)")
+        )
+    elif found.digest != digest:
+        findings.append(
+            Finding(position, "rewritten", "the anchored link has another digest (history "
+                    "up to it was rewritten)")
+        )  # fmt: skip
+    report.findings = findings
+
+
 def _merge(
     rows: Iterable[tuple[int, StoredRow]], links: Iterable[Link]
 ) -> Iterator[tuple[int, StoredRow | None, Link | None]]:

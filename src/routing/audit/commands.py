@@ -91,6 +91,10 @@ def verify_cmd(
     chain: Annotated[
         bool, typer.Option("--chain", help="Check the event log's hash chain instead.")
     ] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="With --chain: POSITION:DIGEST of a head noted earlier (truncation)."),
+    ] = None,
     max_differences: Annotated[int, typer.Option(min=0, help="Rows listed per run.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -99,7 +103,7 @@ def verify_cmd(
     chain for edited, inserted or deleted rows; exits 1 when it is broken."""
     settings = Settings()
     if chain:
-        _verify_chain(settings, as_json)
+        _verify_chain(settings, as_json, _anchor(anchor) if anchor else None)
         return
     from projections.compare import compare
     from projections.db import open_read_models
@@ -141,12 +145,22 @@ def verify_cmd(
         sys.exit(1)
 
 
-def _verify_chain(settings: Settings, as_json: bool) -> None:
+def _anchor(text: str) -> tuple[int, str]:
+    position, _, digest = text.partition(":")
+    if not position.isdigit() or len(digest) != 64:
+        console.print(
+            "[red]--anchor must be POSITION:DIGEST (the 64 hex digits printed as head)[/]"
+        )
+        raise typer.Exit(2)
+    return int(position), digest.lower()
+
+
+def _verify_chain(settings: Settings, as_json: bool, anchor: tuple[int, str] | None) -> None:
     from routing.audit.store import check_chain
     from routing.store import open_episodes
 
     service = open_episodes(settings)
-    report = check_chain(service.recorder)
+    report = check_chain(service.recorder, anchor=anchor)
     findings = report.findings or []
     head = report.head
     if as_json:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import InfrastructureFactory, Notification, ProcessRecorder
 from eventsourcing.utils import get_topic
 
-from routing.audit.chain import ChainReport, Link, Plaintext, verify_chain
+from routing.audit.chain import ChainReport, Link, Plaintext, check_anchor, verify_chain
 from routing.audit.recorders import ChainedPOPOProcessRecorder, ChainedSQLiteProcessRecorder
 
 RECORDER_TOPIC = "PROCESS_RECORDER_TOPIC"
@@ -72,8 +72,15 @@ def links(recorder: ChainKeeping, page: int = 5000) -> Iterator[Link]:
         after = batch[-1].position
 
 
-def check_chain(recorder: Any, *, max_findings: int = 1000) -> ChainReport:
-    """Recomputes the chain from the stored events and compares it with the stored links."""
-    return verify_chain(
+def check_chain(
+    recorder: Any, *, max_findings: int = 1000, anchor: tuple[int, str] | None = None
+) -> ChainReport:
+    """Recomputes the chain from the stored events and compares it with the stored links;
+    with ``anchor`` (position, digest of a head noted earlier) also that it is still there."""
+    report = verify_chain(
         stored_rows(recorder), links(recorder), recorder.plaintext, max_findings=max_findings
     )
+    if anchor is not None:
+        position, digest = anchor
+        check_anchor(report, recorder.chain_links(position - 1, 1), position, digest)
+    return report
