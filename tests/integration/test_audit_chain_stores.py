@@ -177,3 +177,28 @@ def test_an_anchor_finds_the_newest_rows_removed_with_their_links(
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"truncated at position {head.position}" in done.stdout
+
+
+def test_a_store_older_than_the_chain_is_linked_once_but_an_emptied_chain_is_not(
+    chained: tuple[Settings, CareEpisodes],
+) -> None:
+    settings, service = chained
+    db = Database(settings, service)
+    table = service.recorder.events_table_name  # type: ignore[attr-defined]
+    chain_table = db.table.replace(table, table + "_chain")
+    rows = service.recorder.max_notification_id()
+    service.close()
+    # Emptied behind the application's back: reopening must not hide it.
+    db.run("DELETE FROM " + chain_table)
+    reopened = open_episodes(settings)
+    findings = check_chain(reopened.recorder).findings or []
+    assert len(findings) == rows
+    assert {x.kind for x in findings} == {"inserted"}
+    reopened.close()
+    # A store from before the chain (no chain table at all) is linked when first opened.
+    db.run("DROP TABLE " + chain_table)
+    upgraded = open_episodes(settings)
+    report = check_chain(upgraded.recorder)
+    assert report.intact, report.findings
+    assert report.links == rows
+    upgraded.close()

@@ -41,6 +41,18 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
             " digest TEXT NOT NULL)",
         ]
 
+    chain_created = False
+    """True when this recorder created the chain table (a store older than the chain)."""
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (self.chain_table,),
+            )
+            self.chain_created = c.fetchone() is None
+        super().create_table()
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -75,8 +87,10 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
     def seal_unchained(self, page: int = 5000) -> int:
         """Links a store written before the chain existed (once; returns rows linked).
 
-        Only when the chain is empty: a store with links and unlinked rows was tampered
-        with, and sealing would hide it."""
+        Only when this recorder just created the chain table and it is still empty: links
+        missing from an existing chain mean tampering, which sealing would hide."""
+        if not self.chain_created:
+            return 0
         with self.datastore.transaction(commit=True) as c:
             c.execute(f"SELECT 1 FROM {self.chain_table} LIMIT 1")  # noqa: S608
             if c.fetchone() is not None:

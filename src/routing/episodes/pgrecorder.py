@@ -95,9 +95,25 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
                 Link(r["position"], r["previous_position"], r["digest"]) for r in curs.fetchall()
             ]
 
+    chain_created = False
+    """True when this recorder created the chain table (a store older than the chain)."""
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) AS found",
+                (f'"{self.datastore.schema}"."{self.events_table_name}_chain"',),
+            )
+            row = curs.fetchone()
+            self.chain_created = row is None or row["found"] is None
+        super().create_table()
+
     def seal_unchained(self, page: int = 5000) -> int:
-        """Links a store written before the chain existed (once, only while the chain is
-        empty: links beside unlinked rows mean tampering, which sealing would hide)."""
+        """Links a store written before the chain existed (once: only when this recorder just
+        created the chain table and it is still empty; links missing from an existing chain
+        mean tampering, which sealing would hide)."""
+        if not self.chain_created:
+            return 0
         events = SQL("{}.{}").format(
             Identifier(self.datastore.schema), Identifier(self.events_table_name)
         )
