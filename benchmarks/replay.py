@@ -7,7 +7,8 @@
 For each store, in one run: loads ``--events`` seeded demo events (unless the store given
 already holds them), then measures
 
-* raw: reading every fact of the notification log in pages and decoding it with the one
+* raw (after one untimed warm-up pass, so that both sides read a warm page cache): reading
+  every fact of the notification log in pages and decoding it with the one
   decode function replay uses (``routing.audit.reading.FactReader``: the mapper's cipher
   and compressor steps, then the stored JSON), facts/s: the baseline;
 * mapper: the same pages decoded into the library's event objects by
@@ -96,6 +97,7 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
                 service, episodes=0, seed=SEED, start=START, end=END, events=args.events - have
             )
             print(f"[{kind}] loaded {loaded:,} events in {time.perf_counter() - t:,.0f} s")
+        raw_rate(service)  # warm-up: the first pass reads the store from disk
         n, raw = raw_rate(service)
         mapper = mapper_rate(service)
         print(f"[{kind}] store holds {n:,} facts")
