@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel
 
 from api.deps import AppSettings, Episodes
@@ -56,9 +57,16 @@ def learnt(episode_id: UUID, since: Moment, until: Moment, episodes: Episodes) -
     """Facts recorded after `since` up to `until`; `late` marks those that had already
     occurred by `since`."""
     if until < since:
-        raise HTTPException(422, detail="until is before since")
+        raise _invalid("until", "until is before since")
     return learnt_out(
         episode_id, audit.episode_learnt(episodes, episode_id, since, until), since, until
+    )
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A 422 in the API's one error shape, naming the query parameter."""
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
     )
 
 
@@ -81,7 +89,8 @@ async def chain(
     with an anchor (a head noted earlier, kept outside the database) also truncation. Reads
     the whole log: minutes on a large store."""
     if (anchor_position is None) != (anchor_digest is None):
-        raise HTTPException(422, detail="anchor_position and anchor_digest go together")
+        missing = "anchor_digest" if anchor_digest is None else "anchor_position"
+        raise _invalid(missing, "anchor_position and anchor_digest go together")
     anchor = (anchor_position, anchor_digest) if anchor_position and anchor_digest else None
     report = await run_in_threadpool(lambda: check_chain(episodes.recorder, anchor=anchor))
     return ChainOut(

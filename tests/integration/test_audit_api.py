@@ -79,6 +79,10 @@ def test_history_errors_name_the_field(client: TestClient) -> None:
         params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
     )
     assert backwards.status_code == 422
+    assert backwards.json()["field"] == "query.until"
+    half = client.get("/audit/chain", params={"anchor_position": 3})
+    assert half.status_code == 422
+    assert half.json()["field"] == "query.anchor_digest"
 
 
 def test_chain_and_simulation(client: TestClient) -> None:
