@@ -16,6 +16,7 @@ from api.observe import Observe
 from api.routes import (
     access_trail,
     admin,
+    audit,
     care_guarantee,
     decisions,
     episodes,
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(access_trail.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    app.include_router(audit.router)
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)

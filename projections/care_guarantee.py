@@ -80,7 +80,9 @@ class CareGuarantee(Projection):
     def __init__(self) -> None:
         self._episodes: OrderedDict[str, list[EpisodeEvent]] = OrderedDict()
         self._facts_rows: list[tuple[str, int, str]] = []
-        self._clock_rows: dict[str, list[tuple[object, ...]]] = {}
+        self._changed: dict[str, list[EpisodeEvent]] = {}
+        """Episodes whose clocks changed in this page, with their facts: the clocks are
+        computed once per episode at ``flush``, not once per fact."""
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
@@ -88,7 +90,7 @@ class CareGuarantee(Projection):
     def discard_cache(self) -> None:
         self._episodes.clear()
         self._facts_rows.clear()
-        self._clock_rows.clear()
+        self._changed.clear()
 
     def drop(self, cur: Cursor, suffix: str = "") -> None:
         self.discard_cache()  # the read model is being rebuilt: what we remember is void
@@ -105,19 +107,23 @@ class CareGuarantee(Projection):
                 self._facts_rows,
             )
             self._facts_rows.clear()
-        if self._clock_rows:
-            episodes = [(episode,) for episode in self._clock_rows]
+        if self._changed:
+            episodes = [(episode,) for episode in self._changed]
             cur.executemany(
                 f"DELETE FROM care_guarantee_clocks{suffix} WHERE episode_id = %s", episodes
             )
-            rows = [row for rows in self._clock_rows.values() for row in rows]
+            rows = [
+                _row(episode, clock)
+                for episode, facts in self._changed.items()
+                for clock in episode_clocks(facts)
+            ]
             if rows:
                 cur.executemany(
                     f"INSERT INTO care_guarantee_clocks{suffix} ({', '.join(COLUMNS)}) "
                     f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                     rows,
                 )
-            self._clock_rows.clear()
+            self._changed.clear()
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         episode = str(event.subject)
@@ -130,7 +136,7 @@ class CareGuarantee(Projection):
         )
         facts.append(fact)
         self._remember(episode, facts)
-        self._clock_rows[episode] = [_row(episode, c) for c in episode_clocks(facts)]
+        self._changed[episode] = facts
 
     def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> list[EpisodeEvent]:
         cached = self._episodes.get(episode)

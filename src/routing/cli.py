@@ -38,14 +38,27 @@ console = Console(stderr=True)
 DEMO_BATCH = 200  # episodes per transaction while loading
 
 
-def load_demo(service: CareEpisodes, *, episodes: int, seed: int, start: date, end: date) -> int:
-    """Records ``episodes`` generated episodes; returns the number of events recorded."""
-    from routing.demo.generator import generate_episodes
+def load_demo(
+    service: CareEpisodes,
+    *,
+    episodes: int,
+    seed: int,
+    start: date,
+    end: date,
+    events: int | None = None,
+) -> int:
+    """Records ``episodes`` generated episodes, or, with ``events``, episodes until at least
+    that many events (streamed: one batch in memory at a time); returns events recorded."""
+    from routing.demo.generator import generate_episodes, generate_events
     from routing.operations import correlation
 
     # One correlation id for the whole load, stored with each fact like a request's.
     correlation.set_current(correlation.Correlation(f"demo-load-seed-{seed}"))
-    generated = generate_episodes(seed, episodes, start=start, end=end)
+    generated = (
+        generate_episodes(seed, episodes, start=start, end=end)
+        if events is None
+        else generate_events(seed, events, start=start, end=end)
+    )
     recorded = 0
     with Progress(
         "[progress.description]{task.description}",
@@ -54,11 +67,14 @@ def load_demo(service: CareEpisodes, *, episodes: int, seed: int, start: date, e
         TimeRemainingColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("loading demo episodes", total=episodes)
+        task = progress.add_task(
+            "loading demo " + ("episodes" if events is None else "events"),
+            total=episodes if events is None else events,
+        )
         while chunk := list(islice(generated, DEMO_BATCH)):
             batch = [parse_event(body) for episode in chunk for body in episode]
             recorded += len(service.record_batch(batch))
-            progress.advance(task, len(chunk))
+            progress.advance(task, len(chunk) if events is None else len(batch))
     return recorded
 
 
@@ -67,13 +83,23 @@ def demo_load(
     episodes: Annotated[int, typer.Option(min=1, help="Number of episodes.")] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 2026,
     days: Annotated[int, typer.Option(min=1, help="Spread over the last N days.")] = 365,
+    events: Annotated[
+        int | None,
+        typer.Option(min=1, help="Instead of --episodes: at least this many events (1000000)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day (YYYY-MM-DD, default today): reproducible data.")
+    ] = None,
 ) -> None:
     """Generates and records demo episodes into the configured store."""
     settings = resolved_settings()
     service = open_episodes(settings)
-    end = date.today()
-    n = load_demo(service, episodes=episodes, seed=seed, start=end - timedelta(days=days), end=end)
-    console.print(f"recorded {n} events from {episodes} episodes into {settings.store.value}")
+    last = date.fromisoformat(end) if end else date.today()
+    n = load_demo(
+        service, episodes=episodes, seed=seed, start=last - timedelta(days=days), end=last,
+        events=events,
+    )  # fmt: skip
+    console.print(f"recorded {n} events into {settings.store.value}")
 
 
 @app.command()
@@ -358,6 +384,10 @@ def schemas_check(
         sys.exit(1)
     console.print("schemas up to date")
 
+
+from routing.audit.commands import register as _register_audit  # noqa: E402
+
+_register_audit(app)  # routing replay | verify | history | simulate
 
 if __name__ == "__main__":
     app()

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         Path("var/projections.db"), description="Read models when store=sqlite."
     )
     projections_schema: str = Field("projections", description="Read models when store=postgres.")
+    replay_sqlite_path: Path = Field(
+        Path("var/replay.db"), description="Scratch read models of `routing replay` (sqlite)."
+    )
+    replay_schema: str = Field(
+        "projections_replay", description="Scratch schema of `routing replay` (postgres)."
+    )
 
     ds_2023_27_enabled: bool = Field(
         True,

@@ -43,6 +43,7 @@ __all__ = [
     "EpisodeGenerator",
     "Event",
     "generate_episodes",
+    "generate_events",
 ]
 
 
@@ -107,3 +108,23 @@ def generate_episodes(
     gen = EpisodeGenerator(seed, start, end, regions or load_regions())
     for _ in range(count):
         yield gen.episode()
+
+
+def generate_events(
+    seed: int, events: int, *, start: date, end: date, regions: Regions | None = None
+) -> Iterator[list[Event]]:
+    """Yields episodes until at least ``events`` events were yielded (national scale: a
+    million events is about 220,000 episodes). Streams: nothing is kept between episodes.
+
+    The same arguments give the same output, and a prefix of ``generate_episodes`` with the
+    same seed and window."""
+    if events < 0:
+        raise ValueError(f"events must not be negative, got {events}")
+    if end <= start:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    gen = EpisodeGenerator(seed, start, end, regions or load_regions())
+    produced = 0
+    while produced < events:
+        episode = gen.episode()
+        produced += len(episode)
+        yield episode

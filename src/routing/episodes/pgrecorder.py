@@ -3,6 +3,11 @@
 The library passes the batch as an array of a composite type; psycopg's default text dumper
 escapes every field with regular expressions (about 90 µs a stored event here), the binary
 dumper does not. Same statement, same table lock and NOTIFY, same results.
+
+It also keeps the audit hash chain (``routing.audit.chain``) in the same transaction: the
+links are appended right after the insert, under the library's EXCLUSIVE lock on the events
+table, so writers in several processes take turns and the chain follows the notification
+log's order.
 """
 
 from __future__ import annotations
@@ -12,12 +17,25 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresProcessRecorder
-from psycopg.sql import SQL, Composable, Composed
+from psycopg.sql import SQL, Composable, Composed, Identifier
+
+from routing.audit.chain import Link, Plaintext, extend, identity
 
 
 class BinaryInsertProcessRecorder(PostgresProcessRecorder):
+    plaintext: Plaintext = staticmethod(identity)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.chain_table = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY,"
+                " previous_position bigint NOT NULL, digest text NOT NULL)"
+            ).format(self.chain_table)
+        )
         # The library's statement, with its one placeholder asking for the binary format.
         self.insert_events_statement = Composed(
             [
@@ -37,6 +55,88 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
         ]
         curs.execute(self.insert_events_statement, (rows,))
 
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            self._append_links(curs, list(zip(ids, stored_events, strict=True)))
+        return ids
+
+    def _append_links(self, curs: Any, rows: list[tuple[int, Any]]) -> None:
+        """Runs while this transaction holds the events table's EXCLUSIVE lock."""
+        curs.execute(
+            SQL(
+                "SELECT position, previous_position, digest FROM {} ORDER BY position DESC LIMIT 1"
+            ).format(self.chain_table)
+        )
+        found = curs.fetchone()
+        head = (
+            Link(found["position"], found["previous_position"], found["digest"]) if found else None
+        )
+        links = extend(head, rows, self.plaintext)
+        curs.executemany(
+            SQL("INSERT INTO {} (position, previous_position, digest) VALUES (%s, %s, %s)").format(
+                self.chain_table
+            ),
+            [(k.position, k.previous_position, k.digest) for k in links],
+        )
+
+    def chain_links(self, after: int, limit: int) -> list[Link]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT position, previous_position, digest FROM {} "
+                    "WHERE position > %s ORDER BY position LIMIT %s"
+                ).format(self.chain_table),
+                (after, limit),
+            )
+            return [
+                Link(r["position"], r["previous_position"], r["digest"]) for r in curs.fetchall()
+            ]
+
+    chain_created = False
+    """True when this recorder created the chain table (a store older than the chain)."""
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) AS found",
+                (f'"{self.datastore.schema}"."{self.events_table_name}_chain"',),
+            )
+            row = curs.fetchone()
+            self.chain_created = row is None or row["found"] is None
+        super().create_table()
+
+    def seal_unchained(self, page: int = 5000) -> int:
+        """Links a store written before the chain existed (once: only when this recorder just
+        created the chain table and it is still empty; links missing from an existing chain
+        mean tampering, which sealing would hide)."""
+        if not self.chain_created:
+            return 0
+        events = SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain_table))
+            if curs.fetchone() is not None:
+                return 0
+            linked, after = 0, 0
+            while True:
+                curs.execute(
+                    SQL(
+                        "SELECT notification_id, originator_id, originator_version, topic, state"
+                        " FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+                    ).format(events),
+                    (after, page),
+                )
+                rows = [(int(r["notification_id"]), _Row(r)) for r in curs.fetchall()]
+                if not rows:
+                    return linked
+                self._append_links(curs, rows)
+                linked, after = linked + len(rows), rows[-1][0]
+
     def existing(self, originator_ids: Sequence[Any]) -> set[Any]:
         """Which of these aggregates have stored events (one query, not one per id)."""
         if not originator_ids:
@@ -48,6 +148,14 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(statement, (list(originator_ids),))
             return {row["originator_id"] for row in curs.fetchall()}
+
+
+class _Row:
+    __slots__ = ("originator_id", "originator_version", "state", "topic")
+
+    def __init__(self, r: Any) -> None:
+        self.originator_id, self.originator_version = r["originator_id"], r["originator_version"]
+        self.topic, self.state = r["topic"], bytes(r["state"])
 
 
 def _flatten(statement: Composable) -> list[Composable]:

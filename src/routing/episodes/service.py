@@ -20,6 +20,8 @@ from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Trac
 from eventsourcing.utils import get_topic
 
 from routing.access import Forbidden, Principal, check_recording
+from routing.audit.chain import plaintext_of
+from routing.audit.store import chained_process_recorder
 from routing.episodes.aggregate import (
     CareEpisode,
     EventReceipt,
@@ -127,8 +129,12 @@ class CareEpisodes(Application[UUID]):
         return transcoder
 
     def construct_recorder(self) -> ProcessRecorder:
-        """A process recorder, so a consumer's position commits with the facts it caused."""
-        recorder: ProcessRecorder = self.factory.process_recorder()
+        """A process recorder, so a consumer's position commits with the facts it caused;
+        one that keeps the audit hash chain (routing.audit.chain) with every write, decoding
+        stored states the way this application's mapper does (cipher included)."""
+        recorder: ProcessRecorder = chained_process_recorder(self.factory)
+        recorder.plaintext = plaintext_of(self.mapper)  # type: ignore[attr-defined]
+        recorder.seal_unchained()  # type: ignore[attr-defined]
         return recorder
 
     # --- writing -------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""For auditors: an episode as it was known or as it was at a time, what was learnt late, the
+event log's hash chain, and policy simulation. Reads the event store only; never writes, and
+never touches the live read models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, BaseModel
+
+from api.auth import require
+from api.deps import AppSettings, Episodes
+from api.errors import ErrorBody
+from routing.access import Role
+from routing.audit import service as audit
+from routing.audit.models import (
+    EpisodeViewOut,
+    LearntOut,
+    SimulationIn,
+    SimulationOut,
+    learnt_out,
+    simulation_out,
+    view_out,
+)
+from routing.audit.store import check_chain
+
+router = APIRouter(
+    prefix="/audit",
+    tags=["audit"],
+    dependencies=[Depends(require(Role.auditor, trail="audit"))],
+)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+Moment = Annotated[AwareDatetime, Query(description="ISO 8601 with a time zone.")]
+
+
+@router.get("/episodes/{episode_id}/known", response_model=EpisodeViewOut, responses=NOT_FOUND)
+def known_at(
+    episode_id: UUID, at: Moment, episodes: Episodes, settings: AppSettings
+) -> EpisodeViewOut:
+    """The episode as the store knew it at `at` (facts recorded at or before it), and the
+    liability decisions those facts gave."""
+    policy = settings.rulebook_policy()
+    return view_out(episode_id, audit.episode_known_at(episodes, episode_id, at, policy))
+
+
+@router.get("/episodes/{episode_id}/occurred", response_model=EpisodeViewOut, responses=NOT_FOUND)
+def occurred_by(
+    episode_id: UUID, at: Moment, episodes: Episodes, settings: AppSettings
+) -> EpisodeViewOut:
+    """The episode as it was in reality at `at` (facts that occurred at or before it), as we
+    know them now."""
+    policy = settings.rulebook_policy()
+    return view_out(episode_id, audit.episode_occurred_by(episodes, episode_id, at, policy))
+
+
+@router.get("/episodes/{episode_id}/learnt", response_model=LearntOut, responses=NOT_FOUND)
+def learnt(episode_id: UUID, since: Moment, until: Moment, episodes: Episodes) -> LearntOut:
+    """Facts recorded after `since` up to `until`; `late` marks those that had already
+    occurred by `since`."""
+    if until < since:
+        raise _invalid("until", "until is before since")
+    return learnt_out(
+        episode_id, audit.episode_learnt(episodes, episode_id, since, until), since, until
+    )
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A 422 in the API's one error shape, naming the query parameter."""
+    return RequestValidationError(
+        [{"loc": ("query", field), "msg": message, "type": "value_error"}]
+    )
+
+
+class ChainOut(BaseModel):
+    intact: bool
+    rows: int
+    links: int
+    head_position: int | None
+    head_digest: str | None
+    findings: list[dict[str, Any]]
+
+
+@router.get("/chain", response_model=ChainOut)
+async def chain(
+    episodes: Episodes,
+    anchor_position: Annotated[int | None, Query(ge=1, description="A head noted earlier.")] = None,
+    anchor_digest: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+) -> ChainOut:
+    """Recomputes the event log's hash chain and reports edited, inserted or deleted rows;
+    with an anchor (a head noted earlier, kept outside the database) also truncation. Reads
+    the whole log: minutes on a large store."""
+    if (anchor_position is None) != (anchor_digest is None):
+        missing = "anchor_digest" if anchor_digest is None else "anchor_position"
+        raise _invalid(missing, "anchor_position and anchor_digest go together")
+    anchor = (anchor_position, anchor_digest) if anchor_position and anchor_digest else None
+    report = await run_in_threadpool(lambda: check_chain(episodes.recorder, anchor=anchor))
+    return ChainOut(
+        intact=report.intact, rows=report.checked, links=report.links,
+        head_position=report.head.position if report.head else None,
+        head_digest=report.head.digest if report.head else None,
+        findings=[vars(f) for f in report.findings or []],
+    )  # fmt: skip
+
+
+@router.post("/simulations", response_model=SimulationOut)
+async def simulate(
+    body: SimulationIn,
+    episodes: Episodes,
+    settings: AppSettings,
+    limit: Annotated[int, Query(ge=0, le=10_000, description="Changed contacts listed.")] = 100,
+) -> SimulationOut:
+    """Recomputes liability for the chosen home regions and contact dates under another
+    rulebook policy, with the live projection's rule functions, from the event store: per
+    home region what it paid versus what it would have paid, and the contacts that change."""
+    baseline = settings.rulebook_policy()
+    result = await run_in_threadpool(
+        audit.simulate, episodes, baseline, body.alternative(baseline), body.scope()
+    )
+    return simulation_out(result, limit)

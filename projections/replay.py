@@ -1,0 +1,124 @@
+"""Rebuilds read models from the event store itself, not from Kafka, into scratch tables.
+
+For audit: the store is the record, so a read model must be reproducible from it alone. The
+facts are read from the notification log (``routing.audit.reading``), turned into the very
+CloudEvents the relay would publish and the runner would decode, and folded by the same
+``Projection`` objects the runners use, into a scratch database (a SQLite file) or schema
+(PostgreSQL). The live read models are never written.
+
+Each page of the log is one transaction that also records how far the replay got
+(``replay_positions``): a replay is always from the start (its tables are emptied first), and
+the recorded position says which store position a finished one reflects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+
+from projections.base import Projection
+from projections.db import Cursor, PostgresReadModels, ReadModelDB, SQLiteReadModels
+from routing.audit.reading import FactReader
+from routing.config import Settings, StoreKind
+from routing.episodes.service import CareEpisodes
+
+Progress = Callable[[int, int], None]
+"""(store position reached, last store position)."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    projections: tuple[str, ...]
+    facts: int
+    applied: int
+    position: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.facts / self.seconds if self.seconds else 0.0
+
+
+def open_scratch(settings: Settings) -> ReadModelDB:
+    """The replay's own database: never the live read models."""
+    if settings.store is StoreKind.postgres:
+        if settings.replay_schema == settings.projections_schema:
+            raise ValueError("ROUTING_REPLAY_SCHEMA must differ from ROUTING_PROJECTIONS_SCHEMA")
+        assert settings.postgres_dsn is not None
+        return PostgresReadModels(str(settings.postgres_dsn), settings.replay_schema)
+    if settings.store is StoreKind.memory:
+        return SQLiteReadModels(Path(":memory:"))
+    if settings.replay_sqlite_path.resolve() == settings.projections_sqlite_path.resolve():
+        raise ValueError("ROUTING_REPLAY_SQLITE_PATH must differ from the live read models")
+    return SQLiteReadModels(settings.replay_sqlite_path)
+
+
+def _create_positions(cur: Cursor) -> None:
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS replay_positions ("
+        " projection TEXT PRIMARY KEY, store_position BIGINT NOT NULL)"
+    )
+
+
+def replayed_position(db: ReadModelDB, name: str) -> int | None:
+    with db.transaction() as cur:
+        _create_positions(cur)
+        cur.execute("SELECT store_position FROM replay_positions WHERE projection = %s", (name,))
+        row = cur.fetchone()
+        return int(row[0]) if row else None
+
+
+def replay(
+    service: CareEpisodes,
+    db: ReadModelDB,
+    projections: Sequence[Projection],
+    *,
+    progress: Progress = lambda done, total: None,
+    page: int = 5000,
+    until: int | None = None,
+) -> ReplayResult:
+    """Replays the store (up to position ``until``, default: its end) into ``db``."""
+    started = perf_counter()
+    reader = FactReader(service, page)
+    last = reader.last_position() if until is None else until
+    with db.transaction() as cur:
+        _create_positions(cur)
+        for p in projections:
+            p.drop(cur)
+            p.create(cur)
+            cur.execute("DELETE FROM replay_positions WHERE projection = %s", (p.name,))
+    wanted = {p.name: p.interesting for p in projections}
+    facts = applied = reached = 0
+    progress(0, last)
+    for batch in reader.pages(0, last):
+        try:
+            with db.transaction() as cur:
+                for stored in batch:
+                    kind = stored.type
+                    targets = [p for p in projections if kind in wanted[p.name]]
+                    if targets:
+                        event = stored.cloud_event()
+                        for p in targets:
+                            p.apply(cur, event)
+                        applied += 1
+                for p in projections:
+                    p.flush(cur)
+                reached = batch[-1].position
+                cur.executemany(
+                    "INSERT INTO replay_positions (projection, store_position) "
+                    "VALUES (%s, %s) ON CONFLICT (projection) "
+                    "DO UPDATE SET store_position = excluded.store_position",
+                    [(p.name, reached) for p in projections],
+                )
+        except BaseException:
+            for p in projections:
+                p.discard_cache()
+            raise
+        facts += len(batch)
+        progress(reached, last)
+    progress(last, last)
+    return ReplayResult(
+        tuple(p.name for p in projections), facts, applied, reached, perf_counter() - started
+    )

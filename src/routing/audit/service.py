@@ -1,0 +1,60 @@
+"""The audit questions answered against the event store (the I/O around the pure parts).
+
+Shared by the CLI (``routing history|simulate``) and the API (``/audit/...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from uuid import UUID
+
+from routing.audit.history import EpisodeView, Learnt, known_at, learnt_between, occurred_by, view
+from routing.audit.reading import FactReader
+from routing.audit.simulation import Scope, Simulation, Simulator
+from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.service import CareEpisodes
+from routing.liability.rulebooks import RulebookPolicy
+from routing.reference.catalogue import load_catalogue
+from routing.reference.regions import load_regions
+
+
+def episode_known_at(
+    service: CareEpisodes, episode_id: UUID, at: datetime, policy: RulebookPolicy
+) -> EpisodeView:
+    entries = known_at(service.history(episode_id), at)
+    return view(entries, str(episode_id), policy, load_catalogue(), load_regions())
+
+
+def episode_occurred_by(
+    service: CareEpisodes, episode_id: UUID, at: datetime, policy: RulebookPolicy
+) -> EpisodeView:
+    entries = occurred_by(service.history(episode_id), at)
+    return view(entries, str(episode_id), policy, load_catalogue(), load_regions())
+
+
+def episode_learnt(
+    service: CareEpisodes, episode_id: UUID, since: datetime, until: datetime
+) -> list[Learnt]:
+    return learnt_between(service.history(episode_id), since, until)
+
+
+def episode_facts(reader: FactReader) -> Iterator[tuple[str, EpisodeEvent, datetime]]:
+    """Every episode fact in the store, parsed (billing months' closings are skipped)."""
+    for page in reader.pages():
+        for stored in page:
+            if stored.type == "month_closed":
+                continue
+            yield (
+                stored.subject,
+                parse_event(stored.fact),
+                datetime.fromisoformat(stored.recorded_at),
+            )
+
+
+def simulate(
+    service: CareEpisodes, baseline: RulebookPolicy, alternative: RulebookPolicy, scope: Scope
+) -> Simulation:
+    simulator = Simulator(baseline, alternative, scope, load_catalogue(), load_regions())
+    simulator.add_all(episode_facts(FactReader(service)))
+    return simulator.result()
