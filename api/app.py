@@ -30,6 +30,7 @@ from api.routes import (
 from api.writer import GroupCommitWriter
 from projections.db import ReadModelDB, open_read_models
 from routing.config import Settings
+from routing.decisions.cache import DecisionCache
 from routing.episodes.service import CareEpisodes
 from routing.identity import Pseudonymiser
 from routing.keys import resolve_keys
@@ -105,6 +106,8 @@ def create_app(
     app.state.read_models = read_models
     app.state.open_read_models = lambda: open_read_models(settings)
     app.state.authenticator = Authenticator(settings)
+    app.state.policy = settings.rulebook_policy()
+    app.state.decision_cache = DecisionCache(settings.decision_cache_size)
     errors.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from routing.access import Principal
-from routing.decisions.question import RoutingAnswer, RoutingQuestion
+from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import Decided, record_decisions
 from routing.episodes.events import EpisodeEvent
 from routing.episodes.service import CareEpisodes, EventRejected, Recorded
@@ -101,7 +101,7 @@ class GroupCommitWriter:
         self.events: GroupCommit[tuple[EpisodeEvent, Principal | None], Recorded] = GroupCommit(
             self._record_events, self.executor
         )
-        self.decisions: GroupCommit[tuple[RoutingQuestion, RoutingAnswer], Decided] = GroupCommit(
+        self.decisions: GroupCommit[tuple[RoutingQuestion, bytes], Decided] = GroupCommit(
             lambda items: record_decisions(service, items), self.executor
         )
 

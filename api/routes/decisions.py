@@ -11,7 +11,7 @@ from api.errors import ERROR_RESPONSES
 from api.fastlane import Reply
 from api.writer import GroupCommitWriter
 from routing.access import Principal, Role
-from routing.decisions.advise import advise
+from routing.decisions.cache import DecisionCache
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
@@ -28,8 +28,8 @@ _REPLAYED = [(b"idempotent-replayed", b"true")]
 
 async def answer(state: Any, q: RoutingQuestion) -> Reply:
     """Decides, records for audit (once per request id) and answers with the stored bytes."""
-    policy = state.settings.rulebook_policy()
-    given = advise(q, policy, load_reference_data(), load_regions())
+    cache: DecisionCache = state.decision_cache
+    given = cache.answer(q, state.policy, load_reference_data(), load_regions())
     writer: GroupCommitWriter = state.writer
     decided = await writer.decisions.submit((q, given))
     return Reply(200, decided.answer, _REPLAYED if decided.replayed else [])

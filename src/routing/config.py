@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="Answer POST /events and POST /routing/decisions as plain ASGI ahead of "
         "FastAPI's router (same answers; see api/fastlane.py). false = through FastAPI.",
     )
+    decision_cache_size: int = Field(
+        4096,
+        ge=0,
+        description="Routing answers kept for reuse by the same question the same day "
+        "(src/routing/decisions/cache.py); 0 = decide every question afresh.",
+    )
     host: str = Field("127.0.0.1", description="Interface `routing serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port of `routing serve`.")
 

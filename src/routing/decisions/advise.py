@@ -32,6 +32,7 @@ from routing.reference.regions import Regions
 from routing.reference.tariffs import NoFeeSchedule
 
 SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
+PREVIEW_MINUTES = 15  # the imagined contact's length: its end's date can matter to the bill
 ALL_DISTANCE = [ContactMode.video, ContactMode.phone, ContactMode.chat, ContactMode.async_message]
 
 
@@ -170,6 +171,7 @@ def _facts(q: RoutingQuestion, care: str, modes: list[ContactMode]) -> ContactFa
         home_region_corrected=False, care_region=care, care_level=q.care_level,
         provider_id="", care_unit_id="", requested_mode=q.requested_mode, status="completed",
         mode=mode, profession=q.profession, content=ContactContent.qualified_care,
-        started_at=q.planned_start, completed_at=q.planned_start + timedelta(minutes=15),
+        started_at=q.planned_start,
+        completed_at=q.planned_start + timedelta(minutes=PREVIEW_MINUTES),
         assessments=assessments,
     )  # fmt: skip

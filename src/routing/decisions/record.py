@@ -104,15 +104,12 @@ def stored_decision(
 
 
 def record_decisions(
-    app: Application[UUID], items: list[tuple[RoutingQuestion, RoutingAnswer]]
+    app: Application[UUID], items: list[tuple[RoutingQuestion, bytes]]
 ) -> list[Decided]:
-    """One transaction for all; a conflict (a retried request id among them) is sorted out
-    one by one."""
+    """Stores each (question, answer JSON); one transaction for all, and a conflict (a
+    retried request id among them) is sorted out one by one."""
     now = datetime.now(UTC)
-    pending = []
-    for q, a in items:
-        answer = answer_json(a)
-        pending.append(_Pending(q, stored_decision(app.mapper, q, answer, now), answer))
+    pending = [_Pending(q, stored_decision(app.mapper, q, a, now), a) for q, a in items]
     return _insert(app, pending)
 
 
