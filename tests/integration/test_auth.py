@@ -8,8 +8,11 @@ role inside it gets past authorisation (whatever the handler then says about the
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +399,59 @@ def test_unknown_region_codes_in_queries_are_422(
     r = anonymous.get(path, params=params, headers=all_roles())
     assert r.status_code == 422, r.text
     assert r.json()["field"] == f"query.{field}"
+
+
+def test_rs256_tokens_from_a_jwks_url_including_a_rotated_key(tmp_path: Path) -> None:
+    """The identity provider's JWKS served over real HTTP: tokens signed with its key pass,
+    the fast lane included; a key it publishes later (rotation) is fetched when a token first
+    names it; a key it never published is refused."""
+    key, jwks_path = _rsa_jwks(tmp_path)
+    served = {"body": jwks_path.read_bytes()}
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        settings = _production(tmp_path, jwks_path).model_copy(
+            update={"auth_jwks_file": None, "auth_jwks_url": url}
+        )
+        now = int(time.time())
+        claims = {"sub": "a", "iss": "https://idp.example.se", "aud": "routing-api"}
+
+        def signed(signing: Any, kid: str, **extra: Any) -> dict[str, str]:
+            body = claims | {"exp": now + 60} | extra
+            raw = jwt.encode(body, signing, algorithm="RS256", headers={"kid": kid})
+            return {"Authorization": f"Bearer {raw}"}
+
+        rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with TestClient(create_app(settings)) as c:
+            assert c.get("/access-trail", headers=signed(key, "k1", roles=["auditor"])).is_success
+            decision = {"request_id": str(uuid.uuid4())}  # invalid body: auth comes first
+            client = signed(key, "k1", roles=["routing_client"])
+            assert c.post("/routing/decisions", json=decision, headers=client).status_code == 422
+            # rotation: the provider publishes its next key, then signs with it. pyjwt fetches
+            # an unknown kid at most once per cooldown (30 s: it shields the provider from
+            # floods of made-up kids), so right after the initial fetch the new key waits;
+            # once the cooldown is over it is fetched and accepted.
+            public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rotated.public_key()))
+            keys = json.loads(served["body"])["keys"]
+            served["body"] = json.dumps({"keys": [*keys, public | {"kid": "k2"}]}).encode()
+            next_key = signed(rotated, "k2", roles=["auditor"])
+            assert c.get("/access-trail", headers=next_key).status_code == 401
+            c.app.state.authenticator._jwks_client.cooldown_duration = 0  # type: ignore[attr-defined]
+            assert c.get("/access-trail", headers=next_key).status_code == 200
+            stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            unknown = signed(stranger, "k3", roles=["auditor"])
+            assert c.get("/access-trail", headers=unknown).status_code == 401  # never published
+    finally:
+        server.shutdown()
