@@ -7,6 +7,7 @@ none of it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -162,9 +163,16 @@ class CareEpisodes(Application[UUID]):
         """
         self._check_plausible(events)
         for attempt in range(MAX_ATTEMPTS):
+            fresh = attempt > 0
             try:
-                return self._try_record(events, tracking, principals, consult_receipts=attempt > 0)
+                return self._try_record(events, tracking, principals, fresh=fresh)
             except RecordConflictError:
+                continue
+            except EventRejected:
+                if fresh:
+                    raise
+                # Judged on cached episodes: another process may have recorded what this
+                # fact needs. Only a refusal on fresh state is final.
                 continue
         raise RecordConflictError(f"gave up after {MAX_ATTEMPTS} conflicting writes")
 
@@ -185,7 +193,7 @@ class CareEpisodes(Application[UUID]):
         tracking: Tracking | None,
         principals: Sequence[Principal | None] | None,
         *,
-        consult_receipts: bool,
+        fresh: bool,
     ) -> list[Recorded]:
         episodes: dict[UUID, CareEpisode | None] = {}
         new_receipts: list[Aggregate.Created] = []
@@ -211,7 +219,9 @@ class CareEpisodes(Application[UUID]):
             in_batch[e.event_id] = (fp, i)
 
             if e.episode_id not in episodes:
-                episodes[e.episode_id] = None if e.episode_id in new else self._load(e.episode_id)
+                episodes[e.episode_id] = (
+                    None if e.episode_id in new else self._load(e.episode_id, fresh=fresh)
+                )
             episode = episodes[e.episode_id]
             if principals is not None and (principal := principals[i]) is not None:
                 try:
@@ -219,7 +229,7 @@ class CareEpisodes(Application[UUID]):
                 except Forbidden as refused:
                     raise EventForbidden(i, "forbidden", refused.message, refused.field) from None
 
-            earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts)
+            earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts=fresh)
             if earlier is not None:
                 pending.append(
                     Recorded(e.event_id, e.episode_id, earlier.version, earlier.recorded_at, True)
@@ -267,6 +277,11 @@ class CareEpisodes(Application[UUID]):
             processing.aggregates[episode.id] = episode
         processing.events.extend(receipts)
         self._record(processing)
+        # The library caches saved aggregates only without fast-forward; ``_load`` trusts
+        # this process's own latest copy first, so keep it (fast-forward still adds others').
+        if self.repository.cache is not None:
+            for episode in episodes:
+                self.repository.cache.put(episode.id, episode)
 
     def _earlier_receipt(
         self,
@@ -316,7 +331,21 @@ class CareEpisodes(Application[UUID]):
                 unseen.append(episode_id)
         return set(unseen) - set(existing(unseen))
 
-    def _load(self, episode_id: UUID) -> CareEpisode | None:
+    def _load(self, episode_id: UUID, *, fresh: bool = True) -> CareEpisode | None:
+        """The episode; not ``fresh``: as this process last saw it (cached), without asking
+        the store for newer facts. That query was a third of a single event's cost, and it is
+        only needed when another process (the ingest consumer) wrote to the same episode:
+        then this write conflicts on the episode's version, or a rule refuses it, and
+        ``record_batch`` tries again on fresh state."""
+        cache = self.repository.cache
+        if not fresh and cache is not None:
+            try:
+                cached = cache.get(episode_id)
+            except KeyError:
+                pass
+            else:
+                assert isinstance(cached, CareEpisode)
+                return copy.deepcopy(cached)
         try:
             episode: CareEpisode = self.repository.get(episode_id)
         except AggregateNotFoundError:
