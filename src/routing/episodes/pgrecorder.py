@@ -75,11 +75,17 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
             Link(found["position"], found["previous_position"], found["digest"]) if found else None
         )
         links = extend(head, rows, self.plaintext)
-        curs.executemany(
-            SQL("INSERT INTO {} (position, previous_position, digest) VALUES (%s, %s, %s)").format(
-                self.chain_table
+        # One statement over three arrays: executemany would be a round of its own per link.
+        curs.execute(
+            SQL(
+                "INSERT INTO {} (position, previous_position, digest) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
+            ).format(self.chain_table),
+            (
+                [k.position for k in links],
+                [k.previous_position for k in links],
+                [k.digest for k in links],
             ),
-            [(k.position, k.previous_position, k.digest) for k in links],
         )
 
     def chain_links(self, after: int, limit: int) -> list[Link]:
