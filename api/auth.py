@@ -111,32 +111,44 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers=UNAUTHORIZED_HEADERS)
 
 
-async def authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization")
+async def principal_of(authenticator: Authenticator, header: str | None) -> Principal:
+    """The principal of an ``Authorization`` header's bearer token (cached after its first
+    check); raises Unauthenticated saying what is wrong. Shared by the FastAPI routes and
+    the fast lane (api/fastlane.py)."""
     if not header:
-        raise _unauthorized("a bearer token is required (header Authorization: Bearer ...)")
+        raise Unauthenticated("a bearer token is required (header Authorization: Bearer ...)")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("the Authorization header must be 'Bearer <token>'")
-    authenticator: Authenticator = request.app.state.authenticator
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     principal = authenticator.cached(token)
-    if principal is None:
-        try:  # a JWKS URL may be fetched: off the event loop
-            principal = await run_in_threadpool(authenticator.verify, token)
-        except Unauthenticated as exc:
-            raise _unauthorized(str(exc)) from None
+    if principal is None:  # a JWKS URL may be fetched: off the event loop
+        principal = await run_in_threadpool(authenticator.verify, token)
     return principal
+
+
+def role_refusal(principal: Principal, roles: tuple[Role, ...]) -> str | None:
+    """Why ``principal`` may not use a route admitting ``roles``; None if it may."""
+    if principal.has(*roles):
+        return None
+    return f"this route needs one of the roles: {', '.join(r.value for r in roles)}"
+
+
+async def authenticate(request: Request) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        return await principal_of(authenticator, request.headers.get("authorization"))
+    except Unauthenticated as exc:
+        raise _unauthorized(str(exc)) from None
 
 
 def require(*roles: Role, trail: str | None = None) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting a token holding any of ``roles``; ``trail`` names the kind of
     data read (e.g. ``finance``, ``audit``), recorded in the access trail."""
-    names = ", ".join(r.value for r in roles)
 
     async def dependency(request: Request) -> Principal:
         principal = await authenticate(request)
-        if not principal.has(*roles):
-            raise HTTPException(403, f"this route needs one of the roles: {names}")
+        if (refusal := role_refusal(principal, roles)) is not None:
+            raise HTTPException(403, refusal)
         request.state.principal = principal
         if trail is not None:
             await run_in_threadpool(access_trail.record, request, principal, trail)

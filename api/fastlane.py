@@ -15,7 +15,6 @@ does not turn into a 4xx reaches uvicorn, which logs it and answers 500, as Fast
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +22,15 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from api.auth import UNAUTHORIZED_HEADERS, Authenticator, Unauthenticated
+from api.auth import (
+    UNAUTHORIZED_HEADERS,
+    Authenticator,
+    Unauthenticated,
+    principal_of,
+    role_refusal,
+)
 from api.errors import ErrorBody, rejected_body, validation_body
+from api.limits import too_large_body
 from routing.access import Principal, Role
 from routing.episodes.service import EventRejected
 from routing.identity import Pseudonymiser, pseudonymising
@@ -102,14 +108,13 @@ class FastLane:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return self._too_large()
-        caller = await self._caller(headers.get(b"authorization"))
-        if isinstance(caller, Reply):
-            return caller
-        if not caller.has(*route.roles):
-            names = ", ".join(r.value for r in route.roles)
-            return error_reply(403, ErrorBody(
-                code="forbidden", message=f"this route needs one of the roles: {names}"
-            ))  # fmt: skip
+        header = headers.get(b"authorization")
+        try:
+            caller = await principal_of(self.authenticator, header and header.decode("latin-1"))
+        except Unauthenticated as exc:
+            return _unauthorized(str(exc))
+        if (refusal := role_refusal(caller, route.roles)) is not None:
+            return error_reply(403, ErrorBody(code="forbidden", message=refusal))
         body = await self._body(receive)
         if body is None:
             return self._too_large()
@@ -121,26 +126,8 @@ class FastLane:
         except EventRejected as exc:
             return error_reply(exc.status, rejected_body(exc, batch=False))
 
-    async def _caller(self, header: bytes | None) -> Principal | Reply:
-        """The token's principal (cached after its first check), or the 401 to send."""
-        if not header:
-            return _unauthorized("a bearer token is required (header Authorization: Bearer ...)")
-        scheme, _, token = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return _unauthorized("the Authorization header must be 'Bearer <token>'")
-        principal = self.authenticator.cached(token)
-        if principal is not None:
-            return principal
-        try:  # a JWKS URL may be fetched: off the event loop
-            return await asyncio.to_thread(self.authenticator.verify, token)
-        except Unauthenticated as exc:
-            return _unauthorized(str(exc))
-
     def _too_large(self) -> Reply:
-        return error_reply(413, ErrorBody(
-            code="body_too_large",
-            message=f"request body exceeds {self.max_bytes} bytes; split the batch",
-        ))  # fmt: skip
+        return Reply(413, too_large_body(self.max_bytes))
 
     async def _body(self, receive: Receive) -> bytes | None:
         """The whole body, or None past the limit (counted: chunked uploads declare none)."""

@@ -66,12 +66,7 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "code": "body_too_large",
-                "message": f"request body exceeds {self.max_bytes} bytes; split the batch",
-            }
-        )
+        body = too_large_body(self.max_bytes)
         await send(
             {
                 "type": "http.response.start",
@@ -83,3 +78,13 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def too_large_body(max_bytes: int) -> bytes:
+    """The 413 answer, the same from this middleware and from the fast lane."""
+    return orjson.dumps(
+        {
+            "code": "body_too_large",
+            "message": f"request body exceeds {max_bytes} bytes; split the batch",
+        }
+    )
