@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from starlette.responses import Response
 
 from api.auth import (
     UNAUTHORIZED_HEADERS,
@@ -46,6 +47,11 @@ class Reply:
     status: int
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def response(self) -> Response:
+        """The same reply for a FastAPI route to return."""
+        headers = {k.decode(): v.decode() for k, v in self.headers}
+        return Response(self.body, self.status, headers, media_type="application/json")
 
 
 Handler = Callable[[Any, bytes, Principal], Awaitable[Reply]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 
 from api.auth import require
 from api.errors import ERROR_RESPONSES
@@ -46,6 +46,4 @@ async def routing_decision(q: RoutingQuestion, request: Request) -> Any:
     digital door first (R7); is an assessment needed for the home region to pay; what the
     bill and the patient fee would be. Recorded for audit; a retry with the same
     `request_id` gets the first answer (header `Idempotent-Replayed: true`)."""
-    reply = await answer(request.app.state, q)
-    headers = {k.decode(): v.decode() for k, v in reply.headers}
-    return Response(reply.body, reply.status, headers, media_type="application/json")
+    return (await answer(request.app.state, q)).response()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, status
 from pydantic import BaseModel, Field
 
 from api.auth import Caller, require
@@ -89,9 +89,7 @@ async def post_event(
     """Records one event. Retrying with the same `event_id` and body returns the original
     result (with header `Idempotent-Replayed: true`); the same `event_id` with another body
     is a 409."""
-    reply = await record(request.app.state, event, caller)
-    headers = {k.decode(): v.decode() for k, v in reply.headers}
-    return Response(reply.body, reply.status, headers, media_type="application/json")
+    return (await record(request.app.state, event, caller)).response()
 
 
 @router.post(
