@@ -133,8 +133,8 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
 def _scratch(kind: StoreKind, tmp: Path, schema: str, args: argparse.Namespace) -> ReadModelDB:
     if kind is StoreKind.sqlite:
         path = tmp / f"scratch-{uuid.uuid4().hex[:6]}.db"
-        return SQLiteReadModels(path)
-    return PostgresReadModels(args.postgres_dsn, schema)
+        return SQLiteReadModels(path, scratch=True)
+    return PostgresReadModels(args.postgres_dsn, schema, scratch=True)
 
 
 def main() -> None:

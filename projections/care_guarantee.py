@@ -128,7 +128,7 @@ class CareGuarantee(Projection):
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         episode = str(event.subject)
         fact = event.fact()
-        self._facts_rows.append((episode, event.storeposition, fact.model_dump_json()))
+        self._facts_rows.append((episode, event.storeposition, event.fact_json()))
         facts = (
             []  # an episode's first fact: nothing to read back
             if event.episodeversion == 1

@@ -91,12 +91,16 @@ def write_rows(
 class SQLiteReadModels(ReadModelDB):
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, scratch: bool = False) -> None:
+        """``scratch``: a database a crash may lose (a replay starts again from nothing), so
+        commits are not synced and the page cache is larger."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(f"PRAGMA synchronous={'OFF' if scratch else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=10000")
+        if scratch:
+            self._conn.execute("PRAGMA cache_size=-131072")  # KiB: 128 MiB
         self._lock = threading.Lock()
 
     @contextmanager
@@ -118,8 +122,13 @@ class SQLiteReadModels(ReadModelDB):
 class PostgresReadModels(ReadModelDB):
     dialect = "postgres"
 
-    def __init__(self, dsn: str, schema: str) -> None:
+    def __init__(self, dsn: str, schema: str, *, scratch: bool = False) -> None:
+        """``scratch``: commits do not wait for the WAL flush (a replay lost to a crash is
+        started again; it is never the record)."""
         self._conn = psycopg.connect(dsn)
+        if scratch:
+            self._conn.execute("SET synchronous_commit = off")
+            self._conn.commit()
         self._lock = threading.Lock()
         self._created = False
         with self._conn.transaction():

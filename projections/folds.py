@@ -42,7 +42,7 @@ class EpisodeFolds(Generic[F]):
         """Keeps and folds one fact; returns the episode's fold and the contacts it changed."""
         episode, fact = str(event.subject), event.fact()
         self._rows.append(
-            (episode, event.storeposition, event.recordedat.isoformat(), fact.model_dump_json())
+            (episode, event.storeposition, event.recordedat.isoformat(), event.fact_json())
         )
         fold = (
             self.new(episode)  # an episode's first fact: nothing to read back

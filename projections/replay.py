@@ -47,12 +47,12 @@ def open_scratch(settings: Settings) -> ReadModelDB:
         if settings.replay_schema == settings.projections_schema:
             raise ValueError("ROUTING_REPLAY_SCHEMA must differ from ROUTING_PROJECTIONS_SCHEMA")
         assert settings.postgres_dsn is not None
-        return PostgresReadModels(str(settings.postgres_dsn), settings.replay_schema)
+        return PostgresReadModels(str(settings.postgres_dsn), settings.replay_schema, scratch=True)
     if settings.store is StoreKind.memory:
-        return SQLiteReadModels(Path(":memory:"))
+        return SQLiteReadModels(Path(":memory:"), scratch=True)
     if settings.replay_sqlite_path.resolve() == settings.projections_sqlite_path.resolve():
         raise ValueError("ROUTING_REPLAY_SQLITE_PATH must differ from the live read models")
-    return SQLiteReadModels(settings.replay_sqlite_path)
+    return SQLiteReadModels(settings.replay_sqlite_path, scratch=True)
 
 
 def _create_positions(cur: Cursor) -> None:

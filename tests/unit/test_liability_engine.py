@@ -229,3 +229,24 @@ def test_uncompleted_contact_is_pending() -> None:
 def test_same_inputs_same_decision() -> None:
     bodies = _digital(AFTER, assessment=_assessed(AFTER - timedelta(minutes=5)))
     assert _decide(bodies) == _decide(bodies)
+
+
+def test_folded_contact_is_a_true_dataclass_copy() -> None:
+    """The fold copies ``ContactFacts`` through its instance dict (cheaper than
+    ``dataclasses.replace``); the copy must equal what ``replace`` would build, and the class
+    must keep nothing a dict copy would skip."""
+    import dataclasses
+
+    from routing.liability.facts import ContactFacts
+
+    assert not hasattr(ContactFacts, "__post_init__")
+    assert not hasattr(ContactFacts, "__slots__")
+    episode = str(uuid4())
+    facts = EpisodeFacts(episode)
+    for b in _digital(AFTER, assessment=_assessed(AFTER - timedelta(minutes=5))):
+        facts.apply(parse_event({**b, "episode_id": episode}))
+    c = facts.contacts["c1"]
+    rebuilt = dataclasses.replace(c)
+    assert rebuilt == c and hash(rebuilt) == hash(c)
+    assert {f.name for f in dataclasses.fields(c)} == set(vars(c))
+    assert c.status == "completed" and len(c.assessments) == 1

@@ -53,14 +53,22 @@ class StoredFact:
 
 
 class ReplayedEvent(CloudEvent):
-    """A decoded CloudEvent whose fact is validated once, however many projections ask."""
+    """A decoded CloudEvent whose fact is validated (and serialised) once, however many
+    projections ask."""
 
     @cached_property
     def _fact(self) -> EpisodeEvent:
         return super().fact()
 
+    @cached_property
+    def _fact_json(self) -> str:
+        return super().fact_json()
+
     def fact(self) -> EpisodeEvent:
         return self._fact
+
+    def fact_json(self) -> str:
+        return self._fact_json
 
 
 class FactReader:

@@ -53,19 +53,27 @@ class CloudEvent(BaseModel):
     def event_type(self) -> str:
         return self.type.removeprefix(TYPE_PREFIX).removeprefix(BILLING_PREFIX)
 
+    def fact_data(self) -> dict[str, Any]:
+        """The fact's JSON object as it was stored (envelope fields folded back in)."""
+        return {
+            **self.data,
+            "type": self.event_type,
+            "schema_version": self.schemaversion,
+            "event_id": str(self.id),
+            "episode_id": str(self.subject),
+            "occurred_at": self.time.isoformat(),
+            "source": self.source.removeprefix("/sources/"),
+        }
+
     def fact(self) -> EpisodeEvent:
         """The validated domain event, exactly as it was posted."""
-        return parse_event(
-            {
-                **self.data,
-                "type": self.event_type,
-                "schema_version": self.schemaversion,
-                "event_id": str(self.id),
-                "episode_id": str(self.subject),
-                "occurred_at": self.time.isoformat(),
-                "source": self.source.removeprefix("/sources/"),
-            }
-        )
+        return parse_event(self.fact_data())
+
+    def fact_json(self) -> str:
+        """The fact as JSON text for a projection's own facts table: the message's own
+        object re-serialised (a fraction of the cost of dumping the validated model), and
+        read back with ``parse_event`` like any posted body."""
+        return orjson.dumps(self.fact_data()).decode()
 
 
 def encode(
