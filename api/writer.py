@@ -18,7 +18,12 @@ from typing import Generic, TypeVar
 
 from routing.access import Principal
 from routing.decisions.question import RoutingQuestion
-from routing.decisions.record import Decided, record_decisions
+from routing.decisions.record import (
+    Decided,
+    PendingDecision,
+    insert_decisions,
+    pending_decision,
+)
 from routing.episodes.events import EpisodeEvent
 from routing.episodes.service import CareEpisodes, EventRejected, Recorded
 from routing.operations import correlation
@@ -27,6 +32,8 @@ from routing.operations.metrics import count_accepted
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
+LINGER = 0.002
+"""Seconds a flush may wait for a group as large as the last one (see ``GroupCommit``)."""
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -40,25 +47,51 @@ class GroupCommit(Generic[T, R]):
         batch: Callable[[list[T]], list[R]],
         executor: ThreadPoolExecutor,
         max_group: int = MAX_GROUP,
+        linger: float = LINGER,
     ) -> None:
         self.batch, self.executor, self.max_group = batch, executor, max_group
+        self.linger = linger
         # item, its waiter, and the submitter's correlation id (stored with the fact)
         self._queue: list[tuple[T, asyncio.Future[R], str | None]] = []
         self._flushing = False
         self._task: asyncio.Task[None] | None = None
+        self._expected = 1
+        """How many items the last group held: the size of the wave clients are sending."""
+        self._filled: asyncio.Event | None = None
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future, correlation.current_id()))
+        if self._filled is not None and len(self._queue) >= self._expected:
+            self._filled.set()
         if not self._flushing:
             self._flushing = True
             self._task = asyncio.create_task(self._flush())
         return await future
 
+    async def _gathered(self) -> None:
+        """Waits (at most ``linger``) until as many items are queued as the last group held.
+
+        Clients that wait for their answer before sending again (every front-end, and a
+        closed-loop benchmark) come back one by one after a commit; flushing on the first
+        arrival would commit it alone and make the rest wait a whole commit for the next
+        group. Under light load the last group held one item and nothing waits."""
+        if len(self._queue) >= self._expected or self.linger <= 0:
+            return
+        self._filled = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._filled.wait(), self.linger)
+        except TimeoutError:
+            pass
+        finally:
+            self._filled = None
+
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._queue:
+                await self._gathered()
+                self._expected = min(len(self._queue), self.max_group)
                 group, self._queue = self._queue[: self.max_group], self._queue[self.max_group :]
                 items = [e for e, _, _ in group]
                 scope = correlation.for_batch(items, [cid for _, _, cid in group])
@@ -101,9 +134,13 @@ class GroupCommitWriter:
         self.events: GroupCommit[tuple[EpisodeEvent, Principal | None], Recorded] = GroupCommit(
             self._record_events, self.executor
         )
-        self.decisions: GroupCommit[tuple[RoutingQuestion, bytes], Decided] = GroupCommit(
-            lambda items: record_decisions(service, items), self.executor
+        self.decisions: GroupCommit[PendingDecision, Decided] = GroupCommit(
+            lambda items: insert_decisions(service, items), self.executor
         )
+
+    async def decide(self, q: RoutingQuestion, answer: bytes) -> Decided:
+        """Records a decision (and its answer JSON) for audit, once per request id."""
+        return await self.decisions.submit(pending_decision(self.service.mapper, q, answer))
 
     async def record(self, event: EpisodeEvent, principal: Principal | None = None) -> Recorded:
         return await self.events.submit((event, principal))

@@ -31,7 +31,7 @@ async def answer(state: Any, q: RoutingQuestion) -> Reply:
     cache: DecisionCache = state.decision_cache
     given = cache.answer(q, state.policy, load_reference_data(), load_regions())
     writer: GroupCommitWriter = state.writer
-    decided = await writer.decisions.submit((q, given))
+    decided = await writer.decide(q, given)
     return Reply(200, decided.answer, _REPLAYED if decided.replayed else [])
 
 

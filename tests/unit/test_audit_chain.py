@@ -11,8 +11,10 @@ from eventsourcing.persistence import StoredEvent
 
 from routing.audit.chain import (
     GENESIS,
+    ChainedStoredEvent,
     Link,
-    canonical_bytes,
+    content_digest,
+    entry_digest,
     extend,
     link_digest,
     plaintext_of,
@@ -32,17 +34,32 @@ def _row(state: bytes, version: int = 1) -> StoredEvent:
     return StoredEvent("a1", version, "t:T", state)
 
 
-def test_each_link_hashes_its_predecessor_and_its_canonical_bytes() -> None:
+def test_each_link_hashes_its_predecessor_and_its_entry() -> None:
     rows = [(1, _row(b'{"b": 1, "a": 2}')), (3, _row(b'{"x": []}', 2))]
     links = extend(None, rows)
     assert [k.previous_position for k in links] == [0, 1]
-    assert links[0].digest == link_digest(GENESIS, canonical_bytes(1, rows[0][1]))
-    assert links[1].digest == link_digest(links[0].digest, canonical_bytes(3, rows[1][1]))
-    # Key order and whitespace of the stored JSON do not matter; content does.
-    assert canonical_bytes(1, _row(b'{"a":2,"b":1}')) == canonical_bytes(1, rows[0][1])
-    assert canonical_bytes(1, _row(b'{"a":2,"b":0}')) != canonical_bytes(1, rows[0][1])
-    assert canonical_bytes(2, rows[0][1]) != canonical_bytes(1, rows[0][1]), "position counts"
+    assert links[0].digest == link_digest(GENESIS, entry_digest(1, rows[0][1]))
+    assert links[1].digest == link_digest(links[0].digest, entry_digest(3, rows[1][1]))
+    # Every byte of the plaintext counts, and so do the position, aggregate, version, topic.
+    assert entry_digest(1, _row(b'{"b": 1, "a": 3}')) != entry_digest(1, rows[0][1])
+    assert entry_digest(2, rows[0][1]) != entry_digest(1, rows[0][1]), "position counts"
+    assert entry_digest(1, _row(b'{"b": 1, "a": 2}', 2)) != entry_digest(1, rows[0][1])
+    assert entry_digest(1, StoredEvent("a2", 1, "t:T", b'{"b": 1, "a": 2}')) != entry_digest(
+        1, rows[0][1]
+    )
+    assert entry_digest(1, StoredEvent("a1", 1, "t:U", b'{"b": 1, "a": 2}')) != entry_digest(
+        1, rows[0][1]
+    )
     assert verify_chain(rows, links).intact
+
+
+def test_a_digest_taken_at_mapping_time_is_the_digest_verify_recomputes() -> None:
+    """The writer hashes the plaintext before encrypting it; verify decrypts and hashes."""
+    plain = b'{"fact": {"n": 1}}'
+    sealed = ChainedStoredEvent("a1", 1, "t:T", plain[::-1], content=content_digest(plain))
+    links = extend(None, [(7, sealed)])
+    assert verify_chain([(7, sealed)], links, plaintext=lambda b: b[::-1]).intact
+    assert not verify_chain([(7, sealed)], links).intact, "the sealed bytes are not the plaintext"
 
 
 def test_verify_names_the_kind_of_each_tampering() -> None:
@@ -65,7 +82,7 @@ def test_verify_names_the_kind_of_each_tampering() -> None:
     assert {(x.position, x.kind) for x in both.findings or []} == {(5, "relinked"), (5, "edited")}
     # A forged link (recomputed for an edited row) breaks the next one.
     forged = list(links)
-    forged[1] = Link(2, 1, link_digest(links[0].digest, canonical_bytes(2, edited[1][1])))
+    forged[1] = Link(2, 1, link_digest(links[0].digest, entry_digest(2, edited[1][1])))
     assert [(x.position, x.kind) for x in verify_chain(edited, forged).findings or []] == [
         (3, "edited")
     ]

@@ -247,6 +247,8 @@ def test_folded_contact_is_a_true_dataclass_copy() -> None:
         facts.apply(parse_event({**b, "episode_id": episode}))
     c = facts.contacts["c1"]
     rebuilt = dataclasses.replace(c)
-    assert rebuilt == c and hash(rebuilt) == hash(c)
+    assert rebuilt == c
+    assert hash(rebuilt) == hash(c)
     assert {f.name for f in dataclasses.fields(c)} == set(vars(c))
-    assert c.status == "completed" and len(c.assessments) == 1
+    assert c.status == "completed"
+    assert len(c.assessments) == 1

@@ -1,10 +1,13 @@
 """The hash chain over the event log: each link hashes its predecessor and one stored event.
 
-Why canonical bytes and not the stored bytes: the stored state may be encrypted (a fresh
+Why the plaintext and not the stored bytes: the stored state may be encrypted (a fresh
 nonce each time) or compressed, and the chain must mean the same thing whichever cipher the
 store uses. So a link covers the event as the application's mapper reads it back: its store
-position, aggregate, version, topic and decoded state (which holds the fact, its
-``occurred_at`` and the server's ``recorded_at``) as JSON with sorted keys.
+position, aggregate, version and topic, and its plaintext state exactly as the transcoder
+wrote it (which holds the fact, its ``occurred_at`` and the server's ``recorded_at``).
+Nothing ever rewrites that JSON (a key rotation re-encrypts the same bytes), so it is hashed
+as it is: the writer hashes it once, when it maps the event (``ChainedStoredEvent``), instead
+of decrypting and re-encoding what it has just encrypted.
 
 A link also names the position of the link before it: the notification log may have gaps
 (PostgreSQL's sequence skips numbers after a refused write), so "the previous position" is
@@ -23,6 +26,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import StoredEvent
 
 GENESIS = "0" * 64
 """The predecessor digest of the first link."""
@@ -66,22 +70,29 @@ class StoredRow(Protocol):
     def state(self) -> bytes: ...
 
 
-def canonical_bytes(position: int, row: StoredRow, plaintext: Plaintext = identity) -> bytes:
-    state = orjson.loads(plaintext(row.state))
-    return orjson.dumps(
-        {
-            "position": position,
-            "originator_id": str(row.originator_id),
-            "originator_version": row.originator_version,
-            "topic": row.topic,
-            "state": state,
-        },
-        option=orjson.OPT_SORT_KEYS,
-    )
+@dataclass(frozen=True)
+class ChainedStoredEvent(StoredEvent):
+    """A stored event with the digest of its plaintext state, taken by the writer as it
+    mapped the event (before compression and encryption)."""
+
+    content: bytes = b""
 
 
-def link_digest(previous: str, canonical: bytes) -> str:
-    return hashlib.sha256(bytes.fromhex(previous) + hashlib.sha256(canonical).digest()).hexdigest()
+def content_digest(plaintext: bytes) -> bytes:
+    return hashlib.sha256(plaintext).digest()
+
+
+def entry_digest(
+    position: int, row: StoredRow, plaintext: Plaintext = identity, content: bytes = b""
+) -> bytes:
+    """What one link covers: the row's place and identity, and its plaintext's digest
+    (``content``, when the writer already has it)."""
+    head = orjson.dumps([position, str(row.originator_id), row.originator_version, row.topic])
+    return hashlib.sha256(head + (content or content_digest(plaintext(row.state)))).digest()
+
+
+def link_digest(previous: str, entry: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(previous) + entry).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,8 @@ def extend(
     links: list[Link] = []
     prev_pos, prev_digest = (head.position, head.digest) if head else (0, GENESIS)
     for position, row in rows:
-        digest = link_digest(prev_digest, canonical_bytes(position, row, plaintext))
+        content = row.content if isinstance(row, ChainedStoredEvent) else b""
+        digest = link_digest(prev_digest, entry_digest(position, row, plaintext, content))
         links.append(Link(position, prev_pos, digest))
         prev_pos, prev_digest = position, digest
     return links
@@ -137,7 +149,7 @@ def verify_chain(
     * a row without a link: a row was inserted behind the application's back;
     * a link without a row: a row was deleted;
     * a link whose digest is not the hash of its predecessor's stored digest and its row's
-      canonical bytes: the row (or the link) was edited;
+      entry digest: the row (or the link) was edited;
     * a link whose recorded predecessor is not the link before it: links were deleted or
       inserted too.
     Each link is checked against its stored predecessor, so one edit is reported once and
@@ -167,7 +179,7 @@ def verify_chain(
                     )
                 )
             before = prev.digest if prev else GENESIS
-            if link_digest(before, canonical_bytes(position, row, plaintext)) != link.digest:
+            if link_digest(before, entry_digest(position, row, plaintext)) != link.digest:
                 findings.append(Finding(position, "edited", "event bytes do not match the chain"))
         prev = link
         if len(findings) >= max_findings:

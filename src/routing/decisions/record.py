@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from routing.audit.chain import ChainedStoredEvent, content_digest
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.episodes.service import EventRejected
 
@@ -71,10 +72,21 @@ class Decided:
 
 
 @dataclass(frozen=True)
-class _Pending:
+class PendingDecision:
+    """A decision serialised for the store, waiting for its transaction."""
+
     q: RoutingQuestion
     stored: StoredEvent
     answer: bytes
+
+
+def pending_decision(
+    mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes, now: datetime | None = None
+) -> PendingDecision:
+    """Built by the request itself, before it joins a group commit: the store's writer
+    thread then only inserts and commits, and a request arriving while a commit waits on the
+    disk does this work in the meantime."""
+    return PendingDecision(q, stored_decision(mapper, q, answer, now or datetime.now(UTC)), answer)
 
 
 def stored_decision(
@@ -91,15 +103,17 @@ def stored_decision(
             "fingerprint": fingerprint(question),
         }
     )
+    content = content_digest(state)
     if mapper.compressor:
         state = mapper.compressor.compress(state)
     if mapper.cipher:
         state = mapper.cipher.encrypt(state)
-    return StoredEvent(
+    return ChainedStoredEvent(
         originator_id=decision_id(q.request_id),
         originator_version=1,
         topic=RECORDED_TOPIC,
         state=state,
+        content=content,
     )
 
 
@@ -109,18 +123,19 @@ def record_decisions(
     """Stores each (question, answer JSON); one transaction for all, and a conflict (a
     retried request id among them) is sorted out one by one."""
     now = datetime.now(UTC)
-    pending = [_Pending(q, stored_decision(app.mapper, q, a, now), a) for q, a in items]
-    return _insert(app, pending)
+    return insert_decisions(app, [pending_decision(app.mapper, q, a, now) for q, a in items])
 
 
-def _insert(app: Application[UUID], pending: list[_Pending]) -> list[Decided]:
+def insert_decisions(app: Application[UUID], pending: list[PendingDecision]) -> list[Decided]:
+    """Stores the decisions in one transaction; a conflict (a retried request id among
+    them) is sorted out one by one."""
     try:
         app.recorder.insert_events([p.stored for p in pending])
         return [Decided(p.answer, False) for p in pending]
     except RecordConflictError:
         if len(pending) == 1:
             return [_earlier(app, pending[0].q)]
-    return [_insert(app, [p])[0] for p in pending]
+    return [insert_decisions(app, [p])[0] for p in pending]
 
 
 def _earlier(app: Application[UUID], q: RoutingQuestion) -> Decided:

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
+from routing.audit.chain import ChainedStoredEvent, content_digest
+
 HEADER = "x-request-id"
 KAFKA_HEADER = "correlation-id"
 STATE_KEY = "correlation_id"
@@ -136,28 +138,32 @@ def for_batch(items: Sequence[Any], ids: Sequence[str | None]) -> Correlation | 
 class CorrelatingMapper(Mapper[Any]):
     """The library's mapper, adding the current correlation id to the stored state of each
     fact (events carrying ``fact``). Cipher and compressor work as before: the id is added
-    before they run, so it is encrypted along with the fact."""
+    before they run, so it is encrypted along with the fact.
+
+    It also hands the hash chain the digest of the plaintext state (``ChainedStoredEvent``),
+    so that the recorder does not decrypt and re-read what was just written."""
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        correlation = _current.get()
-        fact = getattr(domain_event, "fact", None)
-        if correlation is None or not isinstance(fact, dict):
-            return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
-        state[STATE_KEY] = correlation.for_event(str(fact.get("event_id")))
+        correlation = _current.get()
+        fact = state.get("fact")
+        if correlation is not None and isinstance(fact, dict):
+            state[STATE_KEY] = correlation.for_event(str(fact.get("event_id")))
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
-        stored = self.transcoder.encode(state)
+        plain = self.transcoder.encode(state)
+        stored = plain
         if self.compressor:
             stored = self.compressor.compress(stored)
         if self.cipher:
             stored = self.cipher.encrypt(stored)
-        return StoredEvent(
+        return ChainedStoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
             topic=get_topic(type(domain_event)),
             state=stored,
+            content=content_digest(plain),
         )
