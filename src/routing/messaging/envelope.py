@@ -76,7 +76,7 @@ class CloudEvent(BaseModel):
         return orjson.dumps(self.fact_data()).decode()
 
 
-def encode(
+def envelope(
     fact: dict[str, Any],
     *,
     subject: str,
@@ -85,13 +85,13 @@ def encode(
     episode_version: int,
     epoch: int,
     correlation_id: str | None = None,
-) -> bytes:
-    """Serialises a stored fact (its JSON form) as a CloudEvents structured-mode message.
+) -> dict[str, Any]:
+    """A stored fact (its JSON form) as a CloudEvents structured-mode object.
 
     ``subject`` is the aggregate the fact belongs to: the episode, or a billing month."""
     data = {k: v for k, v in fact.items() if k not in EpisodeEvent.ENVELOPE}
     prefix = BILLING_PREFIX if fact["type"] in BILLING_TYPES else TYPE_PREFIX
-    envelope: dict[str, Any] = {
+    out: dict[str, Any] = {
         "specversion": "1.0",
         "id": fact["event_id"],
         "source": f"/sources/{fact['source']}",
@@ -108,8 +108,32 @@ def encode(
         "data": data,
     }
     if correlation_id:
-        envelope["correlationid"] = correlation_id
-    return orjson.dumps(envelope)
+        out["correlationid"] = correlation_id
+    return out
+
+
+def encode(
+    fact: dict[str, Any],
+    *,
+    subject: str,
+    recorded_at: datetime | str,
+    position: int,
+    episode_version: int,
+    epoch: int,
+    correlation_id: str | None = None,
+) -> bytes:
+    """Serialises a stored fact as a CloudEvents structured-mode message (see ``envelope``)."""
+    return orjson.dumps(
+        envelope(
+            fact,
+            subject=subject,
+            recorded_at=recorded_at,
+            position=position,
+            episode_version=episode_version,
+            epoch=epoch,
+            correlation_id=correlation_id,
+        )
+    )
 
 
 def decode(value: bytes) -> CloudEvent:
