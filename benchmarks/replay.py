@@ -43,6 +43,7 @@ from routing.audit.reading import FactReader
 from routing.cli import load_demo
 from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
+from routing.operations.runtime import tune_gc
 from routing.store import open_episodes
 
 DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -138,6 +139,7 @@ def _scratch(kind: StoreKind, tmp: Path, schema: str, args: argparse.Namespace) 
 
 
 def main() -> None:
+    tune_gc()  # as every ``routing`` command does (routing.operations.runtime)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", choices=["sqlite", "postgres", "all"], default="all")
     parser.add_argument("--events", type=int, default=100_000)

@@ -20,6 +20,7 @@ from routing.config import Settings, StoreKind
 from routing.episodes import schemas
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
+from routing.operations.runtime import tune_gc
 from routing.store import open_episodes
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -34,6 +35,13 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
 app.command("token")(token_cmd)
 console = Console(stderr=True)
+
+
+@app.callback()
+def _every_command() -> None:
+    # Every command is a long-lived or allocation-heavy process (API, runners, replay).
+    tune_gc()
+
 
 DEMO_BATCH = 200  # episodes per transaction while loading
 
