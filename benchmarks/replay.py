@@ -15,7 +15,9 @@ already holds them), then measures
   ``application.mapper.to_domain_event`` (information);
 * replay: ``projections.replay.replay`` of all projections (or ``--projections``) into a
   scratch read-model database, facts/s, and the ratio replay / raw (target >= 0.3);
-* with ``--per-projection``, the replay rate and ratio of each projection alone.
+* with ``--per-projection``, the replay rate and ratio of each projection alone;
+* with ``--workers N`` (default 2), all projections replayed by N worker processes
+  (``projections.parallel``, what ``routing replay`` does by default), wall-clock rate.
 
 Figures on a shared 2-core machine are noisy (±20 % between runs): compare the ratio of one
 run, not absolute rates across runs.
@@ -38,6 +40,7 @@ from psycopg import sql
 
 from projections import PROJECTIONS
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
+from projections.parallel import replay_parallel
 from projections.replay import replay
 from routing.audit.reading import FactReader
 from routing.cli import load_demo
@@ -119,6 +122,17 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
                 f"ratio {result.rate / raw:.2f}  ({result.facts:,} facts in "
                 f"{result.seconds:,.1f} s)"
             )
+        if args.workers > 1:
+            par = settings.model_copy(
+                update={"replay_sqlite_path": tmp / "parallel.db", "replay_schema": scratch_schema}
+            )
+            db, result = replay_parallel(par, names, workers=args.workers)
+            db.close()
+            print(
+                f"[{kind}] replay {'all, ' + str(args.workers) + ' worker processes':<44} "
+                f"{result.rate:>10,.0f} facts/s  ratio {result.rate / raw:.2f}  "
+                f"({result.facts:,} facts in {result.seconds:,.1f} s)"
+            )
         service.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -148,6 +162,9 @@ def main() -> None:
     parser.add_argument("--postgres-schema", help="Keep (and reuse) this store schema.")
     parser.add_argument("--projections", nargs="*", choices=list(PROJECTIONS))
     parser.add_argument("--per-projection", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="Also replay all with N processes (1: skip)."
+    )
     args = parser.parse_args()
     kinds = (
         [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [StoreKind(args.store)]

@@ -42,25 +42,49 @@ def _projections(names: list[str] | None, settings: Settings) -> list[Any]:
     return [PROJECTIONS[n](settings) for n in names or PROJECTIONS]
 
 
-def _replay(settings: Settings, names: list[str] | None) -> tuple[Any, list[Any], Any]:
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Worker processes, each replaying a group of projections (default: one a core, "
+        "at most one a projection; 1 with the in-memory store).",
+    ),
+]
+
+
+def _replay(
+    settings: Settings, names: list[str] | None, workers: int | None = None
+) -> tuple[Any, list[Any], Any]:
+    from projections.parallel import default_workers, replay_parallel
     from projections.replay import open_scratch, replay
+    from routing.config import StoreKind
     from routing.store import open_episodes
 
     projections = _projections(names, settings)
-    service = open_episodes(settings)
-    try:
-        scratch = open_scratch(settings)
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+    n = 1 if settings.store is StoreKind.memory else (workers or default_workers(settings))
+    n = min(n, len(projections))
     with _progress() as bar:
         task = bar.add_task(
-            f"replaying {', '.join(p.name for p in projections)} from the store", total=None
+            f"replaying {', '.join(p.name for p in projections)} from the store"
+            + (f" ({n} workers)" if n > 1 else ""),
+            total=None,
         )
-        result = replay(
-            service, scratch, projections,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )  # fmt: skip
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            if n > 1:
+                scratch, result = replay_parallel(
+                    settings, [p.name for p in projections], workers=n, progress=progress
+                )
+            else:
+                service = open_episodes(settings)
+                scratch = open_scratch(settings)
+                result = replay(service, scratch, projections, progress=progress)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
     console.print(
         f"replayed {result.facts} facts (store position {result.position}) in "
         f"{result.seconds:.1f} s ({result.rate:,.0f} facts/s) into {_where(settings)}"
@@ -80,10 +104,11 @@ def _where(settings: Settings) -> str:
 
 def replay_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all).")] = None,
+    workers: Workers = None,
 ) -> None:
     """Rebuilds projections from the event store (not Kafka) into the scratch read models
     (ROUTING_REPLAY_SQLITE_PATH, or ROUTING_REPLAY_SCHEMA on PostgreSQL)."""
-    scratch, _, _ = _replay(resolved_settings(), names)
+    scratch, _, _ = _replay(resolved_settings(), names, workers)
     scratch.close()
 
 
@@ -98,6 +123,7 @@ def verify_cmd(
     ] = None,
     max_differences: Annotated[int, typer.Option(min=0, help="Rows listed per run.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    workers: Workers = None,
 ) -> None:
     """Compares live projections with a replay from the store (digest per projection, the
     differing rows); exits 1 when they differ. With --chain: checks the event log's hash
@@ -109,7 +135,7 @@ def verify_cmd(
     from projections.compare import compare
     from projections.db import open_read_models
 
-    scratch, projections, result = _replay(settings, names)
+    scratch, projections, result = _replay(settings, names, workers)
     live = open_read_models(settings)
     try:
         comparisons = [
