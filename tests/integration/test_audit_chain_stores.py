@@ -202,3 +202,33 @@ def test_a_store_older_than_the_chain_is_linked_once_but_an_emptied_chain_is_not
     assert report.intact, report.findings
     assert report.links == rows
     upgraded.close()
+
+
+def test_notification_ids_returned_are_the_rows_stored(
+    chained: tuple[Settings, CareEpisodes],
+) -> None:
+    """Both recorders insert a write's rows in one statement and work the ids out (SQLite:
+    consecutive up to ``last_insert_rowid()``): each id returned must be the row's own, and a
+    duplicate aggregate version must refuse the whole write, leaving nothing behind."""
+    import uuid as uuid_module
+
+    from eventsourcing.persistence import IntegrityError, StoredEvent
+
+    _, service = chained
+    recorder: Any = service.recorder
+    rows = [StoredEvent(uuid_module.uuid4(), 1, "t:T", b'{"n": %d}' % i) for i in range(7)]
+    before = recorder.max_notification_id()
+    ids = recorder.insert_events(rows)
+    assert len(ids) == 7
+    assert ids == sorted(ids)
+    assert ids[0] > before
+    for notification_id, row in zip(ids, rows, strict=True):
+        (n,) = recorder.select_notifications(notification_id, 1)
+        assert (n.originator_id, n.state) == (row.originator_id, row.state)
+    assert check_chain(recorder).intact
+    clash = [StoredEvent(uuid_module.uuid4(), 1, "t:T", b"{}"), rows[3]]
+    top = recorder.max_notification_id()
+    with pytest.raises(IntegrityError):  # the library's RecordConflictError is one
+        recorder.insert_events(clash)
+    assert recorder.max_notification_id() == top
+    assert recorder.select_events(clash[0].originator_id) == []

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
 
@@ -56,9 +57,34 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        if ids:
-            self._append_links(c, list(zip(ids, stored_events, strict=True)))
+        """The library's insert (and tracking record), with one ``executemany`` instead of
+        one execute a row to read each rowid.
+
+        The rowids are consecutive, ending at ``last_insert_rowid()``: from its first insert
+        this transaction holds SQLite's write lock, and a rowid table without AUTOINCREMENT
+        gives each new row the largest rowid + 1. A duplicate aggregate version raises as the
+        library's loop would (the transaction is rolled back whole)."""
+        if not stored_events:
+            return []
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
+                for s in stored_events
+            ],
+        )
+        c.execute("SELECT last_insert_rowid()")
+        last = int(c.fetchone()[0])
+        ids = list(range(last - len(stored_events) + 1, last + 1))
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(c, tracking)
+        self._append_links(c, list(zip(ids, stored_events, strict=True)))
         return ids
 
     def _append_links(self, c: SQLiteCursor, rows: list[tuple[int, Any]]) -> None:
