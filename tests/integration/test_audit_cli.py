@@ -4,6 +4,7 @@ reproducible), replay with progress, simulation and history as JSON, clear error
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,14 @@ def test_replay_simulate_and_history_from_the_command_line(tmp_path: Path) -> No
     assert "replayed" in replay.stderr
     assert settings.replay_sqlite_path.exists()
     assert not settings.projections_sqlite_path.exists(), "live read models untouched"
+    every = routing(settings, tmp_path, "replay", "--workers", "2")
+    assert every.returncode == 0, every.stderr
+    with sqlite3.connect(settings.replay_sqlite_path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        positions = dict(conn.execute("SELECT projection, store_position FROM replay_positions"))
+    assert {"episode_summary", "liability_decisions", "care_guarantee_clocks"} <= tables
+    assert set(positions) == {"episode_summary", "liability", "necessity", "care_guarantee"}
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
 
     sim = routing(settings, tmp_path, "simulate", "--from", "2025-01-01", "--to", "2025-12-31",
                   "--effective", "2025-01-01", "--json")  # fmt: skip
