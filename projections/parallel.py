@@ -70,6 +70,8 @@ def replay_parallel(
     the scratch database (open) and the result. Raises if any worker failed."""
     from routing.store import open_episodes
 
+    if settings.store is StoreKind.memory:
+        raise ValueError("an in-memory store cannot be shared with worker processes")
     service = open_episodes(settings)
     try:
         until = int(service.recorder.max_notification_id() or 0)

@@ -78,3 +78,8 @@ def test_a_failing_worker_fails_the_replay_with_its_traceback(
     with pytest.raises(RuntimeError, match=r"(?s)replay worker .* failed.*KeyError"):
         replay_parallel(settings, ["liability", "no_such_projection"], workers=2)
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+
+
+def test_an_in_memory_store_is_refused() -> None:
+    with pytest.raises(ValueError, match="in-memory"):
+        replay_parallel(Settings(store=StoreKind.memory), list(PROJECTIONS), workers=2)

@@ -85,6 +85,9 @@ def _replay(
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(2) from None
+        except RuntimeError as exc:  # a worker failed: its traceback says why
+            console.print(f"[red]replay failed:[/] {exc}")
+            raise typer.Exit(1) from None
     console.print(
         f"replayed {result.facts} facts (store position {result.position}) in "
         f"{result.seconds:.1f} s ({result.rate:,.0f} facts/s) into {_where(settings)}"
