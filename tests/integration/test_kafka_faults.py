@@ -240,6 +240,7 @@ async def test_projection_killed_between_its_commits_counts_nothing_twice(
 
     monkeypatch.setattr(AIOKafkaConsumer, "__init__", short_session)
 
+    gaps: list[bool] = []
     with ks.read_models(settings) as db:
         for _ in range(2):  # twice: killed after its second page each time
             monkeypatch.setattr(ProjectionWorker, "apply", dying_after(1))
@@ -252,10 +253,12 @@ async def test_projection_killed_between_its_commits_counts_nothing_twice(
             in_kafka = await committed(bootstrap, runner.group_id, topic)
             assert in_kafka, "the first page's offset commit got through"
             assert all(o <= in_db[p] for p, o in in_kafka.items())
-            assert any(in_kafka.get(p, 0) < o for p, o in in_db.items()), (
-                "a page is in the read model but its offset is not in Kafka"
-            )
+            # The kill left a page in the read model whose offset Kafka does not have. (A
+            # rebalance during the page can let the runner's assignment listener commit the
+            # read model's positions first, closing that gap: at least one of the two kills.)
+            gaps.append(any(in_kafka.get(p, 0) < o for p, o in in_db.items()))
             assert 0 < sum(ks.summary_counts(db).values()) < sum(expected.values())
+        assert any(gaps), "a page is in the read model but its offset is not in Kafka"
 
         runner = ks.runner_for(settings, db, group=group)
         async with ks.background() as workers:
