@@ -179,5 +179,5 @@ def _part(settings: Settings, index: int) -> Path:
 
 
 def _remove(part: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-journal"):  # a terminated worker may leave any
         Path(f"{part}{suffix}").unlink(missing_ok=True)
