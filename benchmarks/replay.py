@@ -41,7 +41,7 @@ from psycopg import sql
 from projections import PROJECTIONS
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
 from projections.parallel import replay_parallel
-from projections.replay import replay
+from projections.replay import ReplayResult, replay
 from routing.audit.reading import FactReader
 from routing.cli import load_demo
 from routing.config import Settings, StoreKind
@@ -117,22 +117,14 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
             finally:
                 db.close()
             label = "+".join(group) if len(group) < len(PROJECTIONS) else "all projections"
-            print(
-                f"[{kind}] replay {label:<44} {result.rate:>10,.0f} facts/s  "
-                f"ratio {result.rate / raw:.2f}  ({result.facts:,} facts in "
-                f"{result.seconds:,.1f} s)"
-            )
+            _report(kind, label, result, raw)
         if args.workers > 1:
             par = settings.model_copy(
                 update={"replay_sqlite_path": tmp / "parallel.db", "replay_schema": scratch_schema}
             )
             db, result = replay_parallel(par, names, workers=args.workers)
             db.close()
-            print(
-                f"[{kind}] replay {'all, ' + str(args.workers) + ' worker processes':<44} "
-                f"{result.rate:>10,.0f} facts/s  ratio {result.rate / raw:.2f}  "
-                f"({result.facts:,} facts in {result.seconds:,.1f} s)"
-            )
+            _report(kind, f"all, {args.workers} worker processes", result, raw)
         service.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -143,6 +135,13 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
                     conn.execute(
                         sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
                     )
+
+
+def _report(kind: StoreKind, label: str, result: ReplayResult, raw: float) -> None:
+    print(
+        f"[{kind}] replay {label:<44} {result.rate:>10,.0f} facts/s  ratio {result.rate / raw:.2f}"
+        f"  ({result.facts:,} facts in {result.seconds:,.1f} s)"
+    )
 
 
 def _scratch(kind: StoreKind, tmp: Path, schema: str, args: argparse.Namespace) -> ReadModelDB:

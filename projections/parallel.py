@@ -24,7 +24,7 @@ from time import perf_counter
 from typing import Any
 
 from projections import PROJECTIONS
-from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
+from projections.db import ReadModelDB, SQLiteReadModels
 from projections.replay import Progress, ReplayResult, open_scratch, replay
 from routing.config import Settings, StoreKind
 
@@ -54,7 +54,7 @@ def groups(names: Sequence[str], workers: int) -> list[list[str]]:
 class _Job:
     settings: Settings
     names: list[str]
-    part: Path | None  # SQLite: the worker's own file; PostgreSQL: the scratch schema
+    part: Path | None  # SQLite: the worker's own file; PostgreSQL: None (the scratch schema)
     until: int
     index: int
 
@@ -151,14 +151,11 @@ def _work(job: _Job, messages: Any) -> None:
     tune_gc()
     try:
         service = open_episodes(job.settings)
-        db: ReadModelDB
-        if job.part is not None:
-            db = SQLiteReadModels(job.part, scratch=True)
-        else:
-            assert job.settings.postgres_dsn is not None
-            db = PostgresReadModels(
-                str(job.settings.postgres_dsn), job.settings.replay_schema, scratch=True
-            )
+        db = (
+            SQLiteReadModels(job.part, scratch=True)
+            if job.part is not None
+            else open_scratch(job.settings)
+        )
         try:
             projections = [PROJECTIONS[n](job.settings) for n in job.names]
             result = replay(

@@ -20,7 +20,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.popo import POPOProcessRecorder
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteProcessRecorder
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteProcessRecorder,
+)
 
 from routing.audit.chain import Link, Plaintext, extend, identity
 
@@ -57,8 +62,9 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert (and tracking record), with one ``executemany`` instead of
-        one execute a row to read each rowid.
+        """The library's insert and tracking record, with the aggregate recorder's one
+        ``executemany`` instead of the application recorder's execute a row (to read each
+        rowid).
 
         The rowids are consecutive, ending at ``last_insert_rowid()``: from its first insert
         this transaction holds SQLite's write lock, and a rowid table without AUTOINCREMENT
@@ -66,18 +72,7 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
         library's loop would (the transaction is rolled back whole)."""
         if not stored_events:
             return []
-        c.executemany(
-            self.insert_events_statement,
-            [
-                (
-                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                    s.originator_version,
-                    s.topic,
-                    s.state,
-                )
-                for s in stored_events
-            ],
-        )
+        SQLiteAggregateRecorder._insert_events(self, c, stored_events)
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
         ids = list(range(last - len(stored_events) + 1, last + 1))
@@ -146,8 +141,6 @@ class _Row:
 
 
 def _uuid_text(value: Any) -> str:
-    from uuid import UUID
-
     try:
         return str(UUID(str(value)))
     except ValueError:

@@ -80,13 +80,11 @@ class PendingDecision:
     answer: bytes
 
 
-def pending_decision(
-    mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes, now: datetime | None = None
-) -> PendingDecision:
+def pending_decision(mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes) -> PendingDecision:
     """Built by the request itself, before it joins a group commit: the store's writer
     thread then only inserts and commits, and a request arriving while a commit waits on the
     disk does this work in the meantime."""
-    return PendingDecision(q, stored_decision(mapper, q, answer, now or datetime.now(UTC)), answer)
+    return PendingDecision(q, stored_decision(mapper, q, answer, datetime.now(UTC)), answer)
 
 
 def stored_decision(
@@ -115,15 +113,6 @@ def stored_decision(
         state=state,
         content=content,
     )
-
-
-def record_decisions(
-    app: Application[UUID], items: list[tuple[RoutingQuestion, bytes]]
-) -> list[Decided]:
-    """Stores each (question, answer JSON); one transaction for all, and a conflict (a
-    retried request id among them) is sorted out one by one."""
-    now = datetime.now(UTC)
-    return insert_decisions(app, [pending_decision(app.mapper, q, a, now) for q, a in items])
 
 
 def insert_decisions(app: Application[UUID], pending: list[PendingDecision]) -> list[Decided]:
