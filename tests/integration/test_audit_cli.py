@@ -55,6 +55,9 @@ def test_replay_simulate_and_history_from_the_command_line(tmp_path: Path) -> No
     assert "replayed" in replay.stderr
     assert settings.replay_sqlite_path.exists()
     assert not settings.projections_sqlite_path.exists(), "live read models untouched"
+    zero = routing(settings, tmp_path, "replay", "--workers", "0")
+    assert zero.returncode == 2
+    assert "--workers" in zero.stderr
     every = routing(settings, tmp_path, "replay", "--workers", "2")
     assert every.returncode == 0, every.stderr
     with sqlite3.connect(settings.replay_sqlite_path) as conn:
