@@ -39,6 +39,7 @@ def test_replayed_events_equal_the_decoded_messages() -> None:
                 )
             )  # fmt: skip
             assert built.model_dump() == decoded.model_dump(), stored.type
+            assert list(built.fact_data().items()) == list(decoded.fact_data().items())
             assert built.time.isoformat() == decoded.time.isoformat()
             assert built.recordedat.isoformat() == decoded.recordedat.isoformat()
             if stored.type != "month_closed":

@@ -203,6 +203,17 @@ def test_default_fee_is_flagged(cat: Catalogue) -> None:
     assert physical.fallback_for == "04"
 
 
+def test_default_fee_is_copied_once_per_region(cat: Catalogue) -> None:
+    """The copy naming the region is kept (it cost more than a liability decision)."""
+    on = date(2024, 1, 1)
+    first = cat.patient_fee("01", DOCTOR, ContactMode.chat, PRIMARY, on)
+    again = cat.patient_fee("01", DOCTOR, ContactMode.chat, PRIMARY, on)
+    other = cat.patient_fee("03", DOCTOR, ContactMode.chat, PRIMARY, on)
+    assert again is first
+    assert (first.fallback_for, other.fallback_for) == ("01", "03")
+    assert other.amount == first.amount
+
+
 def test_inpatient_has_no_fee(cat: Catalogue) -> None:
     with pytest.raises(NoFeeSchedule):
         cat.patient_fee("01", DOCTOR, ContactMode.physical, CareLevel.inpatient, date(2024, 1, 1))

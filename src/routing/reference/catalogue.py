@@ -105,6 +105,9 @@ class Catalogue:
         self._prices = dict(prices)
         self._reimbursements = dict(reimbursements)
         self._fees = dict(fees)
+        self._fallbacks: dict[tuple[str, int], FeeEntry] = {}
+        """The default schedule's entries, copied once per region that falls back to them:
+        a pydantic copy costs more than deciding a contact's liability."""
         self._referrals = dict(referrals)
         self._entry_points = dict(entry_points)
         self.criteria_sets: tuple[CriteriaSet, ...] = _typed(
@@ -156,7 +159,11 @@ class Catalogue:
                 f"no fee for region {region} nor in the default schedule: {care_level.value}, "
                 f"{category.value}, {mode.value} on {on.isoformat()}"
             )
-        return default.model_copy(update={"fallback_for": region})
+        key = (region, id(default))  # ``default`` lives in ``_fees`` as long as we do
+        copied = self._fallbacks.get(key)
+        if copied is None:
+            copied = self._fallbacks[key] = default.model_copy(update={"fallback_for": region})
+        return copied
 
     def criteria_set(self, set_id: str, version: str) -> CriteriaSet | None:
         for cs in self.criteria_sets:
