@@ -89,15 +89,15 @@ def replay(
             p.drop(cur)
             p.create(cur)
             cur.execute("DELETE FROM replay_positions WHERE projection = %s", (p.name,))
-    wanted = {p.name: p.interesting for p in projections}
+    kinds = set().union(*(p.interesting for p in projections))
+    targets_of = {kind: [p for p in projections if kind in p.interesting] for kind in kinds}
     facts = applied = reached = 0
     progress(0, last)
     for batch in reader.pages(0, last):
         try:
             with db.transaction() as cur:
                 for stored in batch:
-                    kind = stored.type
-                    targets = [p for p in projections if kind in wanted[p.name]]
+                    targets = targets_of.get(stored.type)
                     if targets:
                         event = stored.cloud_event()
                         for p in targets:
