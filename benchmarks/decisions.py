@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.loadgen import Server, request_bytes
+from benchmarks.loadgen import Server, percentile, request_bytes
 
 
 def questions(port: int) -> Iterator[bytes]:
@@ -89,9 +89,8 @@ def measure(server: Server, path: str, seconds: float, conns: int) -> tuple[floa
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
-def quantile(latencies: list[int], q: float) -> float:
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+def ms(latencies: list[int], p: float) -> float:
+    return percentile(sorted(latencies), p) / 1e6
 
 
 def main() -> None:
@@ -139,9 +138,9 @@ def main() -> None:
          latencies["decisions"]),
     )  # fmt: skip
     for name, rate, lat in rows:
-        print(f"{name:<26}{rate:>10,.0f}{quantile(lat, 0.5):>9.1f}{quantile(lat, 0.99):>9.1f}")
+        print(f"{name:<26}{rate:>10,.0f}{ms(lat, 50):>9.1f}{ms(lat, 99):>9.1f}")
     ratio = statistics.median(d / b for b, d in rounds)
-    p99 = quantile(latencies["decisions"], 0.99)
+    p99 = ms(latencies["decisions"], 99)
     print(
         f"\nratio decisions/bare: {ratio:.2f}, median of {len(rounds)} rounds (target >= 0.6: "
         f"{'PASS' if ratio >= 0.6 else 'BELOW'}); p99 {p99:.1f} ms over all rounds (target "

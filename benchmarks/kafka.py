@@ -24,6 +24,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)  # import as the bench
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 
 from benchmarks import kafka_e2e  # noqa: E402
+from benchmarks.loadgen import percentile  # noqa: E402
 from benchmarks.stores import DEFAULT_DSN, Store  # noqa: E402
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels  # noqa: E402
 from projections.episode_summary import EpisodeSummary  # noqa: E402
@@ -229,7 +230,7 @@ def e2e_section(store: Store, bootstrap: str, args: argparse.Namespace) -> Row:
     lag = kafka_e2e.measure(
         store, bootstrap, f"{store.tag}.e2e", args.partitions, args.rate, args.seconds
     )
-    pct, http = kafka_e2e.percentile, sorted(lag.http_ms)
+    pct, http = percentile, sorted(lag.http_ms)
     cpu = ", ".join(f"{k} {v / lag.seconds * 100:.0f}%" for k, v in lag.cpu.items())
     print(f"    {lag.events:,} events at {lag.rate:,.0f}/s (HTTP p50 {pct(http, 50):.0f} ms, p99 "
           f"{pct(http, 99):.0f} ms); {len(lag.accepted):,} contacts completed, {lag.missing} "

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.factory import EventFactory
-from benchmarks.loadgen import ROOT, Server, request_bytes
+from benchmarks.loadgen import ROOT, Server, percentile, request_bytes
 from benchmarks.stores import Store, server_cpu_seconds
 from routing.config import StoreKind
 
@@ -58,10 +58,6 @@ class LagResult:
     def lag(self, p: float) -> float:
         """Percentile ``p`` of the lags, in ms."""
         return percentile(self.lags_ms(), p)
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
 def _reader(kind: StoreKind, db: str, dsn: str) -> Callable[[list[str]], list[str]]:

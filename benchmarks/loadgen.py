@@ -151,10 +151,12 @@ class LoadResult:
         return self.events / self.seconds
 
     def percentile_ms(self, p: float) -> float:
-        if not self.latencies_ns:
-            return float("nan")
-        ordered = sorted(self.latencies_ns)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] / 1e6
+        return percentile(sorted(self.latencies_ns), p) / 1e6
+
+
+def percentile(ordered: list[float] | list[int], p: float) -> float:
+    """The ``p``-th percentile (0-100) of sorted values, nearest rank; NaN when empty."""
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
 class BadStatus(Exception):  # noqa: N818
