@@ -21,7 +21,7 @@ import orjson
 from routing.audit.chain import plaintext_of
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.service import CareEpisodes
-from routing.messaging.envelope import CloudEvent, envelope
+from routing.messaging.envelope import CloudEvent, envelope, fact_object
 
 PAGE = 5000
 
@@ -60,18 +60,16 @@ class StoredFact:
         values["time"] = datetime.fromisoformat(values["time"])
         values["recordedat"] = datetime.fromisoformat(values["recordedat"])
         values.setdefault("correlationid", None)
-        event = ReplayedEvent.of(values)
-        # ``CloudEvent.fact_data``, from the stored strings instead of str(UUID) again
-        event.__dict__["_fact_data"] = {
-            **values["data"],
-            "type": self.fact["type"],
-            "schema_version": values["schemaversion"],
-            "event_id": self.fact["event_id"],
-            "episode_id": self.subject,
-            "occurred_at": values["time"].isoformat(),
-            "source": self.fact["source"],
-        }
-        return event
+        fact = fact_object(  # from the stored strings, not str(UUID) again
+            values["data"],
+            kind=self.fact["type"],
+            schema_version=values["schemaversion"],
+            event_id=self.fact["event_id"],
+            episode_id=self.subject,
+            occurred_at=values["time"].isoformat(),
+            source=self.fact["source"],
+        )
+        return ReplayedEvent.of(values, fact)
 
 
 _EVENT_FIELDS = frozenset(CloudEvent.model_fields)
@@ -82,15 +80,17 @@ class ReplayedEvent(CloudEvent):
     many projections ask."""
 
     @classmethod
-    def of(cls, values: dict[str, Any]) -> ReplayedEvent:
+    def of(cls, values: dict[str, Any], fact_data: dict[str, Any]) -> ReplayedEvent:
         """``model_construct`` without its loop over fields, aliases and defaults (a tenth of
-        a replay): ``values`` holds every field, already typed, and nothing else."""
+        a replay): ``values`` holds every field, already typed, and nothing else;
+        ``fact_data`` is what ``CloudEvent.fact_data`` would give."""
         assert values.keys() == _EVENT_FIELDS, "every field, and only fields"
         event = cls.__new__(cls)
         object.__setattr__(event, "__dict__", values)
         object.__setattr__(event, "__pydantic_fields_set__", set(values))
         object.__setattr__(event, "__pydantic_extra__", {})
         object.__setattr__(event, "__pydantic_private__", None)
+        values["_fact_data"] = fact_data  # the cached value of ``_fact_data``
         return event
 
     @cached_property
