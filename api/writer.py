@@ -17,10 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from routing.access import Principal
+from routing.decisions.cache import Given
 from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import (
     Decided,
     PendingDecision,
+    StoredTemplates,
     insert_decisions,
     pending_decision,
 )
@@ -134,13 +136,15 @@ class GroupCommitWriter:
         self.events: GroupCommit[tuple[EpisodeEvent, Principal | None], Recorded] = GroupCommit(
             self._record_events, self.executor
         )
+        self.templates = StoredTemplates()
         self.decisions: GroupCommit[PendingDecision, Decided] = GroupCommit(
-            lambda items: insert_decisions(service, items), self.executor
+            lambda items: insert_decisions(service, items, self.templates), self.executor
         )
 
-    async def decide(self, q: RoutingQuestion, answer: bytes) -> Decided:
-        """Records a decision (and its answer JSON) for audit, once per request id."""
-        return await self.decisions.submit(pending_decision(self.service.mapper, q, answer))
+    async def decide(self, q: RoutingQuestion, given: Given) -> Decided:
+        """Records a decision (and the answer given) for audit, once per request id."""
+        pending = pending_decision(self.service.mapper, q, given.body, given.template)
+        return await self.decisions.submit(pending)
 
     async def record(self, event: EpisodeEvent, principal: Principal | None = None) -> Recorded:
         return await self.events.submit((event, principal))

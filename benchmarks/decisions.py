@@ -113,10 +113,12 @@ def main() -> None:
         api = Server(env, Path(tmp) / "decisions.log", app="api.main:app")
         rounds: list[tuple[float, float]] = []
         latencies: dict[str, list[int]] = {"bare": [], "decisions": []}
+        decided = 0  # every decision answered is stored: the warm-up's too
         try:
             for server, path in ((bare, "bare"), (api, "decisions")):
                 server.wait_healthy()
-                measure(server, path, 2, args.connections)  # warm-up
+                warm_up = measure(server, path, 2, args.connections)[1]
+                decided += len(warm_up) if path == "decisions" else 0
             for _ in range(args.rounds):
                 rates = []
                 for server, path in ((bare, "bare"), (api, "decisions")):
@@ -127,6 +129,8 @@ def main() -> None:
         finally:
             bare.stop()
             api.stop()
+        stored = sum(p.stat().st_size for p in Path(tmp).glob("store.db*"))
+        decided += len(latencies["decisions"])
     print(f"\n{'round':<8}{'bare FastAPI req/s':>20}{'decisions req/s':>18}{'ratio':>8}")
     for i, (b, d) in enumerate(rounds, 1):
         print(f"{i:<8}{b:>20,.0f}{d:>18,.0f}{d / b:>8.2f}")
@@ -139,6 +143,10 @@ def main() -> None:
     )  # fmt: skip
     for name, rate, lat in rows:
         print(f"{name:<26}{rate:>10,.0f}{ms(lat, 50):>9.1f}{ms(lat, 99):>9.1f}")
+    print(
+        f"\nstore after the rounds: {stored / 1e6:,.0f} MB for {decided:,} decisions "
+        f"({stored / max(decided, 1):,.0f} bytes each, indexes and chain included)"
+    )
     ratio = statistics.median(d / b for b, d in rounds)
     p99 = ms(latencies["decisions"], 99)
     print(

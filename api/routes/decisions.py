@@ -29,7 +29,7 @@ _REPLAYED = [(b"idempotent-replayed", b"true")]
 async def answer(state: Any, q: RoutingQuestion) -> Reply:
     """Decides, records for audit (once per request id) and answers with the stored bytes."""
     cache: DecisionCache = state.decision_cache
-    given = cache.answer(q, state.policy, load_reference_data(), load_regions())
+    given = cache.given(q, state.policy, load_reference_data(), load_regions())
     writer: GroupCommitWriter = state.writer
     decided = await writer.decide(q, given)
     return Reply(200, decided.answer, _REPLAYED if decided.replayed else [])

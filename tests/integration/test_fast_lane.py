@@ -7,7 +7,6 @@ field, the replay header and every successful body (but the server's own clock) 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -19,12 +18,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from routing.access import Role
 from routing.config import Settings, StoreKind
-from routing.decisions.advise import advise
-from routing.decisions.question import RoutingQuestion
-from routing.decisions.record import RoutingDecisionRecord, answer_json, stored_decision
-from routing.reference import load_reference_data
-from routing.reference.regions import load_regions
-from routing.store import open_episodes
 from tests import support as f
 from tests.auth_support import TEST_KEYS, all_roles, bearer, token
 from tests.identity_support import identity_numbers
@@ -192,45 +185,6 @@ def test_other_routes_still_go_through_fastapi(lanes: tuple[TestClient, TestClie
     assert fast.get("/health").status_code == 200
     assert fast.get("/events").status_code == 405  # same path, other method: FastAPI's answer
     assert fast.post("/events/batch", json={"events": []}).status_code == 422
-
-
-def test_decision_bytes_are_what_the_library_would_store() -> None:
-    """The hand-built stored event equals the mapper's, and reads back as the aggregate."""
-    app = open_episodes(
-        Settings(store=StoreKind.memory, _env_file=None, **TEST_KEYS)  # type: ignore[call-arg]
-    )
-    q = RoutingQuestion.model_validate(
-        {
-            "request_id": str(uuid4()),
-            "planned_start": "2025-11-03T10:00:00+01:00",
-            "home_region": {"county": "01", "municipality": "0180"},
-            "requested_mode": "video",
-            "care_region": "04",
-        }
-    )
-    a = advise(q, app_settings_policy(), load_reference_data(), load_regions())
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    ours = stored_decision(app.mapper, q, answer_json(a), now)
-    record = RoutingDecisionRecord._create(
-        RoutingDecisionRecord.Recorded,
-        id=ours.originator_id,
-        question=q.model_dump(mode="json"),
-        answer=a.model_dump(mode="json"),
-        fingerprint=orjson.loads(ours.state)["fingerprint"],
-    )
-    (event,) = record.collect_events()
-    object.__setattr__(event, "timestamp", now)
-    theirs = app.mapper.to_stored_event(event)
-    assert (ours.topic, ours.originator_version) == (theirs.topic, theirs.originator_version)
-    assert orjson.loads(ours.state) == orjson.loads(theirs.state)
-    app.recorder.insert_events([ours])
-    stored = app.repository.get(ours.originator_id)
-    assert stored.answer == a.model_dump(mode="json")
-    app.close()
-
-
-def app_settings_policy() -> Any:
-    return Settings(_env_file=None).rulebook_policy()  # type: ignore[call-arg]
 
 
 def test_requests_are_correlated_and_timed_alike(lanes: tuple[TestClient, TestClient]) -> None:

@@ -4,10 +4,17 @@ input refused with the field named and nothing stored."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
+from routing.decisions.record import (
+    RoutingAnswerTemplate,
+    RoutingDecisionRecord,
+    answer_given,
+    decision_id,
+)
+from routing.decisions.template import template_id
 from routing.episodes.service import CareEpisodes
 
 
@@ -24,14 +31,37 @@ def _question(**over: Any) -> dict[str, Any]:
 
 def test_decision_is_answered_and_recorded(client: TestClient, episodes: CareEpisodes) -> None:
     before = episodes.event_count()
-    r = client.post("/routing/decisions", json=_question())
+    q = _question()
+    r = client.post("/routing/decisions", json=q)
     assert r.status_code == 200
     body = r.json()
     assert body["distance_offer"]["must_offer"] is True
     assert body["own_region_first"]["applies"] is True
     assert body["assessment_needed_for_home_region_to_pay"] is True
     assert body["trace"]
-    assert episodes.event_count() == before + 1
+    # The first decision of its kind also stores its answer's template...
+    assert episodes.event_count() == before + 2
+    assert _given(episodes, q) == r.content
+    same_facts = _question()
+    again = client.post("/routing/decisions", json=same_facts)
+    # ...which the next one of the same kind refers to: one record more.
+    assert episodes.event_count() == before + 3
+    assert _given(episodes, same_facts) == again.content
+    assert again.content != r.content  # each answer names its own request
+    decision = episodes.repository.get(decision_id(UUID(same_facts["request_id"])))
+    assert isinstance(decision, RoutingDecisionRecord)
+    assert decision.answer is None
+    assert decision.answer_template is not None
+    template = episodes.repository.get(template_id(decision.answer_template))
+    assert isinstance(template, RoutingAnswerTemplate)
+
+
+def _given(episodes: CareEpisodes, q: dict[str, Any]) -> bytes:
+    """The answer as the audit record gives it back."""
+    (stored,) = episodes.recorder.select_events(decision_id(UUID(q["request_id"])), limit=1)
+    decision = episodes.mapper.to_domain_event(stored)
+    assert isinstance(decision, RoutingDecisionRecord.RecordedFromTemplate)
+    return answer_given(episodes, decision)
 
 
 def test_retry_gets_the_first_answer_and_stores_nothing(

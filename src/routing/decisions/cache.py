@@ -8,58 +8,67 @@ time of day of their start get the same answer but for those ids. Front-ends ask
 few hundred questions all day (home region, care region, mode, level, digital or not); the
 audit record of every decision is still written, each with its own ids.
 
-The answer is kept as JSON bytes made for placeholder ids; a hit substitutes the real ones
-(36-character UUID strings for 36-character UUID strings: nothing else in an answer can
-equal a placeholder). tests/unit/test_decision_cache.py holds every answer equal, byte for
-byte, to a fresh ``advise``.
+The answer is kept as a template (``template.py``): JSON made for placeholder ids, which a
+hit fills with the real ones. tests/unit/test_decision_cache.py holds every answer equal,
+byte for byte, to a fresh ``advise``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from uuid import UUID
 
 from routing.decisions.advise import PREVIEW_MINUTES, advise
 from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import answer_json
+from routing.decisions.template import EPISODE, REQUEST, AnswerTemplate
 from routing.liability.rulebooks import RulebookPolicy, swedish_date
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 
-_REQUEST = UUID("00000000-0000-4000-8000-00000000a001")
-_EPISODE = UUID("00000000-0000-4000-8000-00000000e001")
 _IDS_AND_START = {"request_id", "episode_id", "planned_start"}
+
+
+@dataclass(frozen=True)
+class Given:
+    body: bytes
+    """The answer's JSON, as ``answer_json(advise(q, ...))`` would write it."""
+    template: AnswerTemplate | None
+    """What it was filled from; None when the cache is off (the answer is stored whole)."""
 
 
 class DecisionCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self.hits = self.misses = 0
-        self._answers: dict[tuple[object, ...], bytes] = {}
+        self._templates: dict[tuple[object, ...], AnswerTemplate] = {}
 
     def answer(
         self, q: RoutingQuestion, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
     ) -> bytes:
         """The answer to ``q`` as JSON, as ``answer_json(advise(q, ...))`` would write it."""
+        return self.given(q, policy, catalogue, regions).body
+
+    def given(
+        self, q: RoutingQuestion, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
+    ) -> Given:
+        """The answer to ``q`` and the template it came from."""
         if not self.size:
-            return answer_json(advise(q, policy, catalogue, regions))
+            return Given(answer_json(advise(q, policy, catalogue, regions)), None)
         key = self._key(q, policy, catalogue)
-        template = self._answers.get(key)
+        template = self._templates.get(key)
         if template is None:
             self.misses += 1
             stand_in = q.model_copy(
-                update={"request_id": _REQUEST, "episode_id": _EPISODE if q.episode_id else None}
+                update={"request_id": REQUEST, "episode_id": EPISODE if q.episode_id else None}
             )
-            template = answer_json(advise(stand_in, policy, catalogue, regions))
-            while len(self._answers) >= self.size:
-                self._answers.pop(next(iter(self._answers)))  # oldest first
-            self._answers[key] = template
+            template = AnswerTemplate.of(answer_json(advise(stand_in, policy, catalogue, regions)))
+            while len(self._templates) >= self.size:
+                self._templates.pop(next(iter(self._templates)))  # oldest first
+            self._templates[key] = template
         else:
             self.hits += 1
-        body = template.replace(str(_REQUEST).encode(), str(q.request_id).encode())
-        if q.episode_id is not None:
-            body = body.replace(str(_EPISODE).encode(), str(q.episode_id).encode())
-        return body
+        return Given(template.fill(q.request_id, q.episode_id), template)
 
     @staticmethod
     def _key(

@@ -4,12 +4,18 @@ A retry with the same request id and question gets the answer given the first ti
 reference data changed since: the audit trail shows what the client was told); the same
 request id with another question is refused.
 
-The stored event is the library's own ``RoutingDecisionRecord.Recorded`` (readable with
+The stored event is the library's own (``RoutingDecisionRecord``, readable with
 ``repository.get``), but its bytes are written here directly: the question and the answer are
 serialised once, by pydantic's Rust serialiser, and embedded as they are, and the same answer
 bytes are sent to the client. Building an aggregate per decision and dumping both models to
 dicts for the transcoder cost more than deciding (benchmarks/decisions.py); a test holds these
 bytes equal to what the library's mapper writes for the same event.
+
+An answer filled from a template (``template.py``, the decision cache's) is stored by the
+template's digest, and the template once, as its own aggregate in the same transaction as the
+first decision that uses it. Stored whole, the 4 KB answer took two pages of the store per
+decision and about a third of the store's commit work (benchmarks/README.md); the question's
+ids fill the template back to the bytes the client got (``answer_given``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from eventsourcing.utils import get_topic
 
 from routing.audit.chain import ChainedStoredEvent, content_digest
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
+from routing.decisions.template import AnswerTemplate, fill, template_id
 from routing.episodes.service import EventRejected
 
 DECISION_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:routing-decision")
@@ -52,16 +59,46 @@ def fingerprint(question: bytes) -> str:
 
 class RoutingDecisionRecord(Aggregate):
     class Recorded(Aggregate.Created):
+        """A decision with its answer stored whole (the decision cache off)."""
+
         question: dict[str, Any]
         answer: dict[str, Any]
         fingerprint: str
 
-    def __init__(self, question: dict[str, Any], answer: dict[str, Any], fingerprint: str) -> None:
-        self.question, self.answer, self.fingerprint = question, answer, fingerprint
+    class RecordedFromTemplate(Aggregate.Created):
+        """A decision whose answer is a stored template filled with the question's ids."""
+
+        question: dict[str, Any]
+        answer_template: str
+        fingerprint: str
+
+    def __init__(
+        self,
+        question: dict[str, Any],
+        fingerprint: str,
+        answer: dict[str, Any] | None = None,
+        answer_template: str | None = None,
+    ) -> None:
+        self.question, self.fingerprint = question, fingerprint
+        self.answer, self.answer_template = answer, answer_template
+
+
+class RoutingAnswerTemplate(Aggregate):
+    """An answer shared by many decisions, with placeholder ids (``template.py``); its id
+    comes from its digest, so it is stored once."""
+
+    class Recorded(Aggregate.Created):
+        answer: dict[str, Any]
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
 
 
 RECORDED_TOPIC = get_topic(RoutingDecisionRecord.Recorded)
+FROM_TEMPLATE_TOPIC = get_topic(RoutingDecisionRecord.RecordedFromTemplate)
 RECORD_TOPIC = get_topic(RoutingDecisionRecord)
+TEMPLATE_RECORDED_TOPIC = get_topic(RoutingAnswerTemplate.Recorded)
+TEMPLATE_TOPIC = get_topic(RoutingAnswerTemplate)
 
 
 @dataclass(frozen=True)
@@ -78,62 +115,169 @@ class PendingDecision:
     q: RoutingQuestion
     stored: StoredEvent
     answer: bytes
+    template: AnswerTemplate | None
 
 
-def pending_decision(mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes) -> PendingDecision:
+def pending_decision(
+    mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes, template: AnswerTemplate | None
+) -> PendingDecision:
     """Built by the request itself, before it joins a group commit: the store's writer
     thread then only inserts and commits, and a request arriving while a commit waits on the
     disk does this work in the meantime."""
-    return PendingDecision(q, stored_decision(mapper, q, answer, datetime.now(UTC)), answer)
+    stored = stored_decision(mapper, q, answer, datetime.now(UTC), template)
+    return PendingDecision(q, stored, answer, template)
 
 
 def stored_decision(
-    mapper: Mapper[UUID], q: RoutingQuestion, answer: bytes, timestamp: datetime
+    mapper: Mapper[UUID],
+    q: RoutingQuestion,
+    answer: bytes,
+    timestamp: datetime,
+    template: AnswerTemplate | None = None,
 ) -> StoredEvent:
-    """The stored form of ``Recorded``, byte for byte what the mapper would write."""
+    """The stored form of ``Recorded`` (or ``RecordedFromTemplate`` when the answer was
+    filled from ``template``), byte for byte what the mapper would write."""
     question = question_json(q)
-    state = orjson.dumps(
+    given: dict[str, Any] = (
+        {"answer": orjson.Fragment(answer)}
+        if template is None
+        else {"answer_template": template.digest}
+    )
+    return _stored(
+        mapper,
+        decision_id(q.request_id),
+        RECORDED_TOPIC if template is None else FROM_TEMPLATE_TOPIC,
         {
             "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
             "originator_topic": RECORD_TOPIC,
             "question": orjson.Fragment(question),
-            "answer": orjson.Fragment(answer),
+            **given,
             "fingerprint": fingerprint(question),
-        }
+        },
     )
+
+
+def stored_template(
+    mapper: Mapper[UUID], template: AnswerTemplate, timestamp: datetime
+) -> StoredEvent:
+    """The stored form of ``RoutingAnswerTemplate.Recorded``."""
+    return _stored(
+        mapper,
+        template.id,
+        TEMPLATE_RECORDED_TOPIC,
+        {
+            "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
+            "originator_topic": TEMPLATE_TOPIC,
+            "answer": orjson.Fragment(template.json),
+        },
+    )
+
+
+def _stored(
+    mapper: Mapper[UUID], aggregate: UUID, topic: str, fields: dict[str, Any]
+) -> StoredEvent:
+    state = orjson.dumps(fields)
     content = content_digest(state)
     if mapper.compressor:
         state = mapper.compressor.compress(state)
     if mapper.cipher:
         state = mapper.cipher.encrypt(state)
     return ChainedStoredEvent(
-        originator_id=decision_id(q.request_id),
-        originator_version=1,
-        topic=RECORDED_TOPIC,
-        state=state,
-        content=content,
+        originator_id=aggregate, originator_version=1, topic=topic, state=state, content=content
     )
 
 
-def insert_decisions(app: Application[UUID], pending: list[PendingDecision]) -> list[Decided]:
-    """Stores the decisions in one transaction; a conflict (a retried request id among
-    them) is sorted out one by one."""
+class StoredTemplates:
+    """The answer templates this process knows the store holds: each is looked for once,
+    and written (in the transaction of the first decision that uses it) only if absent."""
+
+    LIMIT = 100_000
+    """Digests remembered; past it the set starts again (costing one read per template)."""
+
+    def __init__(self) -> None:
+        self._known: set[str] = set()
+
+    def missing(
+        self, app: Application[UUID], pending: list[PendingDecision]
+    ) -> dict[str, StoredEvent]:
+        """The stored form of each template these decisions use and the store lacks."""
+        new: dict[str, StoredEvent] = {}
+        for p in pending:
+            t = p.template
+            if t is None or t.digest in self._known or t.digest in new:
+                continue
+            if app.recorder.select_events(t.id, limit=1):
+                self.remember(t.digest)
+            else:
+                new[t.digest] = stored_template(app.mapper, t, datetime.now(UTC))
+        return new
+
+    def remember(self, digest: str) -> None:
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        self._known.add(digest)
+
+
+def insert_decisions(
+    app: Application[UUID], pending: list[PendingDecision], templates: StoredTemplates
+) -> list[Decided]:
+    """Stores the decisions, and the templates they need, in one transaction; a conflict (a
+    retried request id among them) is sorted out one by one."""
+    new = templates.missing(app, pending)
     try:
-        app.recorder.insert_events([p.stored for p in pending])
-        return [Decided(p.answer, False) for p in pending]
+        app.recorder.insert_events([*new.values(), *(p.stored for p in pending)])
     except RecordConflictError:
-        if len(pending) == 1:
-            return [_earlier(app, pending[0].q)]
-    return [insert_decisions(app, [p])[0] for p in pending]
+        if len(pending) > 1:
+            return [_insert_one(app, p, templates) for p in pending]
+        return [_insert_one(app, pending[0], templates, conflicted=True)]
+    for digest in new:
+        templates.remember(digest)
+    return [Decided(p.answer, False) for p in pending]
 
 
-def _earlier(app: Application[UUID], q: RoutingQuestion) -> Decided:
-    (stored,) = app.recorder.select_events(decision_id(q.request_id), lte=1, limit=1)
-    first = app.mapper.to_domain_event(stored)
-    assert isinstance(first, RoutingDecisionRecord.Recorded)
+def _insert_one(
+    app: Application[UUID], p: PendingDecision, templates: StoredTemplates, conflicted: bool = False
+) -> Decided:
+    if not conflicted:
+        return insert_decisions(app, [p], templates)[0]
+    earlier = _earlier(app, p.q)
+    if earlier is not None:
+        return earlier
+    # Not a retry: another writer stored the same template meanwhile; now it is found.
+    return insert_decisions(app, [p], templates)[0]
+
+
+def _earlier(app: Application[UUID], q: RoutingQuestion) -> Decided | None:
+    stored = app.recorder.select_events(decision_id(q.request_id), lte=1, limit=1)
+    if not stored:
+        return None
+    first = app.mapper.to_domain_event(stored[0])
+    assert isinstance(
+        first, RoutingDecisionRecord.Recorded | RoutingDecisionRecord.RecordedFromTemplate
+    )
     if first.fingerprint != fingerprint(question_json(q)):
         raise EventRejected(
             0, "request_id_reused",
             f"request {q.request_id} was already answered for another question", "request_id",
         )  # fmt: skip
-    return Decided(orjson.dumps(first.answer), True)
+    return Decided(answer_given(app, first), True)
+
+
+def answer_given(
+    app: Application[UUID],
+    decision: RoutingDecisionRecord.Recorded | RoutingDecisionRecord.RecordedFromTemplate,
+) -> bytes:
+    """The answer's JSON as the client got it: stored whole, or its template filled with
+    the question's ids."""
+    if isinstance(decision, RoutingDecisionRecord.Recorded):
+        return orjson.dumps(decision.answer)
+    (stored,) = app.recorder.select_events(template_id(decision.answer_template), lte=1, limit=1)
+    template = app.mapper.to_domain_event(stored)
+    assert isinstance(template, RoutingAnswerTemplate.Recorded)
+    question = decision.question
+    episode = question.get("episode_id")
+    return fill(
+        orjson.dumps(template.answer),
+        UUID(question["request_id"]),
+        UUID(episode) if episode is not None else None,
+    )

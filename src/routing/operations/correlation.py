@@ -14,7 +14,7 @@ copies it into the CloudEvent (extension attribute ``correlationid``, Kafka head
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
@@ -50,7 +50,9 @@ _current: ContextVar[Correlation | None] = ContextVar("routing_correlation", def
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits, the shape of a uuid4's hex and of a W3C trace id (a third of
+    ``uuid4().hex``'s cost, paid on every request without an id of its own)."""
+    return secrets.token_hex(16)
 
 
 def accept(value: str | bytes | None) -> str | None:
