@@ -223,28 +223,27 @@ def insert_decisions(
 ) -> list[Decided]:
     """Stores the decisions, and the templates they need, in one transaction; a conflict (a
     retried request id among them) is sorted out one by one."""
-    new = templates.missing(app, pending)
     try:
-        app.recorder.insert_events([*new.values(), *(p.stored for p in pending)])
+        _store(app, pending, templates)
     except RecordConflictError:
         if len(pending) > 1:
-            return [_insert_one(app, p, templates) for p in pending]
-        return [_insert_one(app, pending[0], templates, conflicted=True)]
-    for digest in new:
-        templates.remember(digest)
+            return [insert_decisions(app, [p], templates)[0] for p in pending]
+        earlier = _earlier(app, pending[0].q)
+        if earlier is not None:
+            return [earlier]
+        # Not a retry: another writer stored the same template meanwhile. Looked for again,
+        # it is found; a second conflict raises.
+        _store(app, pending, templates)
     return [Decided(p.answer, False) for p in pending]
 
 
-def _insert_one(
-    app: Application[UUID], p: PendingDecision, templates: StoredTemplates, conflicted: bool = False
-) -> Decided:
-    if not conflicted:
-        return insert_decisions(app, [p], templates)[0]
-    earlier = _earlier(app, p.q)
-    if earlier is not None:
-        return earlier
-    # Not a retry: another writer stored the same template meanwhile; now it is found.
-    return insert_decisions(app, [p], templates)[0]
+def _store(
+    app: Application[UUID], pending: list[PendingDecision], templates: StoredTemplates
+) -> None:
+    new = templates.missing(app, pending)
+    app.recorder.insert_events([*new.values(), *(p.stored for p in pending)])
+    for digest in new:
+        templates.remember(digest)
 
 
 def _earlier(app: Application[UUID], q: RoutingQuestion) -> Decided | None:
