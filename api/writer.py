@@ -16,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from eventsourcing.persistence import RecordConflictError
+
 from routing.access import Principal
 from routing.decisions.cache import Given
 from routing.decisions.question import RoutingQuestion
@@ -101,7 +103,7 @@ class GroupCommit(Generic[T, R]):
                     results = await loop.run_in_executor(
                         self.executor, correlation.run_with(scope, self.batch, items)
                     )
-                except EventRejected:
+                except (EventRejected, RecordConflictError):  # one item refused or conflicting
                     await self._one_by_one(group)
                     continue
                 except Exception as exc:  # the store failed: every waiter learns it

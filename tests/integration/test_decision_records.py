@@ -4,13 +4,16 @@ answer read back equal to what the client got."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-import pytest
 
+from api.writer import GroupCommitWriter
+from routing.audit.reading import FactReader
+from routing.audit.store import check_chain
 from routing.config import Settings, StoreKind
 from routing.decisions.advise import advise
 from routing.decisions.cache import DecisionCache
@@ -18,6 +21,7 @@ from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import (
     FROM_TEMPLATE_TOPIC,
     TEMPLATE_RECORDED_TOPIC,
+    Decided,
     PendingDecision,
     RoutingAnswerTemplate,
     RoutingDecisionRecord,
@@ -104,8 +108,10 @@ def test_decision_bytes_are_what_the_library_would_store() -> None:
         assert (ours.topic, ours.originator_version) == (theirs.topic, theirs.originator_version)
         assert orjson.loads(ours.state) == orjson.loads(theirs.state)
     app.recorder.insert_events([stored_answer, whole, by_template])
-    assert app.repository.get(whole.originator_id).answer == a.model_dump(mode="json")
-    assert app.repository.get(by_template.originator_id).answer_template == template.digest
+    assert app.repository.get(decision_id(q.request_id)).answer == a.model_dump(mode="json")
+    assert app.repository.get(UUID(str(by_template.originator_id))).answer_template == (
+        template.digest
+    )
     assert app.repository.get(template.id).answer == orjson.loads(template.json)
     app.close()
 
@@ -134,38 +140,79 @@ def test_answers_read_back_as_given_and_each_template_is_stored_once(
     )
 
 
-def test_a_retry_in_a_group_gets_its_first_answer_and_the_rest_are_stored(
+def test_a_retry_and_a_reused_id_in_a_group_leave_the_rest_first_answers(
     episodes: CareEpisodes,
 ) -> None:
-    cache, templates = DecisionCache(64), StoredTemplates()
+    """Through the group commit, as the API records them: the shared transaction conflicts,
+    nothing of it is stored, and each decision is then recorded on its own."""
+    cache = DecisionCache(64)
     first = _question()
-    (original,) = insert_decisions(episodes, [_pending(episodes, cache, first)], templates)
-    fresh = [_question(requested_mode="phone"), _question(requested_mode="phone")]
-    group = [_pending(episodes, cache, q) for q in [fresh[0], first, fresh[1]]]
-    decided = insert_decisions(episodes, group, templates)
-    assert [d.replayed for d in decided] == [False, True, False]
-    assert decided[1].answer == original.answer
-    assert _count(episodes, TEMPLATE_RECORDED_TOPIC) == 2
-    for q, p in zip(fresh, (group[0], group[2]), strict=True):
-        assert _answer_read_back(episodes, q) == p.answer
     reused = _question(request_id=str(first.request_id), profession="nurse")
-    with pytest.raises(EventRejected) as refused:
-        insert_decisions(episodes, [_pending(episodes, cache, reused)], templates)
-    assert (refused.value.code, refused.value.field) == ("request_id_reused", "request_id")
+    fresh = [_question(requested_mode="phone"), _question(requested_mode="phone")]
+    writer = GroupCommitWriter(episodes)
+
+    async def decide(questions: list[RoutingQuestion]) -> list[Decided | BaseException]:
+        pending = [_pending(episodes, cache, q) for q in questions]
+        return await asyncio.gather(
+            *(writer.decisions.submit(p) for p in pending), return_exceptions=True
+        )
+
+    try:
+        (original,) = asyncio.run(decide([first]))
+        decided = asyncio.run(decide([fresh[0], first, reused, fresh[1]]))
+    finally:
+        writer.close()
+    assert isinstance(original, Decided)
+    assert isinstance(decided[1], Decided)
+    assert decided[1].replayed
+    assert decided[1].answer == original.answer
+    assert isinstance(decided[2], EventRejected)
+    assert (decided[2].code, decided[2].field) == ("request_id_reused", "request_id")
+    for q, d in zip(fresh, (decided[0], decided[3]), strict=True):
+        assert isinstance(d, Decided)
+        assert not d.replayed  # a first answer, not marked as a retry's
+        assert _answer_read_back(episodes, q) == d.answer
+    assert _count(episodes, TEMPLATE_RECORDED_TOPIC) == 2
+    assert check_chain(episodes.recorder).intact
+
+
+def test_a_retry_of_a_decision_stored_whole_gets_it_and_stores_no_template(
+    episodes: CareEpisodes,
+) -> None:
+    """Records written with the cache off (or before templates) still answer retries."""
+    q = _question()
+    (whole,) = insert_decisions(
+        episodes, [_pending(episodes, DecisionCache(0), q)], StoredTemplates()
+    )
+    retry = _pending(episodes, DecisionCache(64), q)
+    assert retry.template is not None
+    (again,) = insert_decisions(episodes, [retry], StoredTemplates())
+    assert again.replayed
+    assert again.answer == whole.answer
+    assert _count(episodes, TEMPLATE_RECORDED_TOPIC) == 0
+
+
+def test_decision_records_are_chained_and_are_not_facts(episodes: CareEpisodes) -> None:
+    for cache in (DecisionCache(64), DecisionCache(0)):
+        insert_decisions(episodes, [_pending(episodes, cache, _question())], StoredTemplates())
+    report = check_chain(episodes.recorder)
+    assert report.intact
+    assert report.checked == 3  # a template and two decisions
+    assert list(FactReader(episodes).facts()) == []
 
 
 class _Raced(StoredTemplates):
-    """Another writer stores the same template between this one's look and its insert."""
+    """Other writers store their decisions between this one's look and its insert, one
+    rival per look."""
 
-    def __init__(self, rival: PendingDecision) -> None:
+    def __init__(self, *rivals: PendingDecision) -> None:
         super().__init__()
-        self.rival: PendingDecision | None = rival
+        self.rivals = list(rivals)
 
     def missing(self, app: Any, pending: list[PendingDecision]) -> dict[str, Any]:
         new = super().missing(app, pending)
-        if self.rival is not None:
-            insert_decisions(app, [self.rival], StoredTemplates())
-            self.rival = None
+        if self.rivals:
+            insert_decisions(app, [self.rivals.pop(0)], StoredTemplates())
         return new
 
 
@@ -180,6 +227,21 @@ def test_a_template_stored_meanwhile_by_another_writer_is_not_an_error(
     assert _count(episodes, TEMPLATE_RECORDED_TOPIC) == 1
     assert _answer_read_back(episodes, ours) == decided.answer
     assert _answer_read_back(episodes, theirs) != decided.answer  # its own request id
+
+
+def test_a_template_race_then_the_same_request_from_another_worker_is_a_retry(
+    episodes: CareEpisodes,
+) -> None:
+    """First another writer stores the template, then another worker the same request (a
+    client retry that went elsewhere): the second conflict is that retry, answered as one."""
+    cache = DecisionCache(64)
+    ours = _question()
+    raced = _Raced(_pending(episodes, cache, _question()), _pending(episodes, cache, ours))
+    (decided,) = insert_decisions(episodes, [_pending(episodes, cache, ours)], raced)
+    assert decided.replayed
+    assert decided.answer == _answer_read_back(episodes, ours)
+    assert _count(episodes, TEMPLATE_RECORDED_TOPIC) == 1
+    assert _count(episodes, FROM_TEMPLATE_TOPIC) == 2
 
 
 def test_with_the_cache_off_the_answer_is_stored_whole(episodes: CareEpisodes) -> None:

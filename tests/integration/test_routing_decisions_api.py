@@ -48,11 +48,11 @@ def test_decision_is_answered_and_recorded(client: TestClient, episodes: CareEpi
     assert episodes.event_count() == before + 3
     assert _given(episodes, same_facts) == again.content
     assert again.content != r.content  # each answer names its own request
-    decision = episodes.repository.get(decision_id(UUID(same_facts["request_id"])))
+    decision: object = episodes.repository.get(decision_id(UUID(same_facts["request_id"])))
     assert isinstance(decision, RoutingDecisionRecord)
     assert decision.answer is None
     assert decision.answer_template is not None
-    template = episodes.repository.get(template_id(decision.answer_template))
+    template: object = episodes.repository.get(template_id(decision.answer_template))
     assert isinstance(template, RoutingAnswerTemplate)
 
 

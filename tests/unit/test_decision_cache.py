@@ -13,6 +13,7 @@ from routing.decisions.advise import advise
 from routing.decisions.cache import DecisionCache
 from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import answer_json
+from routing.decisions.template import EPISODE, REQUEST
 from routing.episodes.vocabulary import CareLevel, ContactMode, Profession, Urgency
 from routing.liability.rulebooks import STOCKHOLM, RulebookPolicy, swedish_date
 from routing.reference.catalogue import load_catalogue
@@ -130,3 +131,24 @@ def test_size_zero_decides_every_time_and_the_oldest_answer_goes_first() -> None
         assert small.answer(q, POLICIES[0], CATALOGUE, REGIONS) == _fresh(q, POLICIES[0])
     assert (small.hits, small.misses) == (0, 4)  # chat was evicted by phone
     assert UUID(str(q.request_id))
+
+
+def test_ids_equal_to_the_placeholders_are_still_answered_right() -> None:
+    """A client may choose any UUID, a placeholder's too: each id lands where it belongs."""
+    cache = DecisionCache(8)
+    other = str(uuid4())
+    for request_id, episode_id in [
+        (EPISODE, other), (REQUEST, EPISODE), (EPISODE, REQUEST), (EPISODE, None), (other, REQUEST),
+    ]:  # fmt: skip
+        q = RoutingQuestion.model_validate(
+            {
+                "request_id": str(request_id),
+                "episode_id": None if episode_id is None else str(episode_id),
+                "planned_start": "2025-11-03T10:00:00+01:00",
+                "home_region": {"county": "14", "municipality": "1480"},
+                "care_region": "04",
+                "requested_mode": "video",
+            }
+        )
+        assert cache.answer(q, POLICIES[0], CATALOGUE, REGIONS) == _fresh(q, POLICIES[0])
+    assert cache.hits > 0

@@ -221,20 +221,30 @@ class StoredTemplates:
 def insert_decisions(
     app: Application[UUID], pending: list[PendingDecision], templates: StoredTemplates
 ) -> list[Decided]:
-    """Stores the decisions, and the templates they need, in one transaction; a conflict (a
-    retried request id among them) is sorted out one by one."""
-    try:
+    """Stores the decisions, and the templates they need, in one transaction.
+
+    A conflict in a group of several raises ``RecordConflictError`` with nothing stored: the
+    group commit then records each decision on its own (``api/writer.py``), so one retried or
+    reused request id never changes its neighbours' answers. A single decision's conflict is
+    either its request id, stored before (a retry: the first answer; or another question: a
+    409), or its template, stored meanwhile by another writer (looked for again, it is found,
+    and the decision is stored). ``ATTEMPTS`` bounds that, against writers racing on both."""
+    if len(pending) > 1:
         _store(app, pending, templates)
-    except RecordConflictError:
-        if len(pending) > 1:
-            return [insert_decisions(app, [p], templates)[0] for p in pending]
-        earlier = _earlier(app, pending[0].q)
-        if earlier is not None:
-            return [earlier]
-        # Not a retry: another writer stored the same template meanwhile. Looked for again,
-        # it is found; a second conflict raises.
-        _store(app, pending, templates)
-    return [Decided(p.answer, False) for p in pending]
+        return [Decided(p.answer, False) for p in pending]
+    for _ in range(ATTEMPTS - 1):
+        try:
+            _store(app, pending, templates)
+            return [Decided(pending[0].answer, False)]
+        except RecordConflictError:
+            earlier = _earlier(app, pending[0].q)
+            if earlier is not None:
+                return [earlier]
+    _store(app, pending, templates)
+    return [Decided(pending[0].answer, False)]
+
+
+ATTEMPTS = 3
 
 
 def _store(

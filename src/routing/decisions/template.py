@@ -8,13 +8,16 @@ a 4 KB copy of the answer (``record.py``): the answer given is the template with
 question's own ids put back, byte for byte.
 
 Placeholders are UUIDs in their 36-character form and are replaced by the request's UUIDs in
-the same form: nothing else in an answer can equal one (tests/unit/test_decision_cache.py
-holds every filled template equal to a fresh answer).
+the same form: nothing the rules write can equal one (tests/unit/test_decision_cache.py holds
+every filled template equal to a fresh answer). A client may still choose a placeholder as
+one of its ids; then both are replaced in a single pass, so one id is never taken for the
+other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -22,6 +25,7 @@ REQUEST = UUID("00000000-0000-4000-8000-00000000a001")
 EPISODE = UUID("00000000-0000-4000-8000-00000000e001")
 _REQUEST = str(REQUEST).encode()
 _EPISODE = str(EPISODE).encode()
+_EITHER = re.compile(re.escape(_REQUEST) + b"|" + re.escape(_EPISODE))
 TEMPLATE_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:routing-answer-template")
 
 
@@ -51,7 +55,10 @@ def template_id(digest: str) -> UUID:
 
 def fill(template: bytes, request_id: UUID, episode_id: UUID | None) -> bytes:
     """The answer to the request with these ids."""
-    body = template.replace(_REQUEST, str(request_id).encode())
-    if episode_id is not None:
-        body = body.replace(_EPISODE, str(episode_id).encode())
-    return body
+    request = str(request_id).encode()
+    episode = str(episode_id).encode() if episode_id is not None else _EPISODE
+    if request in (_REQUEST, _EPISODE) or episode == _REQUEST:
+        ids = {_REQUEST: request, _EPISODE: episode}
+        return _EITHER.sub(lambda m: ids[m.group()], template)
+    body = template.replace(_REQUEST, request)
+    return body if episode_id is None else body.replace(_EPISODE, episode)

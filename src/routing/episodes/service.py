@@ -416,7 +416,8 @@ class CareEpisodes(Application[UUID]):
         return entries
 
     def event_count(self) -> int:
-        """Position of the last stored record (facts and receipts): did anything change?"""
+        """Position of the last stored record (facts, receipts, decisions and answer
+        templates): did anything change?"""
         return self.recorder.max_notification_id() or 0
 
     def ping(self) -> None:
