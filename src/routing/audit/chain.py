@@ -57,6 +57,25 @@ def plaintext_of(mapper: Any) -> Plaintext:
     return plaintext
 
 
+def sealed(
+    mapper: Any, originator_id: UUID, originator_version: int, topic: str, plain: bytes
+) -> ChainedStoredEvent:
+    """A plaintext state in its stored form, as the mapper writes it (compress, then encrypt:
+    the reverse of ``plaintext_of``), carrying the plaintext's digest for the chain."""
+    state = plain
+    if mapper.compressor:
+        state = mapper.compressor.compress(state)
+    if mapper.cipher:
+        state = mapper.cipher.encrypt(state)
+    return ChainedStoredEvent(
+        originator_id=originator_id,
+        originator_version=originator_version,
+        topic=topic,
+        state=state,
+        content=content_digest(plain),
+    )
+
+
 class StoredRow(Protocol):
     """What a recorder stores and a notification reads back (the library's field names)."""
 

@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import get_topic
 
-from routing.audit.chain import ChainedStoredEvent, content_digest
+from routing.audit.chain import sealed
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.decisions.template import AnswerTemplate, fill, template_id
 from routing.episodes.service import EventRejected
@@ -143,48 +143,37 @@ def stored_decision(
         if template is None
         else {"answer_template": template.digest}
     )
-    return _stored(
-        mapper,
-        decision_id(q.request_id),
-        RECORDED_TOPIC if template is None else FROM_TEMPLATE_TOPIC,
-        {
-            "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
-            "originator_topic": RECORD_TOPIC,
-            "question": orjson.Fragment(question),
-            **given,
-            "fingerprint": fingerprint(question),
-        },
-    )
+    topic = RECORDED_TOPIC if template is None else FROM_TEMPLATE_TOPIC
+    fields = {"question": orjson.Fragment(question), **given, "fingerprint": fingerprint(question)}
+    return _stored(mapper, decision_id(q.request_id), topic, RECORD_TOPIC, timestamp, fields)
 
 
 def stored_template(
     mapper: Mapper[UUID], template: AnswerTemplate, timestamp: datetime
 ) -> StoredEvent:
     """The stored form of ``RoutingAnswerTemplate.Recorded``."""
-    return _stored(
-        mapper,
-        template.id,
-        TEMPLATE_RECORDED_TOPIC,
-        {
-            "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
-            "originator_topic": TEMPLATE_TOPIC,
-            "answer": orjson.Fragment(template.json),
-        },
-    )
+    fields = {"answer": orjson.Fragment(template.json)}
+    return _stored(mapper, template.id, TEMPLATE_RECORDED_TOPIC, TEMPLATE_TOPIC, timestamp, fields)
 
 
 def _stored(
-    mapper: Mapper[UUID], aggregate: UUID, topic: str, fields: dict[str, Any]
+    mapper: Mapper[UUID],
+    aggregate: UUID,
+    topic: str,
+    aggregate_topic: str,
+    timestamp: datetime,
+    fields: dict[str, Any],
 ) -> StoredEvent:
-    state = orjson.dumps(fields)
-    content = content_digest(state)
-    if mapper.compressor:
-        state = mapper.compressor.compress(state)
-    if mapper.cipher:
-        state = mapper.cipher.encrypt(state)
-    return ChainedStoredEvent(
-        originator_id=aggregate, originator_version=1, topic=topic, state=state, content=content
+    """A created event's state in the transcoder's key order: timestamp, the aggregate's
+    topic, then the event's own fields."""
+    state = orjson.dumps(
+        {
+            "timestamp": {"_type_": "datetime_iso", "_data_": timestamp.isoformat()},
+            "originator_topic": aggregate_topic,
+            **fields,
+        }
     )
+    return sealed(mapper, aggregate, 1, topic, state)
 
 
 class StoredTemplates:
@@ -218,6 +207,10 @@ class StoredTemplates:
         self._known.add(digest)
 
 
+ATTEMPTS = 3
+"""Tries to store one decision: its own conflicts are answered, racing writers retried."""
+
+
 def insert_decisions(
     app: Application[UUID], pending: list[PendingDecision], templates: StoredTemplates
 ) -> list[Decided]:
@@ -242,9 +235,6 @@ def insert_decisions(
                 return [earlier]
     _store(app, pending, templates)
     return [Decided(pending[0].answer, False)]
-
-
-ATTEMPTS = 3
 
 
 def _store(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from routing.audit.chain import ChainedStoredEvent, content_digest
+from routing.audit.chain import sealed
 
 HEADER = "x-request-id"
 KAFKA_HEADER = "correlation-id"
@@ -157,15 +157,4 @@ class CorrelatingMapper(Mapper[Any]):
         if class_version > 1:
             state["class_version"] = class_version
         plain = self.transcoder.encode(state)
-        stored = plain
-        if self.compressor:
-            stored = self.compressor.compress(stored)
-        if self.cipher:
-            stored = self.cipher.encrypt(stored)
-        return ChainedStoredEvent(
-            originator_id=originator_id,
-            originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
-            state=stored,
-            content=content_digest(plain),
-        )
+        return sealed(self, originator_id, originator_version, get_topic(type(domain_event)), plain)
