@@ -22,6 +22,7 @@ from api.routes import (
     episodes,
     events,
     finance,
+    indicators,
     meta,
     necessity,
     ops,
@@ -116,6 +117,7 @@ def create_app(
     app.include_router(finance.router)
     app.include_router(necessity.router)
     app.include_router(care_guarantee.router)
+    app.include_router(indicators.router)
     app.include_router(meta.router)
     app.include_router(access_trail.router)
     app.include_router(admin.router)

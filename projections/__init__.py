@@ -6,7 +6,7 @@ with the factory that builds it from the settings (rulebook policy, reference da
 
 from collections.abc import Callable
 
-from projections import care_guarantee, liability, necessity
+from projections import care_guarantee, indicators, liability, necessity
 from projections.base import Projection
 from projections.care_guarantee import CareGuarantee
 from projections.db import Cursor
@@ -28,6 +28,7 @@ PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     Liability.name: _liability,
     Necessity.name: lambda settings: Necessity(settings.rulebook_policy()),
     CareGuarantee.name: lambda _: CareGuarantee(),
+    indicators.Indicators.name: indicators.build,
 }
 
 
@@ -38,6 +39,7 @@ def create_read_model_tables(cur: Cursor) -> None:
     liability.create_tables(cur)
     necessity.create_tables(cur)
     care_guarantee.create_tables(cur)
+    indicators.create_tables(cur)
 
 
 __all__ = ["PROJECTIONS", "Projection", "create_read_model_tables"]

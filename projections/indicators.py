@@ -1,0 +1,243 @@
+"""Indicators read model: one row per contact with what the follow-up indicators count
+(docs/indicators.md), and the queries that tally them for an area and period.
+
+Each contact's row holds its home region and municipality (after any correction), its
+provider's ownership and entry path (providers.json), its liability decision's status and
+invoiced amount (the same pure ``decide`` the liability projection uses) and the fate of the
+three-day assessment clock its request started (``routing.indicators.three_day_assessments``).
+A late fact can change any of them, so an episode's facts are kept (as the liability and
+care-guarantee projections keep theirs) and all its rows are replaced when one arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import date, datetime
+from typing import ClassVar
+
+from projections.base import Projection
+from projections.db import Cursor, write_rows
+from routing.config import Settings
+from routing.episodes import events as ev
+from routing.episodes.events import EVENT_TYPES, parse_event
+from routing.guarantee.days import swedish_date
+from routing.indicators import (
+    EntryPath,
+    Tallies,
+    entry_path,
+    profession_group,
+    three_day_assessments,
+)
+from routing.liability.decision import LiabilityStatus
+from routing.liability.engine import decide
+from routing.liability.facts import EpisodeFacts
+from routing.liability.rulebooks import RulebookPolicy
+from routing.messaging.envelope import CloudEvent
+from routing.reference.catalogue import Catalogue
+from routing.reference.providers import Providers
+from routing.reference.regions import Regions
+
+CACHE_EPISODES = 20_000
+COLUMNS = (
+    "episode_id", "contact_id", "home_region", "home_municipality", "care_region",
+    "provider_id", "ownership", "in_region", "care_level", "requested_mode", "request_path",
+    "request_day", "status", "day", "mode", "profession", "entry_path", "liability", "cost",
+    "assessment", "assessment_deadline", "assessment_reason",
+)  # fmt: skip
+Facts = list[tuple[datetime | None, ev.EpisodeEvent]]
+
+
+def create_tables(cur: Cursor, suffix: str = "") -> None:
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS indicator_facts{suffix} ("
+        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
+        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS indicator_contacts{suffix} ("
+        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, home_region TEXT NOT NULL,"
+        " home_municipality TEXT NOT NULL, care_region TEXT NOT NULL, provider_id TEXT NOT NULL,"
+        " ownership TEXT NOT NULL, in_region INTEGER NOT NULL, care_level TEXT NOT NULL,"
+        " requested_mode TEXT NOT NULL, request_path TEXT NOT NULL, request_day TEXT NOT NULL,"
+        " status TEXT NOT NULL, day TEXT, mode TEXT, profession TEXT, entry_path TEXT,"
+        " liability TEXT, cost BIGINT NOT NULL, assessment TEXT, assessment_deadline TEXT,"
+        " assessment_reason TEXT, PRIMARY KEY (episode_id, contact_id))"
+    )
+
+
+class Indicators(Projection):
+    name: ClassVar[str] = "indicators"
+    tables: ClassVar[tuple[str, ...]] = ("indicator_facts", "indicator_contacts")
+    interesting: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)
+    """Every episode fact: the clocks may come to read any of them."""
+
+    def __init__(
+        self, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions, providers: Providers
+    ) -> None:
+        self.policy, self.catalogue, self.regions = policy, catalogue, regions
+        self.providers = providers
+        self._episodes: OrderedDict[str, Facts] = OrderedDict()
+        self._facts_rows: list[tuple[str, int, str, str]] = []
+        self._changed: dict[str, Facts] = {}
+
+    def create(self, cur: Cursor, suffix: str = "") -> None:
+        create_tables(cur, suffix)
+
+    def discard_cache(self) -> None:
+        self._episodes.clear()
+        self._facts_rows.clear()
+        self._changed.clear()
+
+    def drop(self, cur: Cursor, suffix: str = "") -> None:
+        self.discard_cache()
+        super().drop(cur, suffix)
+
+    def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
+        episode = str(event.subject)
+        self._facts_rows.append(
+            (episode, event.storeposition, event.recordedat.isoformat(), event.fact_json())
+        )
+        facts = (
+            []  # an episode's first fact: nothing to read back
+            if event.episodeversion == 1
+            else self._facts(cur, suffix, episode, event.storeposition)
+        )
+        facts.append((event.recordedat, event.fact()))
+        self._episodes[episode] = facts
+        self._episodes.move_to_end(episode)
+        if len(self._episodes) > CACHE_EPISODES:
+            self._episodes.popitem(last=False)
+        self._changed[episode] = facts
+
+    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> Facts:
+        cached = self._episodes.get(episode)
+        if cached is not None:
+            return cached
+        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
+        cur.execute(
+            f"SELECT recorded_at, fact FROM indicator_facts{suffix} "
+            "WHERE episode_id = %s AND position < %s ORDER BY position",
+            (episode, before),
+        )
+        return [
+            (datetime.fromisoformat(at), parse_event(json.loads(fact)))
+            for at, fact in cur.fetchall()
+        ]
+
+    def flush(self, cur: Cursor, suffix: str = "") -> None:
+        """Writes the page's facts, then replaces the rows of every episode it touched."""
+        write_rows(
+            cur,
+            f"INSERT INTO indicator_facts{suffix} (episode_id, position, recorded_at, fact)",
+            self._facts_rows,
+            "ON CONFLICT (episode_id, position) DO NOTHING",
+            ("text", "bigint", "text", "text"),
+        )
+        self._facts_rows.clear()
+        if self._changed:
+            cur.executemany(
+                f"DELETE FROM indicator_contacts{suffix} WHERE episode_id = %s",
+                [(e,) for e in self._changed],
+            )
+            rows = [r for e, facts in self._changed.items() for r in self.rows_of(e, facts)]
+            if rows:
+                cur.executemany(
+                    f"INSERT INTO indicator_contacts{suffix} ({', '.join(COLUMNS)}) "
+                    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                    rows,
+                )
+            self._changed.clear()
+
+    def rows_of(self, episode: str, facts: Facts) -> list[tuple[object, ...]]:
+        """One row per contact of the episode, from all its facts."""
+        fold = EpisodeFacts(episode)
+        requested: dict[str, datetime] = {}
+        for recorded_at, fact in facts:
+            fold.apply(fact, recorded_at)
+            if isinstance(fact, ev.ContactRequested):
+                requested[fact.contact_id] = fact.occurred_at
+        clocks = three_day_assessments(f for _, f in facts)
+        rows: list[tuple[object, ...]] = []
+        for c in fold.contacts.values():
+            asked = swedish_date(requested[c.contact_id])
+            known = self.providers.provider(c.provider_id, asked)
+            ownership = known.ownership if known else None
+            day = mode = profession = path = liability = None
+            cost = 0
+            if c.status == "completed" and c.mode is not None:
+                d = decide(c, self.policy, self.catalogue, self.regions)
+                day = d.contact_date.isoformat() if d.contact_date else None
+                mode, profession, liability = c.mode.value, d.profession, d.status.value
+                path = entry_path(ownership, c.mode).value
+                if d.status is LiabilityStatus.home_region_liable:
+                    cost = d.invoiced_amount
+            clock = clocks.get(c.contact_id)
+            rows.append((
+                episode, c.contact_id, c.home_county, c.home_municipality, c.care_region,
+                c.provider_id, ownership.value if ownership else "unknown",
+                int(c.home_county == c.care_region), c.care_level.value, c.requested_mode.value,
+                entry_path(ownership, c.requested_mode).value, asked.isoformat(), c.status,
+                day, mode, profession, path, liability, cost,
+                clock.status if clock else None,
+                clock.deadline.isoformat() if clock else None, clock.reason if clock else None,
+            ))  # fmt: skip
+        return rows
+
+
+def build(settings: Settings) -> Indicators:
+    """The projection with the shipped reference data (``PROJECTIONS``' factory)."""
+    from routing.reference.catalogue import load_catalogue
+    from routing.reference.providers import load_providers
+    from routing.reference.regions import load_regions
+
+    return Indicators(
+        settings.rulebook_policy(), load_catalogue(), load_regions(), load_providers()
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def tallies(
+    cur: Cursor, start: date, end: date, as_of: date, by: str = "home_region",
+    area: str | None = None,
+) -> dict[str, Tallies]:  # fmt: skip
+    """Tallies per home region (``by='home_region'``) or municipality, for contacts whose
+    Swedish date (clocks: request date) lies in ``start..end`` inclusive; ``area`` keeps one."""
+    assert by in ("home_region", "home_municipality")
+    span = (start.isoformat(), end.isoformat())
+    params: tuple[str, ...]
+    where, params = "", ()
+    if area is not None:
+        where, params = f" AND {by} = %s", (area,)
+    out: dict[str, Tallies] = {}
+    cur.execute(
+        f"SELECT {by}, entry_path, in_region, care_level, mode, profession, liability,"
+        " COUNT(*), SUM(cost) FROM indicator_contacts"
+        f" WHERE status = 'completed' AND day >= %s AND day <= %s{where}"
+        f" GROUP BY {by}, entry_path, in_region, care_level, mode, profession, liability",
+        (*span, *params),
+    )
+    for key, path, in_region, level, mode, profession, _, n, cost in cur.fetchall():
+        t = out.setdefault(key, Tallies())
+        n = int(n)
+        t.contacts[(path or EntryPath.unknown.value, bool(in_region), level)] += n
+        if mode != "physical" and not in_region:
+            t.ood_contacts += n
+            t.ood_cost += int(cost or 0)
+            t.ood_professions[profession_group(profession)] += n
+            t.ood_modes[mode] += n
+    cur.execute(
+        f"SELECT {by}, request_path, requested_mode, assessment,"
+        " CASE WHEN assessment = 'open' AND assessment_deadline < %s THEN 1 ELSE 0 END,"
+        " COUNT(*) FROM indicator_contacts WHERE assessment IS NOT NULL"
+        f" AND request_day >= %s AND request_day <= %s{where}"
+        f" GROUP BY {by}, request_path, requested_mode, assessment, 5",
+        (as_of.isoformat(), *span, *params),
+    )
+    for key, path, requested_mode, status, late, n in cur.fetchall():
+        outcome = status if status != "open" else ("overdue" if int(late) else "pending")
+        t = out.setdefault(key, Tallies())
+        t.assessments[(path, requested_mode != "physical", outcome)] += int(n)
+    return out
