@@ -17,8 +17,14 @@ from pathlib import Path
 import pytest
 
 from routing.episodes.vocabulary import ContactMode
-from routing.indicators import EntryPath, Period, Tallies, entry_path, national_figures
-from routing.indicators import region_figures
+from routing.indicators import (
+    EntryPath,
+    Period,
+    Tallies,
+    entry_path,
+    national_figures,
+    region_figures,
+)
 from routing.reference.population import load_population, parse_population
 from routing.reference.providers import Ownership, load_providers, parse_providers
 from routing.reference.tariffs import CatalogueDataError
@@ -88,11 +94,12 @@ def test_asylum_seekers_have_no_population_to_divide_by() -> None:
 
 def test_per_1000_small_case_by_hand() -> None:
     """3 contacts from Göteborg in March 2026; SCB's Göteborg on 31 December 2024 (608,993),
-    carried forward because 2025's figure is not in the file: 3 × 1000 / 608,993."""
+    carried forward because 2025's figure is not in the file: 3 * 1000 / 608,993."""
     pop = load_population().denominator("1480", date(2026, 3, 1))
     assert (pop.inhabitants, pop.carried_forward) == (608_993, True)
-    figures = region_figures(Tallies(ood_contacts=3), pop, 0, Period(date(2026, 3, 1),
-                                                                        date(2026, 3, 31)))
+    figures = region_figures(
+        Tallies(ood_contacts=3), pop, 0, Period(date(2026, 3, 1), date(2026, 3, 31))
+    )
     f = _by_id(figures, "out_of_region_digital_per_1000")
     assert f.value == pytest.approx(0.004926, abs=1e-6)
     assert "carried forward" in (f.note or "")
@@ -139,9 +146,11 @@ def test_entry_paths(ownership: Ownership | None, mode: ContactMode, path: Entry
 def test_providers_reference_data() -> None:
     providers = load_providers()
     kry = providers.provider("SE5569990001-KRY", date(2026, 3, 1))
-    assert kry is not None and (kry.ownership, kry.contract_regions) == (Ownership.private, ("04",))
+    assert kry is not None
+    assert (kry.ownership, kry.contract_regions) == (Ownership.private, ("04",))
     region = providers.provider("SE2321000014-RG", date(2026, 3, 1))
-    assert region is not None and region.ownership is Ownership.region
+    assert region is not None
+    assert region.ownership is Ownership.region
     # An HSA-id's prefix names its issuer, not its owner: an unlisted id is unknown.
     assert providers.provider("SE2321000032-000001", date(2026, 3, 1)) is None
 
