@@ -41,7 +41,7 @@ Month = Annotated[
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (or give from and to)"),
 ]
 From = Annotated[date | None, Query(alias="from", description="First day (Swedish date)")]
-To = Annotated[date | None, Query(description="Last day, inclusive")]
+To = Annotated[date | None, Query(alias="to", description="Last day, inclusive")]
 AsOf = Annotated[
     date | None,
     Query(description="Day on which open three-day clocks are judged (default: today)."),
