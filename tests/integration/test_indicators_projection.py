@@ -69,7 +69,8 @@ def _digital(provider: str, unit: str, profession: str, mode: str = "chat", at: 
                 ep, occurred_at=at + timedelta(minutes=5), **SORMLAND_CRITERIA
             )
         )
-    return out + [
+    return [
+        *out,
         s.contact_started(ep, occurred_at=at + timedelta(minutes=10), mode=mode,
                           profession=profession),
         s.contact_completed(ep, occurred_at=at + timedelta(minutes=20), mode=mode,
@@ -80,8 +81,10 @@ def _digital(provider: str, unit: str, profession: str, mode: str = "chat", at: 
 def _own_region(mode: str, done_after: timedelta | None) -> list[dict[str, Any]]:
     ep = str(uuid4())
     unit = VGR_DIGITAL if mode != "physical" else VGR_VC
-    out = [s.contact_requested(ep, occurred_at=T, provider_id=VGR, care_unit_id=unit,
-                               requested_mode=mode, care_region="14", listed_unit_id=unit)]  # fmt: skip
+    out = [
+        s.contact_requested(ep, occurred_at=T, provider_id=VGR, care_unit_id=unit,
+                            requested_mode=mode, care_region="14", listed_unit_id=unit)
+    ]  # fmt: skip
     if done_after is None:
         return out
     at = T + done_after
@@ -90,7 +93,8 @@ def _own_region(mode: str, done_after: timedelta | None) -> list[dict[str, Any]]
             ep, occurred_at=T + timedelta(hours=1), care_unit_id=VGR_VC, scheduled_for=at
         )
         return [*out, booked, s.physical_visit_held(ep, occurred_at=at, profession="doctor")]
-    return out + [
+    return [
+        *out,
         s.contact_started(ep, occurred_at=at, mode=mode, profession="nurse"),
         s.contact_completed(ep, occurred_at=at + timedelta(minutes=9), mode=mode,
                             profession="nurse"),
@@ -153,7 +157,8 @@ def test_region_figures_counted_by_hand(harness: ProjectionHarness) -> None:
     assert (digital["numerator"], digital["denominator"], digital["value"]) == (1, 2, 50.0)
     for figure in body["figures"]:
         assert figure["definition"]["period"] == "2026-03-01..2026-03-31 inclusive, Swedish dates"
-        assert figure["definition"]["numerator"] and figure["definition"]["source"]
+        assert figure["definition"]["numerator"]
+        assert figure["definition"]["source"]
 
 
 def test_municipalities_asylum_seekers_and_the_national_view(harness: ProjectionHarness) -> None:
