@@ -50,6 +50,9 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("GET", "/care-guarantee/summary"): frozenset({R.finance, R.auditor}),
     ("GET", "/care-guarantee/breaches"): frozenset({R.finance, R.auditor}),
     ("GET", "/care-guarantee/episodes/{episode_id}"): frozenset({R.finance, R.auditor}),
+    ("GET", "/indicators/regions/{home_region}"): frozenset({R.finance, R.auditor}),
+    ("GET", "/indicators/regions/{home_region}/municipalities"): frozenset({R.finance, R.auditor}),
+    ("GET", "/indicators/national"): frozenset({R.finance, R.auditor}),
     ("GET", "/access-trail"): frozenset({R.auditor}),
     ("GET", "/audit/episodes/{episode_id}/known"): frozenset({R.auditor}),
     ("GET", "/audit/episodes/{episode_id}/occurred"): frozenset({R.auditor}),
@@ -68,7 +71,8 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
 }
 OPEN_DOCS = ["/openapi.json", "/docs", "/redoc"]
 EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
-PATH_VALUES = {"episode_id": EPISODE, "contact_id": "c1", "event_type": "contact_requested"}
+PATH_VALUES = {"episode_id": EPISODE, "contact_id": "c1", "event_type": "contact_requested",
+               "home_region": "14"}  # fmt: skip
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
