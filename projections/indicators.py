@@ -45,6 +45,9 @@ COLUMNS = (
     "request_day", "status", "day", "mode", "profession", "entry_path", "liability", "cost",
     "assessment", "assessment_deadline", "assessment_reason",
 )  # fmt: skip
+TYPES = tuple(
+    "integer" if c == "in_region" else "bigint" if c == "cost" else "text" for c in COLUMNS
+)
 Facts = list[tuple[datetime | None, ev.EpisodeEvent]]
 
 
@@ -136,17 +139,19 @@ class Indicators(Projection):
         )
         self._facts_rows.clear()
         if self._changed:
-            cur.executemany(
-                f"DELETE FROM indicator_contacts{suffix} WHERE episode_id = %s",
-                [(e,) for e in self._changed],
-            )
-            rows = [r for e, facts in self._changed.items() for r in self.rows_of(e, facts)]
-            if rows:
-                cur.executemany(
-                    f"INSERT INTO indicator_contacts{suffix} ({', '.join(COLUMNS)}) "
-                    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                    rows,
+            episodes = sorted(self._changed)
+            for i in range(0, len(episodes), 500):
+                chunk = episodes[i : i + 500]
+                cur.execute(
+                    f"DELETE FROM indicator_contacts{suffix} WHERE episode_id IN "
+                    f"({', '.join(['%s'] * len(chunk))})",
+                    chunk,
                 )
+            rows = [r for e in episodes for r in self.rows_of(e, self._changed[e])]
+            write_rows(
+                cur, f"INSERT INTO indicator_contacts{suffix} ({', '.join(COLUMNS)})", rows,
+                types=TYPES,
+            )  # fmt: skip
             self._changed.clear()
 
     def rows_of(self, episode: str, facts: Facts) -> list[tuple[object, ...]]:

@@ -84,12 +84,14 @@ def _period(month: str | None, start: date | None, end: date | None) -> Period:
         if start is not None or end is not None:
             raise _invalid("month", "give either month or from and to, not both")
         y, m = int(month[:4]), int(month[5:])
+        if not 1900 <= y <= 9998:
+            raise _invalid("month", "the year must lie between 1900 and 9998")
         return Period(date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1]))
     if start is None or end is None:
         raise _invalid("from" if start is None else "to", "give month, or both from and to")
     if end < start:
         raise _invalid("to", "to is before from")
-    if start.year < 1900 or end.year > 9998:
+    if start.year < 1900 or end.year > 9998:  # the population lookup needs the year before
         raise _invalid("from", "dates must lie between 1900 and 9998")
     return Period(start, end)
 

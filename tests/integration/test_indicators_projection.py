@@ -208,6 +208,8 @@ def test_roles_and_access_trail(harness: ProjectionHarness) -> None:
         ({"from": "2026-03-01"}, "to"),
         ({"from": "2026-03-31", "to": "2026-03-01"}, "to"),
         ({"month": "2026-13"}, "month"),
+        ({"month": "0000-01"}, "month"),
+        ({"from": "0001-01-01", "to": "2026-01-01"}, "from"),
         ({}, "from"),
     ],
 )

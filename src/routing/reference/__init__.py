@@ -24,7 +24,13 @@ from routing.reference.tariffs import (
 
 def load_reference_data() -> Catalogue:
     """Loads and validates every reference file (the regions with them; cached): the
-    start-up check, and the catalogue every rule reads."""
+    start-up check, and the catalogue every rule reads. The indicators' population and
+    provider files are checked with them."""
+    from routing.reference.population import load_population
+    from routing.reference.providers import load_providers
+
+    load_population()
+    load_providers()
     return load_catalogue()
 
 
