@@ -19,6 +19,8 @@ digital physiotherapist's (Västra Götalandsregionen, 'Hur fungerar digitala v�
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,7 @@ from projections.replay import open_scratch, replay
 from routing.access import Role
 from routing.config import Settings
 from routing.guarantee.days import STOCKHOLM
+from tests import kafka_support as ks
 from tests import support as s
 from tests.auth_support import all_roles, bearer
 from tests.projection_harness import ProjectionHarness
@@ -243,3 +246,29 @@ def test_replay_and_rebuild_give_the_same_read_model(harness: ProjectionHarness)
         assert not compare(harness.db, scratch, build(harness.settings)).equal
     finally:
         scratch.close()
+
+
+def test_routing_verify_covers_the_read_model(harness: ProjectionHarness, tmp_path: Path) -> None:
+    """``routing verify indicators``, as a process: equal after the runner's pages, and the
+    tampered row named after someone edits the live read model."""
+    harness.record(_data_set(), page=4)
+    settings = harness.settings.model_copy(
+        update={"replay_sqlite_path": tmp_path / "replay.db",
+                "replay_schema": f"r_{uuid4().hex[:10]}"}
+    )  # fmt: skip
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "routing.cli", "verify", "indicators"],
+            env=ks.routing_env(settings), capture_output=True, text=True, timeout=300,
+            check=False, cwd=tmp_path,
+        )  # fmt: skip
+
+    done = verify()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "equal" in done.stdout
+    with harness.db.transaction() as cur:
+        cur.execute("UPDATE indicator_contacts SET entry_path = 'unknown' WHERE cost = 275")
+    done = verify()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "indicators.indicator_contacts only in live" in done.stdout.replace("\n", "")
