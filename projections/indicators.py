@@ -67,6 +67,14 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
         " liability TEXT, cost BIGINT NOT NULL, assessment TEXT, assessment_deadline TEXT,"
         " assessment_reason TEXT, PRIMARY KEY (episode_id, contact_id))"
     )
+    if not suffix:
+        # Live table only, as the care-guarantee read model does: a rebuilt table renamed
+        # into place would keep a suffixed index name that the next rebuild collides with.
+        for column in ("day", "request_day"):
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS indicator_contacts_{column} "
+                f"ON indicator_contacts ({column})"
+            )
 
 
 class Indicators(Projection):
