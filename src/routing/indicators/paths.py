@@ -1,5 +1,6 @@
 """A contact's entry path into care (Socialstyrelsen's comparison of entry paths: private
-digital, regional digital, regional physical) and seed-shaped profession groups.
+digital, regional digital, regional physical) and the profession groups Västra
+Götalandsregionen reports by.
 
 Why derived from reference data and the contact's mode only: the three paths are the
 combinations of *who runs the provider* (providers.json) and *whether patient and staff met
