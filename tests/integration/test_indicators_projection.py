@@ -225,14 +225,18 @@ def test_bad_periods_name_the_parameter(
     assert r.json()["field"] == f"query.{field}"
 
 
-def test_replay_and_rebuild_give_the_same_read_model(harness: ProjectionHarness) -> None:
+def test_a_late_assessment_and_a_replay(harness: ProjectionHarness) -> None:
+    """Contact c's missing assessment is recorded late (it occurred before the contact): the
+    home region becomes liable, 500 SEK; a replay from the store gives the same read model."""
     harness.record(_data_set(), page=2)
-    # A late fact: the missing assessment of c arrives, so VGR becomes liable for it.
-    c_episode = _data_set()  # fresh ids: the late fact concerns an episode of its own
-    harness.record(c_episode[:1])
-    harness.record([s.need_and_suitability_assessed(c_episode[0]["episode_id"],
-                                                    occurred_at=T - timedelta(days=1),
+    late = _digital(KRY, KRY_UNIT, "doctor", assessed=False)
+    harness.record(late)
+    episode = late[0]["episode_id"]
+    cost = "SELECT liability, cost FROM indicator_contacts WHERE episode_id = %s"
+    assert harness.query(cost, (episode,)) == [("home_region_not_obliged", 0)]
+    harness.record([s.need_and_suitability_assessed(episode, occurred_at=T + timedelta(minutes=5),
                                                     **SORMLAND_CRITERIA)])  # fmt: skip
+    assert harness.query(cost, (episode,)) == [("home_region_liable", 500)]
     scratch = open_scratch(harness.settings.model_copy(
         update={"replay_sqlite_path": harness.settings.projections_sqlite_path.parent / "r.db",
                 "replay_schema": f"r_{uuid4().hex[:10]}"}))  # fmt: skip
