@@ -140,6 +140,7 @@ class Specialty(StrEnum):
     habilitation = "habilitation"  # habiliteringscentrum
     psychiatry = "psychiatry"  # vuxenpsykiatri
     orthopaedics = "orthopaedics"  # ortopedi
+    medical_service = "medical_service"  # medicinsk service (lab, röntgen): all regions refer
     gynaecology = "gynaecology"  # gynekologi
     urology = "urology"  # urologi
     other = "other"
