@@ -201,7 +201,8 @@ def _period(month: str | None, start: date | None, to: date | None) -> q.Period 
 def _envelope(
     request: Request, region: str | None, period: q.Period | None, day: date, **filters: Any
 ) -> dict[str, Any]:
-    policy = getattr(request.app.state, "guarantee_policy", None)
+    settings = getattr(request.app.state, "settings", None)
+    policy = settings.guarantee_policy() if settings is not None else None
     return {
         "region": region,
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()}

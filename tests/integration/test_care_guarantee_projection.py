@@ -5,7 +5,7 @@ cache, and the /care-guarantee API (summary, breaches, one episode, field-naming
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -257,6 +257,38 @@ def test_summary_breaches_and_episode_api(harness: GuaranteeHarness) -> None:
             ("patient_declined", "2026-03-20")
         ]
         assert client.get(f"/care-guarantee/episodes/{uuid4()}").status_code == 404
+
+
+def test_the_fourteen_day_answer_is_switched_by_a_setting(
+    tmp_path: Path, sqlite_settings: Settings
+) -> None:
+    """SOU 2021:59 §6.11.2 (a proposal): "En tidsgräns på 14 dagar bör införas från det att
+    remiss har utfärdats": a referral of 2026-03-02 with no answer is late from 2026-03-17."""
+    settings = sqlite_settings.model_copy(update={"guarantee_answer_rule_from": date(2026, 1, 1)})
+    h = GuaranteeHarness(settings, tmp_path)
+    try:
+        ep = str(uuid4())
+        h.record([_request(ep), s.referral_issued(ep, occurred_at=T, purpose="first_visit")])
+        with TestClient(_app(h), headers=all_roles()) as client:
+
+            def late(as_of: str) -> tuple[str, int]:
+                body = client.get(
+                    "/care-guarantee/summary",
+                    params={"region": "14", "month": MONTH, "as_of": as_of},
+                ).json()
+                by = {c["clock"]: c for c in body["clocks"]}
+                return body["rulebook"], by["specialist_visit"]["answers_late"]
+
+            assert late("2026-03-16") == ("sou-2021-59-besked from 2026-01-01", 0)
+            assert late("2026-03-17") == ("sou-2021-59-besked from 2026-01-01", 1)
+            (clock,) = [
+                c
+                for c in client.get(f"/care-guarantee/episodes/{ep}").json()["clocks"]
+                if c["clock"] == "specialist_visit"
+            ]
+            assert clock["answer_due"] == "2026-03-16"
+    finally:
+        h.close_all()
 
 
 @pytest.mark.parametrize(
