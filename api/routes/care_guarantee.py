@@ -56,6 +56,9 @@ AT_RISK = (
     "Open, not past its deadline, and its booked time lies beyond the deadline or none is "
     "booked once the warning window has begun (HSL 9 kap. 2 §)."
 )
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+"""Periods outside these are refused (422): no care guarantee existed before, and date
+arithmetic (the year before, the day after) must not overflow."""
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 STATUS = (
     "met: ended within the limit. breached: ended after the limit. overdue: still open on "
@@ -187,6 +190,8 @@ def _period(month: str | None, start: date | None, to: date | None) -> q.Period 
     if month is not None:
         if start or to:
             raise bad("month", "give either month or from/to, not both")
+        if not str(EARLIEST.year) <= month[:4] <= str(LATEST.year):
+            raise bad("month", f"must lie between {EARLIEST.year} and {LATEST.year}")
         first = date.fromisoformat(f"{month}-01")
         return q.Period(first, (first + timedelta(days=32)).replace(day=1))
     if (start is None) != (to is None):
@@ -195,6 +200,9 @@ def _period(month: str | None, start: date | None, to: date | None) -> q.Period 
         return None
     if to < start:
         raise bad("to", "must not be before from")
+    for name, day in (("from", start), ("to", to)):
+        if not EARLIEST <= day <= LATEST:
+            raise bad(name, f"must lie between {EARLIEST} and {LATEST}")
     return q.Period(start, to + timedelta(days=1))
 
 

@@ -302,6 +302,11 @@ def test_the_fourteen_day_answer_is_switched_by_a_setting(
         ("/care-guarantee/breaches", {"from": "2026-03-01"}, "to"),
         ("/care-guarantee/at-risk", {"from": "2026-03-05", "to": "2026-03-01"}, "to"),
         ("/care-guarantee/at-risk", {"age_band": "old"}, "age_band"),
+        (
+            "/care-guarantee/summary",
+            {"region": "14", "from": "0001-01-01", "to": "9999-12-31"},
+            "from",
+        ),
         ("/care-guarantee/breaches", {"specialty": "astrology"}, "specialty"),
         ("/care-guarantee/breaches", {"clock": "waiting_room"}, "clock"),
         ("/care-guarantee/breaches", {"as_of": "yesterday"}, "as_of"),
