@@ -219,7 +219,7 @@ def _exclusion_steps(
     conditions hold) and medically caused waiting that has not ended."""
     steps = [Step(at, f"other_region_chosen {region}", Exclusion.other_region_choice)
              for at, region in sf.other_region]  # fmt: skip
-    for d in sf.declines:
+    for d in (d for d in sf.declines if d.occurred_at >= clock.start_at):
         problem = (
             "the patient was not informed of the guarantee" if not d.informed_of_guarantee
             else f"the care offered ({d.offered_for}) lay beyond the limit ({clock.deadline})"
