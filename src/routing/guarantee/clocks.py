@@ -21,7 +21,6 @@ Clocks (subject ids are prefixed, so contact, referral and treatment ids never c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
 from routing.episodes import events as ev
@@ -35,7 +34,6 @@ from routing.guarantee.days import (
     Exclusion,
     ExclusionRecord,
     TraceStep,
-    days_between,
     swedish_date,
 )
 from routing.guarantee.facts import Contact, GuaranteeFacts, Step
@@ -125,35 +123,40 @@ def run(
     kind: ClockKind, subject: str, e: GuaranteeFacts, start: datetime, scope: Exclusion | None,
     steps: list[Step], trace: list[TraceStep], rules: GuaranteeRules,
 ) -> Clock:  # fmt: skip
-    """A 0- or 3-day clock's outcome: out of scope, or stopped by its first step."""
-    limit, source, regional = rules.limit(kind, e.home, swedish_date(start))
+    """A 0- or 3-day clock's outcome: out of scope, or stopped by its first step. Each outcome
+    builds its clock once (``dataclasses.replace`` would cost more than the rules here)."""
+    day0 = swedish_date(start)
+    limit, source, regional = rules.limit(kind, e.home, day0)
     trace = [*trace, TraceStep(
         "limit", f"{limit} days" + (" (the region's own, shorter)" if regional else ""), source
     ), TraceStep("day count", DAY_COUNT, SRC_R16)]  # fmt: skip
-    clock = Clock(kind, subject, e.home, start, ClockStatus.open, limit=limit)
     if scope is not None:
-        record = ExclusionRecord(scope, swedish_date(start), trace[-3].finding)
-        return replace(clock, status=ClockStatus.excluded, reason=scope,
-                       exclusions=(record,), trace=tuple(trace))  # fmt: skip
+        record = ExclusionRecord(scope, day0, trace[-3].finding)
+        return Clock(kind, subject, e.home, start, ClockStatus.excluded, reason=scope,
+                     limit=limit, exclusions=(record,), trace=tuple(trace))  # fmt: skip
     candidates = [s for s in steps if s.at >= start]
     if not candidates:
-        return replace(clock, trace=(*trace, TraceStep("open", "no end recorded yet", SRC_R16)))
+        trace.append(TraceStep("open", "no end recorded yet", SRC_R16))
+        return Clock(kind, subject, e.home, start, ClockStatus.open, limit=limit,
+                     trace=tuple(trace))  # fmt: skip
     # Earliest first; at the same instant an end wins over an exclusion.
     step = min(candidates, key=lambda s: (s.at, s.reason is not None))
-    days = days_between(start, step.at)
-    stopped = replace(clock, end_at=step.at, days=days, basis=step.basis)
+    day = swedish_date(step.at)
+    days = (day - day0).days
     within = days <= limit
-    verdict = f"{step.basis} on day {days} ({swedish_date(step.at).isoformat()})"
+    verdict = f"{step.basis} on day {days} ({day.isoformat()})"
+    reason, basis = None, step.basis
+    exclusions: tuple[ExclusionRecord, ...] = ()
     if step.reason is None:
         status = ClockStatus.met if within else ClockStatus.breached
-        finding = f"{verdict}: {'within' if within else 'after'} the limit"
-        return replace(stopped, status=status, trace=(*trace, TraceStep(status.value, finding,
-                                                                         source)))  # fmt: skip
-    if within:
-        record = ExclusionRecord(step.reason, swedish_date(step.at), step.basis)
-        return replace(stopped, status=ClockStatus.excluded, reason=step.reason,
-                       exclusions=(record,), trace=(*trace, TraceStep(
-                           "excluded", f"{verdict}: {step.reason.value}", SRC_R16)))  # fmt: skip
-    return replace(stopped, status=ClockStatus.breached, basis=f"{step.basis} after the limit",
-                   trace=(*trace, TraceStep("breached", f"{verdict}: after the limit",
-                                            source)))  # fmt: skip
+        trace.append(TraceStep(status.value, f"{verdict}: {'within' if within else 'after'} "
+                               "the limit", source))  # fmt: skip
+    elif within:
+        status, reason = ClockStatus.excluded, step.reason
+        exclusions = (ExclusionRecord(step.reason, day, step.basis),)
+        trace.append(TraceStep("excluded", f"{verdict}: {step.reason.value}", SRC_R16))
+    else:
+        status, basis = ClockStatus.breached, f"{step.basis} after the limit"
+        trace.append(TraceStep("breached", f"{verdict}: after the limit", source))
+    return Clock(kind, subject, e.home, start, status, end_at=step.at, days=days, reason=reason,
+                 basis=basis, limit=limit, exclusions=exclusions, trace=tuple(trace))  # fmt: skip
