@@ -294,3 +294,26 @@ def test_child_and_adolescent_psychiatry_has_a_thirty_day_target() -> None:
     bup = _referral(ep, specialty="child_adolescent_psychiatry")
     clock = _clocks([*bup, *_visit(ep, _day(31))])["referral:r1"]
     assert (clock.status, clock.days, clock.target_days) == (ClockStatus.met, 31, 30)
+
+
+def test_an_agreement_extends_the_guarantee_to_another_region() -> None:
+    """1177: "Några regioner har särskilda överenskommelser. Det gör att vårdgarantin kan gälla
+    även i andra regioner än där du bor." With an agreement of region 14 covering region 04,
+    a referral to 04 and a request there are measured; without one they are not covered."""
+    row = {"home_region": "14", "care_regions": ["04"], "valid_from": "2020-01-01",
+           "source": "test: an agreement"}  # fmt: skip
+    rules = parse_rules(json.dumps(_rules(coverage_agreements=[row])))
+    ep = str(uuid4())
+    bodies = [
+        s.contact_requested(ep, occurred_at=T, care_region="04", listed_unit_id=s.CARE_UNIT),
+        s.referral_issued(ep, occurred_at=T, purpose="first_visit", target_region="04"),
+    ]
+    covered = {c.kind.value: c for c in episode_clocks((parse_event(b) for b in bodies),
+                                                         rules=rules)}  # fmt: skip
+    plain = {c.kind.value: c for c in episode_clocks(parse_event(b) for b in bodies)}
+    assert (covered["contact"].status, covered["specialist_visit"].status) == (
+        ClockStatus.open, ClockStatus.open
+    )  # fmt: skip
+    assert (plain["contact"].reason, plain["specialist_visit"].reason) == (
+        Exclusion.other_region_choice, Exclusion.other_region_choice
+    )  # fmt: skip

@@ -64,7 +64,7 @@ def episode_clocks(
 
 
 def _primary_clocks(e: GuaranteeFacts, c: Contact, rules: GuaranteeRules) -> list[Clock]:
-    scope, trace = _primary_scope(e, c)
+    scope, trace = _primary_scope(e, c, rules)
     own = e.patient_stops([c])
     subject = f"contact:{c.contact_id}"
     out = [
@@ -98,12 +98,18 @@ def _primary_clocks(e: GuaranteeFacts, c: Contact, rules: GuaranteeRules) -> lis
     return out
 
 
-def _primary_scope(e: GuaranteeFacts, c: Contact) -> tuple[Exclusion | None, list[TraceStep]]:
+def _primary_scope(
+    e: GuaranteeFacts, c: Contact, rules: GuaranteeRules
+) -> tuple[Exclusion | None, list[TraceStep]]:
     """Whether steps 1-2 of the guarantee cover this request at all."""
     if c.cancelled is not None and c.cancelled[1] is CancellationReason.recorded_in_error:
         return Exclusion.recorded_in_error, [
             TraceStep("C2", "the request was recorded in error", "docs/domain.md C2")
         ]
+    agreement = rules.agreement(e.home, c.care_region, swedish_date(c.requested_at))
+    if c.care_region != e.home and agreement is not None:
+        return None, [TraceStep("agreement", f"region {e.home}'s guarantee covers care in "
+                                f"{c.care_region} by agreement", agreement.source)]  # fmt: skip
     if c.care_region != e.home:
         return Exclusion.other_region_choice, [TraceStep(
             "HSL 9 kap. 1 §", f"care region {c.care_region} is not the home region {e.home}: "
