@@ -16,7 +16,7 @@ clock from that day (subject ``…#2``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from routing.episodes.events import MedicallyCausedWait
 from routing.episodes.vocabulary import CareLevel
@@ -34,11 +34,11 @@ from routing.guarantee.days import (
 from routing.guarantee.facts import GuaranteeFacts, Step, SubjectFacts
 from routing.guarantee.model import Clock, GuaranteePolicy
 from routing.guarantee.reference import GuaranteeRules
+from routing.guarantee.timing import deadline_pause, early_warning, paused_before
 
 SRC_HSF_1 = "HSF (2017:80) 6 kap. 1 §"
 SRC_HSF_2 = "HSF (2017:80) 6 kap. 2 §"
 SRC_HSL = "HSL (2017:30) 9 kap. 1 §; 8 kap. 3 §"
-SRC_WARN = "HSL (2017:30) 9 kap. 2 §; SOU 2021:59 §6.11.1"
 SRC_AGAIN = "SOU 2021:59 §6.7.1 (1177: the guarantee counts again from the day the patient asked)"
 SRC_R16 = "docs/domain.md R16"
 
@@ -172,7 +172,7 @@ def _one(
         trace.append(TraceStep("target", f"{s.specialty}: agreed target {target.days} days",
                                target.source))  # fmt: skip
     closed = [w for w in sf.waits.values() if w.ends_on is not None]
-    paused = _deadline_pause(closed, day0, limit)
+    paused = deadline_pause(closed, day0, limit)
     clock = Clock(s.kind, subject, e.home, start, ClockStatus.open, limit=limit,
                   paused_days=paused, specialty=s.specialty,
                   age_band=e.age_band.value if e.age_band else None,
@@ -187,7 +187,7 @@ def _one(
                 SRC_HSF_2,
             )
         )
-    clock = _early_warning(clock, sf, rules, answer_from, trace)
+    clock = early_warning(clock, sf, rules, answer_from, trace)
     if s.care_region != e.home:
         agreement = rules.agreement(e.home, s.care_region, day0)
         if agreement is None:
@@ -250,7 +250,7 @@ def _decide(
         return replace(clock, exclusions=tuple(records), trace=tuple(trace))
     step = min(steps, key=lambda s: (s.at, s.reason is not None))
     day = swedish_date(step.at)
-    days = days_between(clock.start_at, step.at) - _paused_before(closed, clock.start_at, day)
+    days = days_between(clock.start_at, step.at) - paused_before(closed, clock.start_at, day)
     within = day <= clock.deadline
     stopped = replace(clock, end_at=step.at, days=days, basis=step.basis)
     verdict = f"{step.basis} on {day}, day {days}"
@@ -269,57 +269,3 @@ def _decide(
                            SRC_HSF_2))  # fmt: skip
     return replace(stopped, status=ClockStatus.excluded, reason=step.reason,
                    exclusions=tuple(records), trace=tuple(trace))  # fmt: skip
-
-
-def _early_warning(
-    clock: Clock, sf: SubjectFacts, rules: GuaranteeRules, answer_from: date | None,
-    trace: list[TraceStep],
-) -> Clock:  # fmt: skip
-    """The booking the early warning compares with the deadline, and the 14-day answer."""
-    day0 = swedish_date(clock.start_at)
-    bookings = sorted(b for b in sf.bookings if b[0] >= clock.start_at)
-    warn = clock.deadline - timedelta(days=rules.warning_days.get(clock.kind, 0))
-    out = replace(clock, warn_from=warn)
-    trace.append(
-        TraceStep(
-            "early warning",
-            f"at risk from {warn} without a time booked by the "
-            "deadline, or at once when the time booked lies beyond it",
-            SRC_WARN,
-        )
-    )
-    if bookings:
-        made, scheduled = bookings[-1]
-        out = replace(out, booked_on=swedish_date(made), booked_for=swedish_date(scheduled))
-    answers = [swedish_date(b[0]) for b in bookings] + [
-        swedish_date(n) for n in sf.notices if n >= clock.start_at
-    ]
-    if answer_from is not None and day0 >= answer_from:
-        due = day0 + timedelta(days=rules.answer_rule.days)
-        out = replace(out, answer_due=due, answered_on=min(answers, default=None))
-        trace.append(TraceStep(rules.answer_rule.id, f"a time or notice due by {due}",
-                               rules.answer_rule.source))  # fmt: skip
-    return out
-
-
-def _deadline_pause(waits: list[MedicallyCausedWait], day0: date, limit: int) -> int:
-    """Days of ended medically caused waiting that move the deadline: each wait that begins by
-    the (already moved) deadline adds its days after day 0."""
-    deadline = day0 + timedelta(days=limit)
-    for w in sorted(waits, key=lambda w: w.starts_on):
-        starts, ends = max(w.starts_on, day0 + timedelta(days=1)), w.ends_on or w.starts_on
-        if starts <= deadline and ends >= starts:
-            deadline += timedelta(days=(ends - starts).days + 1)
-    return (deadline - day0).days - limit
-
-
-def _paused_before(waits: list[MedicallyCausedWait], start: datetime, day: date) -> int:
-    """Days of medically caused waiting after day 0 up to and including ``day``."""
-    day0 = swedish_date(start)
-    total = 0
-    for w in waits:
-        starts = max(w.starts_on, day0 + timedelta(days=1))
-        ends = min(w.ends_on or w.starts_on, day)
-        if ends >= starts:
-            total += (ends - starts).days + 1
-    return total
