@@ -27,7 +27,7 @@ PROJECTIONS: dict[str, Callable[[Settings], Projection]] = {
     EpisodeSummary.name: lambda _: EpisodeSummary(),
     Liability.name: _liability,
     Necessity.name: lambda settings: Necessity(settings.rulebook_policy()),
-    CareGuarantee.name: lambda _: CareGuarantee(),
+    CareGuarantee.name: lambda settings: CareGuarantee(settings.guarantee_policy()),
     indicators.Indicators.name: indicators.build,
 }
 

@@ -10,6 +10,7 @@ spares rereading the table for busy episodes.
 An open clock is stored as ``open`` with its deadline: whether it is overdue depends on the
 day one asks, which a deterministic read model must not know. Readers pass ``as_of``.
 Region = home county (after any correction); month = Swedish month in which the clock started.
+Reading (summaries, breaches, at-risk lists) is in ``care_guarantee_reading``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from datetime import date
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
 from routing.episodes.events import EpisodeEvent, parse_event
-from routing.guarantee import LIMITS, Clock, ClockKind, episode_clocks
+from routing.guarantee import Clock, GuaranteePolicy, episode_clocks
+from routing.guarantee.days import swedish_date
 from routing.messaging.envelope import CloudEvent
 
 RELEVANT = frozenset(
     {
+        "medical_assessment_needed",
+        "appointment_booked",
+        "limit_notice_given",
+        "treatment_given",
+        "medically_caused_wait",
+        "care_declined",
+        "care_requested_again",
+        "other_region_chosen",
         "contact_requested",
         "triage_completed",
         "offer_declined",
@@ -45,7 +55,10 @@ CACHE_EPISODES = 20_000
 COLUMNS = (
     "episode_id", "clock", "subject_id", "home_region", "month", "start_at", "deadline",
     "status", "end_at", "days", "reason", "basis",
+    "start_day", "limit_days", "paused_days", "specialty", "age_band", "booked_on",
+    "booked_for", "warn_from", "answer_due", "answered_on", "target_days", "exclusions", "trace",
 )  # fmt: skip
+"""The first twelve are the clock's first shape (kept as they were); the rest were added."""
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
@@ -60,7 +73,11 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
         " episode_id TEXT NOT NULL, clock TEXT NOT NULL, subject_id TEXT NOT NULL,"
         " home_region TEXT NOT NULL, month TEXT NOT NULL, start_at TEXT NOT NULL,"
         " deadline TEXT NOT NULL, status TEXT NOT NULL, end_at TEXT, days INTEGER,"
-        " reason TEXT, basis TEXT NOT NULL, PRIMARY KEY (episode_id, clock, subject_id))"
+        " reason TEXT, basis TEXT NOT NULL, start_day TEXT NOT NULL, limit_days INTEGER NOT NULL,"
+        " paused_days INTEGER NOT NULL, specialty TEXT, age_band TEXT, booked_on TEXT,"
+        " booked_for TEXT, warn_from TEXT, answer_due TEXT, answered_on TEXT, target_days INTEGER,"
+        " exclusions TEXT NOT NULL, trace TEXT NOT NULL,"
+        " PRIMARY KEY (episode_id, clock, subject_id))"
     )
     if not suffix:
         # Only on the live table: a rebuilt table renamed into place would keep a suffixed
@@ -70,6 +87,10 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
             "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_region "
             "ON care_guarantee_clocks (home_region, month, clock)"
         )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_day "
+            "ON care_guarantee_clocks (home_region, start_day)"
+        )
 
 
 class CareGuarantee(Projection):
@@ -77,7 +98,9 @@ class CareGuarantee(Projection):
     tables: ClassVar[tuple[str, ...]] = ("care_guarantee_facts", "care_guarantee_clocks")
     interesting: ClassVar[frozenset[str]] = RELEVANT
 
-    def __init__(self) -> None:
+    def __init__(self, policy: GuaranteePolicy | None = None) -> None:
+        self.policy = policy or GuaranteePolicy()
+        """Which proposals are switched on (the 14-day answer); the law always applies."""
         self._episodes: OrderedDict[str, list[EpisodeEvent]] = OrderedDict()
         self._facts_rows: list[tuple[str, int, str]] = []
         self._changed: dict[str, list[EpisodeEvent]] = {}
@@ -115,7 +138,7 @@ class CareGuarantee(Projection):
             rows = [
                 _row(episode, clock)
                 for episode, facts in self._changed.items()
-                for clock in episode_clocks(facts)
+                for clock in episode_clocks(facts, self.policy)
             ]
             if rows:
                 cur.executemany(
@@ -157,83 +180,23 @@ class CareGuarantee(Projection):
             self._episodes.popitem(last=False)  # refolded from the table next time
 
 
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
 def _row(episode: str, c: Clock) -> tuple[object, ...]:
+    exclusions = [
+        {"reason": x.reason.value, "on": x.on.isoformat(), "until": _day(x.until),
+         "basis": x.basis, "counts": x.counts}
+        for x in c.exclusions
+    ]  # fmt: skip
+    trace = [{"rule": t.rule, "finding": t.finding, "source": t.source} for t in c.trace]
     return (
         episode, c.kind.value, c.subject_id, c.home_region, c.month, c.start_at.isoformat(),
         c.deadline.isoformat(), c.status.value, c.end_at.isoformat() if c.end_at else None,
         c.days, c.reason.value if c.reason else None, c.basis,
+        swedish_date(c.start_at).isoformat(), c.limit_days, c.paused_days, c.specialty,
+        c.age_band, _day(c.booked_on), _day(c.booked_for), _day(c.warn_from), _day(c.answer_due),
+        _day(c.answered_on), c.target_days, json.dumps(exclusions, ensure_ascii=False),
+        json.dumps(trace, ensure_ascii=False),
     )  # fmt: skip
-
-
-# --- reading -------------------------------------------------------------------------------
-
-_LATE = "CASE WHEN status = 'open' AND deadline < %s THEN 1 ELSE 0 END"
-
-
-def summary(cur: Cursor, region: str, month: str, as_of: date) -> dict[str, Any]:
-    """Per clock: how many are measured, met, breached (ended late or still open past the
-    deadline on ``as_of``), pending; the share within the limit; exclusions by reason."""
-    cur.execute(
-        f"SELECT clock, status, reason, {_LATE}, COUNT(*) FROM care_guarantee_clocks "
-        "WHERE home_region = %s AND month = %s GROUP BY clock, status, reason, 4",
-        (as_of.isoformat(), region, month),
-    )
-    out: dict[ClockKind, dict[str, Any]] = {
-        kind: {"clock": kind.value, "limit_days": LIMITS[kind], "count": 0, "met": 0,
-               "breached": 0, "overdue": 0, "pending": 0, "share_within": None,
-               "excluded": {}}
-        for kind in ClockKind
-    }  # fmt: skip
-    for clock, status, reason, late, n in cur.fetchall():
-        entry = out[ClockKind(clock)]
-        if status == "excluded":
-            entry["excluded"][reason] = entry["excluded"].get(reason, 0) + int(n)
-            continue
-        key = status if status != "open" else ("overdue" if int(late) else "pending")
-        entry[key] += int(n)
-        entry["count"] += int(n)
-    for entry in out.values():
-        entry["breached"] += entry["overdue"]
-        measured = entry["met"] + entry["breached"]
-        entry["share_within"] = round(entry["met"] / measured, 4) if measured else None
-    return {"region": region, "month": month, "as_of": as_of.isoformat(),
-            "clocks": list(out.values())}  # fmt: skip
-
-
-def breaches(
-    cur: Cursor, filters: dict[str, str | None], as_of: date, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    """Clocks that ended after their limit, and open clocks past their deadline on ``as_of``
-    (ongoing breaches, with the days waited so far)."""
-    where = ["(status = 'breached' OR (status = 'open' AND deadline < %s))"]
-    params: list[Any] = [as_of.isoformat()]
-    for column in ("home_region", "month", "clock"):
-        if filters.get(column) is not None:
-            where.append(f"{column} = %s")
-            params.append(filters[column])
-    cur.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM care_guarantee_clocks WHERE {' AND '.join(where)}"
-        " ORDER BY month, home_region, clock, episode_id, subject_id LIMIT %s OFFSET %s",
-        (*params, limit, offset),
-    )
-    return [_out(row, as_of) for row in cur.fetchall()]
-
-
-def episode(cur: Cursor, episode_id: str, as_of: date) -> list[dict[str, Any]]:
-    cur.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM care_guarantee_clocks WHERE episode_id = %s"
-        " ORDER BY start_at, clock, subject_id",
-        (episode_id,),
-    )
-    return [_out(row, as_of) for row in cur.fetchall()]
-
-
-def _out(row: tuple[Any, ...], as_of: date) -> dict[str, Any]:
-    """A stored clock as read on ``as_of``: open clocks become pending or overdue."""
-    out = dict(zip(COLUMNS, row, strict=True))
-    out["limit_days"] = LIMITS[ClockKind(out["clock"])]
-    if out["status"] == "open":  # days waited so far: the deadline is day ``limit_days``
-        late = (as_of - date.fromisoformat(out["deadline"])).days
-        out["status"] = "overdue" if late > 0 else "pending"
-        out["days"] = late + out["limit_days"]
-    return out

@@ -16,7 +16,8 @@ from tests.projection_harness import ProjectionHarness
 
 class GuaranteeHarness(ProjectionHarness):
     def __init__(self, settings: Settings, tmp: Any) -> None:
-        super().__init__(settings, tmp, lambda _: CareGuarantee())
+        """The projection as ``routing`` builds it from ``settings`` (its rulebook switch)."""
+        super().__init__(settings, tmp, lambda s: CareGuarantee(s.guarantee_policy()))
 
     def record(self, bodies: list[dict[str, Any]], page: int | None = 500) -> None:
         super().record(bodies, page)

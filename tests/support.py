@@ -213,6 +213,41 @@ def home_region_corrected(episode_id: UUID | str | None = None, **o: Any) -> Bod
     return _body("home_region_corrected", episode_id, fields, o)
 
 
+def medical_assessment_needed(
+    episode_id: UUID | str | None = None, contact_id: str = "c1", **o: Any
+) -> Body:
+    fields = {"contact_id": contact_id, "judged_by": "nurse"}
+    return _body("medical_assessment_needed", episode_id, fields, o)
+
+
+def _subject(type_: str, fields: Body) -> Callable[..., Body]:
+    """Factories of the care-guarantee facts about a referral (default r1) or a treatment."""
+
+    def make(episode_id: UUID | str | None = None, referral_id: str = "r1", **o: Any) -> Body:
+        subject = {} if "treatment_id" in o else {"referral_id": referral_id}
+        return _body(type_, episode_id, {**subject, **fields}, o)
+
+    return make
+
+
+appointment_booked = _subject("appointment_booked", {"scheduled_for": T0 + timedelta(days=30)})
+limit_notice_given = _subject("limit_notice_given", {})
+medically_caused_wait = _subject(
+    "medically_caused_wait", {"wait_id": "w1", "starts_on": "2026-03-10", "ends_on": None}
+)
+care_declined = _subject(
+    "care_declined", {"informed_of_guarantee": True, "offered_for": "2026-03-20"}
+)
+care_requested_again = _subject("care_requested_again", {})
+other_region_chosen = _subject("other_region_chosen", {"care_region": "13"})
+
+
+def treatment_given(
+    episode_id: UUID | str | None = None, treatment_id: str = "t1", **o: Any
+) -> Body:
+    return _body("treatment_given", episode_id, {"treatment_id": treatment_id}, o)
+
+
 FACTORIES: dict[str, Callable[..., Body]] = {
     "contact_requested": contact_requested,
     "triage_completed": triage_completed,
@@ -231,6 +266,14 @@ FACTORIES: dict[str, Callable[..., Body]] = {
     "treatment_decided": treatment_decided,
     "contact_cancelled": contact_cancelled,
     "home_region_corrected": home_region_corrected,
+    "medical_assessment_needed": medical_assessment_needed,
+    "appointment_booked": appointment_booked,
+    "limit_notice_given": limit_notice_given,
+    "treatment_given": treatment_given,
+    "medically_caused_wait": medically_caused_wait,
+    "care_declined": care_declined,
+    "care_requested_again": care_requested_again,
+    "other_region_chosen": other_region_chosen,
 }
 assert set(FACTORIES) == set(EVENT_TYPES), "a factory per event type"
 

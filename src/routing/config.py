@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PostgresDsn, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from routing.liability.rulebooks import RulebookPolicy
+
+if TYPE_CHECKING:
+    from routing.guarantee.model import GuaranteePolicy
 
 
 class StoreKind(StrEnum):
@@ -98,6 +101,11 @@ class Settings(BaseSettings):
     ds_2023_27_effective: date = Field(
         date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
     )
+    guarantee_answer_rule_from: date | None = Field(
+        None,
+        description="Apply SOU 2021:59's proposed 14-day answer to care-guarantee clocks "
+        "starting on or after this date; unset: off (a proposal with no date).",
+    )
 
     env: Environment = Field(
         Environment.development, description="production refuses to start without real keys."
@@ -150,6 +158,11 @@ class Settings(BaseSettings):
 
     def rulebook_policy(self) -> RulebookPolicy:
         return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
+
+    def guarantee_policy(self) -> GuaranteePolicy:
+        from routing.guarantee.model import GuaranteePolicy
+
+        return GuaranteePolicy(self.guarantee_answer_rule_from)
 
     def topics(self) -> list[tuple[str, int]]:
         """Topics and partition counts the system needs."""

@@ -393,10 +393,10 @@ def test_openapi_lists_routes_with_examples(api: Api) -> None:
     assert {"201", "409", "413", "422"} <= set(spec["paths"]["/events/batch"]["post"]["responses"])
 
 
-def test_schemas_endpoint_lists_17_types(api: Api) -> None:
+def test_schemas_endpoint_lists_25_types(api: Api) -> None:
     listed = api.client.get("/schemas/events").json()["event_types"]
     assert listed == sorted(EVENT_TYPES)
-    assert len(listed) == 17
+    assert len(listed) == 25  # 17 + the 8 care-guarantee facts (issue 17)
     r = api.client.get("/schemas/events/contact_requested")
     assert (r.status_code, r.json()) == (200, event_schemas()["contact_requested"])
     assert api.client.get("/schemas/events/contact_teleported").status_code == 404

@@ -49,6 +49,7 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("GET", "/necessity/visits/{episode_id}/{contact_id}"): frozenset({R.finance, R.auditor}),
     ("GET", "/care-guarantee/summary"): frozenset({R.finance, R.auditor}),
     ("GET", "/care-guarantee/breaches"): frozenset({R.finance, R.auditor}),
+    ("GET", "/care-guarantee/at-risk"): frozenset({R.finance, R.auditor}),
     ("GET", "/care-guarantee/episodes/{episode_id}"): frozenset({R.finance, R.auditor}),
     ("GET", "/indicators/regions/{home_region}"): frozenset({R.finance, R.auditor}),
     ("GET", "/indicators/regions/{home_region}/municipalities"): frozenset({R.finance, R.auditor}),
@@ -235,9 +236,11 @@ def test_finance_reads_only_its_region(anonymous: TestClient) -> None:
         ("/necessity/breaches", {"care_region": "01", "month": "2025-10"}),
         ("/care-guarantee/summary", {"region": "01", "month": "2025-10"}),
         ("/care-guarantee/breaches", {"region": "01"}),
+        ("/care-guarantee/at-risk", {"region": "01"}),
     ]:
         assert anonymous.get(path, params=params, headers=vgr).status_code == 403, path
     assert anonymous.get("/care-guarantee/breaches", headers=vgr).status_code == 200
+    assert anonymous.get("/care-guarantee/at-risk", headers=vgr).status_code == 200
     close = {
         "event_id": "6f4c5c3e-2f59-4a55-8a0b-1d2e3f405199",
         "billing_month_id": "6f4c5c3e-2f59-4a55-8a0b-1d2e3f405198",

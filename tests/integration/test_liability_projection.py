@@ -90,15 +90,16 @@ def test_closed_month_gets_lines_and_later_changes_are_credited(
 def test_referral_rejected_after_closing_is_credited_with_reason_5(
     harness: LiabilityHarness,
 ) -> None:
-    # Kalmar (08) requires a referral for specialised outpatient care (reference data).
+    # Västerbotten (24) requires a referral to a dermatology clinic (SOU 2021:59 table 6.1:
+    # "Västerbotten Barn- och ungdomspsykiatri, hudmottagning, besök på habiliteringscentrum").
     eid = uuid4()
     visit = AFTER - timedelta(days=3)
     harness.record(
         [
             s.contact_requested(
                 eid, occurred_at=visit - timedelta(days=20), requested_mode="physical",
-                care_level="specialised_outpatient", care_region="04",
-                home_region={"county": "08", "municipality": "0880"},
+                care_level="specialised_outpatient", care_region="04", specialty="dermatology",
+                home_region={"county": "24", "municipality": "2480"},
             ),
             s.referral_issued(
                 eid, occurred_at=visit - timedelta(days=30), target_region="04",
@@ -111,7 +112,7 @@ def test_referral_rejected_after_closing_is_credited_with_reason_5(
     )  # fmt: skip
     (decision,) = _decisions(harness)
     assert decision[2] == "home_region_liable"
-    harness.close("08", "04", visit.strftime("%Y-%m"))
+    harness.close("24", "04", visit.strftime("%Y-%m"))
     assert _lines(harness)[0][0] == 380
     harness.record([s.referral_rejected(eid, occurred_at=AFTER)])
     assert _decisions(harness)[0][2] == "home_region_not_obliged"

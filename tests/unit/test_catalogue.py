@@ -166,7 +166,10 @@ def test_2019_switch_from_650_to_500(cat: Catalogue) -> None:
     other = cat.price(4, PRIMARY, ContactMode.video, OTHER, date(2019, 5, 31))
     assert other is not None
     assert other.amount == 300
-    assert cat.price(4, PRIMARY, ContactMode.video, DOCTOR, date(2016, 1, 1)) is None
+    # SOU 2021:59: "En digital läkarkontakt ersattes till en början med 2 000 kronor per besök"
+    first = cat.price(4, PRIMARY, ContactMode.video, DOCTOR, date(2016, 1, 1))
+    assert first is not None
+    assert first.amount == 2000
 
 
 def test_stockholm_physical_prices(cat: Catalogue) -> None:
@@ -223,7 +226,7 @@ def test_inpatient_has_no_fee(cat: Catalogue) -> None:
 def test_unknown_is_none(cat: Catalogue) -> None:
     assert cat.reimbursement("01", DOCTOR, ContactMode.chat, date(2024, 1, 1)) is None
     assert cat.reimbursement("04", DOCTOR, ContactMode.physical, date(2024, 1, 1)) is None
-    assert cat.price(3, PRIMARY, ContactMode.physical, DOCTOR, date(2021, 1, 1)) is None
+    assert cat.price(3, PRIMARY, ContactMode.physical, DOCTOR, date(2014, 12, 31)) is None
     assert cat.referral_required("01", PRIMARY, date(2014, 12, 31)) is None
 
 
@@ -251,21 +254,24 @@ def test_criteria_sets(cat: Catalogue) -> None:
 
 
 def test_referral_requirements(cat: Catalogue) -> None:
+    """SOU 2021:59 table 6.1 (1177.se, February 2021): "Norrbotten Neuropsykiatrisk utredning";
+    "Skåne -"; Västmanland is not in the table."""
     on = date(2024, 5, 1)
-    required = cat.referral_required("25", SPECIALISED, on)
-    free = cat.referral_required("01", SPECIALISED, on)
+    required = cat.referral_required("25", SPECIALISED, on, "neuropsychiatric_investigation")
+    other = cat.referral_required("25", SPECIALISED, on, "orthopaedics")
+    skane = cat.referral_required("12", SPECIALISED, on, "neuropsychiatric_investigation")
     primary = cat.referral_required("25", PRIMARY, on)
     assert required is not None
-    assert free is not None
+    assert other is not None
+    assert skane is not None
     assert primary is not None
-    assert (required.required, free.required, primary.required) == (True, False, False)
-    assert required.specialty == "*"
-    assert cat.referral_required("25", SPECIALISED, on, specialty="101") == required
-    for county in COUNTY_CODES:
-        for level in (PRIMARY, SPECIALISED):
-            found = cat.referral_required(county, level, on)
-            assert found is not None
-            assert found.status.value == "illustrative"
+    assert (required.required, other.required, skane.required, primary.required) == (
+        True, False, False, False
+    )  # fmt: skip
+    assert (required.specialty, other.specialty) == ("neuropsychiatric_investigation", "*")
+    assert required.status.value == "sourced"
+    assert cat.referral_required("19", SPECIALISED, on, "orthopaedics") is None
+    assert cat.referral_required("12", SPECIALISED, date(2021, 1, 31)) is None  # before the table
 
 
 def test_entry_points(cat: Catalogue) -> None:

@@ -26,8 +26,6 @@ Event = dict[str, Any]
 
 _PRINCIPLES = ("physical_meeting_required", "service_unsuited_to_patient",
                "insufficient_patient_information", "follow_up_not_possible")  # fmt: skip
-_REJECTIONS = ("referral lacks the requested examination results",
-               "condition can be managed in primary care", "wrong receiving clinic")  # fmt: skip
 
 
 class Cutoff(Exception):  # noqa: N818 - control flow: the episode runs past the window
@@ -50,6 +48,8 @@ class EpisodeBuilder:
         self.home: str = g.counties.pick(self.rng)
         self.muni = self.rng.choice(g.municipalities[self.home])
         self.vc = region_unit(self.home, f"VC{self.muni}")  # the patient's own vårdcentral
+        self.age_band = "18+"
+        """The patient's age band (set by the scenario; the guarantee's demo steps use it)."""
 
     def emit(self, type_: str, at: datetime, source: str, **data: Any) -> None:
         if at >= self.g.end:
@@ -96,6 +96,8 @@ class EpisodeBuilder:
             provider_id=provider,
             care_unit_id=unit,
             care_level="primary",
+            listed_unit_id=self.vc,
+            age_band=self.age_band,
         )
 
     def triage(self, src: str, by: dict[str, str], at: datetime | None = None) -> str:
@@ -212,40 +214,8 @@ class EpisodeBuilder:
             self.referral()
 
     def referral(self, rid: str = "r1", target: str | None = None) -> None:
-        """issued → accepted (→ treatment_decided) or rejected (→ sometimes issued again)."""
-        rng = self.rng
-        target = target or (self.home if rng.random() < 0.9 else self.g.counties.pick(rng))
-        unit = region_unit(target, f"SPEC{rng.randint(1, 3)}")
-        self.emit(
-            "referral_issued",
-            self.workday(0, 2),
-            "region-ehr",
-            referral_id=rid,
-            target_care_level="specialised_outpatient",
-            target_region=target,
-            target_unit_id=unit,
-        )
-        if rng.random() < 0.2:
-            self.emit(
-                "referral_rejected",
-                self.workday(2, 14),
-                "remiss-service",
-                referral_id=rid,
-                reason=rng.choice(_REJECTIONS),
-            )
-            if rid == "r1" and rng.random() < 0.5:
-                self.referral("r2", target)
-            return
-        self.emit("referral_accepted", self.workday(1, 14), "remiss-service", referral_id=rid)
-        if rng.random() < 0.6:
-            self.emit(
-                "treatment_decided",
-                self.workday(14, 80),
-                "region-ehr",
-                treatment_id="t1",
-                care_unit_id=unit,
-                referral_id=rid,
-            )
+        """A referral and what follows it: see ``guarantee.GuaranteeSteps``."""
+        raise NotImplementedError
 
     def own_region_visit(self) -> None:
         """Contact c2: a physical visit at the patient's own vårdcentral after a distance one."""

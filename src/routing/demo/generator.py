@@ -84,6 +84,7 @@ class EpisodeGenerator:
             tzinfo=TZ,
         )
         ep = Episode(self, t0)
+        ep.begin()
         try:
             getattr(ep, SCENARIO_PICK.pick(rng))()
             if rng.random() < 0.005:

@@ -8,7 +8,8 @@ Adding a scenario means a method here and a weight in SCENARIOS, nothing more.
 
 from __future__ import annotations
 
-from routing.demo.builder import EpisodeBuilder, region_unit
+from routing.demo.builder import region_unit
+from routing.demo.guarantee import AGE_BANDS, GuaranteeSteps
 from routing.demo.providers import (
     PROFESSION_SPLITS,
     PROFESSIONS_004,
@@ -28,8 +29,12 @@ def _algorithm(source: str) -> dict[str, str]:
     return {"kind": "algorithm", "algorithm": name, "version": "2025.2"}
 
 
-class Episode(EpisodeBuilder):
+class Episode(GuaranteeSteps):
     """One episode; the generator calls the scenario method SCENARIO_PICK draws."""
+
+    def begin(self) -> None:
+        """Before any scenario: the patient's age band."""
+        self.age_band = str(AGE_BANDS.pick(self.rng))
 
     def out_of_region_digital(self) -> None:
         """A national provider's contact, invoiced by its contracting region to the home one."""
@@ -72,8 +77,14 @@ class Episode(EpisodeBuilder):
         self.request("c1", mode, home, region_unit(home, "RG"), region_unit(home, "DIG1"), src)
         if rng.random() < 0.8:
             nurse = {"kind": "profession", "profession": "nurse"}
-            if self.triage(src, _algorithm(src) if rng.random() < 0.6 else nurse) == "emergency":
+            by_nurse = rng.random() >= 0.6
+            if self.triage(src, nurse if by_nurse else _algorithm(src)) == "emergency":
                 return self.cancel("c1", "provider_cancelled", src)
+            if by_nurse and rng.random() < 0.3:  # the 3-day assessment clock starts
+                self.needs_assessment("c1", src)
+                if rng.random() < 0.4:  # assessed at the own vårdcentral, days later
+                    self.cancel("c1", "provider_cancelled", src)
+                    return self.own_region_visit()
         r = rng.random()
         if r < 0.08:  # necessary physical care (C6), booked on the same contact
             self.assess(home, src, self.later(2, 10), physical=True)
@@ -90,6 +101,11 @@ class Episode(EpisodeBuilder):
         necessary, avoidable, offered = 0.35 <= r < 0.55, 0.87 <= r < 0.95, 0.55 <= r < 0.87
         mode = "phone" if necessary else "physical"
         self.request("c1", mode, home, region_unit(home, "RG"), self.vc, src)
+        if not offered and rng.random() < 0.3:  # the nurse on the phone: same-day contact,
+            nurse = {"kind": "profession", "profession": "nurse"}  # a doctor's assessment owed
+            self.emit("triage_completed", self.later(5, 300), src, contact_id="c1",
+                      urgency="within_days", recommended_care_level="primary", triaged_by=nurse)
+            self.needs_assessment("c1", src)
         if necessary or avoidable:
             self.assess(home, "region-ehr", self.later(2, 15), physical=necessary)
         elif offered:

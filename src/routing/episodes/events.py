@@ -8,6 +8,7 @@ that sends it is refused like any other unknown field.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from pydantic import (
 
 from routing.episodes.vocabulary import (
     DISTANCE_MODES,
+    AgeBand,
     AssessmentOutcome,
     CancellationReason,
     CareLevel,
@@ -35,7 +37,9 @@ from routing.episodes.vocabulary import (
     PatientPseudonym,
     Principle,
     Profession,
+    ReferralPurpose,
     SourceId,
+    Specialty,
     Urgency,
 )
 
@@ -89,6 +93,14 @@ class ContactRequested(EpisodeEvent):
     care_level: CareLevel
     listed_unit_id: HsaId | None = Field(
         default=None, description="Vårdcentral where the patient is listed, if known."
+    )
+    specialty: Specialty | None = Field(
+        default=None,
+        description="Specialised care only: the specialty sought (a request without a "
+        "referral, egen vårdbegäran, starts the 90-day visit clock).",
+    )
+    age_band: AgeBand | None = Field(
+        default=None, description="The patient's age band (regional age-bound referral rules)."
     )
 
 
@@ -245,6 +257,14 @@ class ReferralIssued(EpisodeEvent):
     target_care_level: CareLevel
     target_region: CountyCode
     target_unit_id: HsaId | None = None
+    specialty: Specialty | None = Field(
+        default=None, description="The specialty referred to (referral rules, follow-up)."
+    )
+    purpose: ReferralPurpose | None = Field(
+        default=None,
+        description="What the referral asks for: only a first visit starts the 90-day clock; "
+        "return visits, investigations and examinations do not (care guarantee).",
+    )
 
 
 class ReferralAccepted(EpisodeEvent):
@@ -280,6 +300,93 @@ class HomeRegionCorrected(EpisodeEvent):
     home_region: HomeRegion
 
 
+class GuaranteeSubjectFact(EpisodeEvent):
+    """A fact about one 90-day care-guarantee clock: the referral's first visit, or the
+    planned care of a treatment decision (exactly one of the two ids)."""
+
+    referral_id: LocalId | None = None
+    treatment_id: LocalId | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Self:
+        if (self.referral_id is None) == (self.treatment_id is None):
+            raise ValueError("referral_id: give exactly one of referral_id and treatment_id")
+        return self
+
+
+class MedicalAssessmentNeeded(EpisodeEvent):
+    """The provider judged that the patient needs a medical assessment and that it could not be
+    made at the first contact (HSF 6 kap. 1 § 2): the only thing that starts the 3-day clock."""
+
+    type: Literal["medical_assessment_needed"] = "medical_assessment_needed"
+    contact_id: LocalId
+    judged_by: Profession
+
+
+class AppointmentBooked(GuaranteeSubjectFact):
+    """A time booked (offered) for the first visit or the planned care: the answer (besked) of
+    SOU 2021:59 §6.11.2, and what the early warning compares with the deadline."""
+
+    type: Literal["appointment_booked"] = "appointment_booked"
+    scheduled_for: AwareDatetime
+    care_unit_id: HsaId | None = None
+
+
+class LimitNoticeGiven(GuaranteeSubjectFact):
+    """The patient was told that the limit cannot be met (besked, SOU 2021:59 §6.11.2)."""
+
+    type: Literal["limit_notice_given"] = "limit_notice_given"
+
+
+class TreatmentGiven(EpisodeEvent):
+    """The planned care of a treatment decision was given: ends the 90-day treatment clock."""
+
+    type: Literal["treatment_given"] = "treatment_given"
+    treatment_id: LocalId
+    care_unit_id: HsaId | None = None
+
+
+class MedicallyCausedWait(GuaranteeSubjectFact):
+    """Medicinskt orsakad väntetid: the patient cannot be given care for medical reasons from
+    ``starts_on`` through ``ends_on`` (inclusive; null while it lasts). Those days are not
+    counted (HSF 6 kap. 2 § 1). A later fact with the same ``wait_id`` replaces it."""
+
+    type: Literal["medically_caused_wait"] = "medically_caused_wait"
+    wait_id: LocalId
+    starts_on: date
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.ends_on is not None and self.ends_on < self.starts_on:
+            raise ValueError("ends_on: must not be before starts_on")
+        return self
+
+
+class CareDeclined(GuaranteeSubjectFact):
+    """The patient declined care offered (patientvald väntan). It counts as voluntarily
+    declining only if the patient was informed of the guarantee and the care offered lay within
+    it (HSF 6 kap. 2 §): both are stated here, so the clock can check them."""
+
+    type: Literal["care_declined"] = "care_declined"
+    informed_of_guarantee: bool
+    offered_for: date = Field(description="The day of the care offered and declined.")
+
+
+class CareRequestedAgain(GuaranteeSubjectFact):
+    """A patient who declined asks for care again: a new clock runs from this day."""
+
+    type: Literal["care_requested_again"] = "care_requested_again"
+
+
+class OtherRegionChosen(GuaranteeSubjectFact):
+    """The patient chose care in another region (patientlagen 9 kap. 1 §): from this day the
+    wait is not counted (HSF 6 kap. 2 § 2)."""
+
+    type: Literal["other_region_chosen"] = "other_region_chosen"
+    care_region: CountyCode
+
+
 AnyEpisodeEvent = Annotated[
     ContactRequested
     | TriageCompleted
@@ -297,7 +404,15 @@ AnyEpisodeEvent = Annotated[
     | ReferralRejected
     | TreatmentDecided
     | ContactCancelled
-    | HomeRegionCorrected,
+    | HomeRegionCorrected
+    | MedicalAssessmentNeeded
+    | AppointmentBooked
+    | LimitNoticeGiven
+    | TreatmentGiven
+    | MedicallyCausedWait
+    | CareDeclined
+    | CareRequestedAgain
+    | OtherRegionChosen,
     Field(discriminator="type"),
 ]
 
@@ -323,6 +438,14 @@ EVENT_TYPES: dict[str, type[EpisodeEvent]] = {
         TreatmentDecided,
         ContactCancelled,
         HomeRegionCorrected,
+        MedicalAssessmentNeeded,
+        AppointmentBooked,
+        LimitNoticeGiven,
+        TreatmentGiven,
+        MedicallyCausedWait,
+        CareDeclined,
+        CareRequestedAgain,
+        OtherRegionChosen,
     )
 }
 

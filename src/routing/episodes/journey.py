@@ -100,6 +100,7 @@ class EpisodeState:
     contacts: dict[str, Contact] = field(default_factory=dict)
     referrals: dict[str, Referral] = field(default_factory=dict)
     treatments: dict[str, datetime] = field(default_factory=dict)
+    treatments_given: set[str] = field(default_factory=set)
     triages: int = 0
     assessments: int = 0
     home_region_corrections: int = 0
@@ -112,6 +113,7 @@ class EpisodeState:
             contacts={k: c.copy() for k, c in self.contacts.items()},
             referrals={k: replace(r) for k, r in self.referrals.items()},
             treatments=dict(self.treatments),
+            treatments_given=set(self.treatments_given),
         )
 
     @classmethod
@@ -258,6 +260,16 @@ class EpisodeState:
                         "referral_rejected",
                         f"treatment_decided: referral {e.referral_id} was rejected",
                     )
+            case ev.MedicalAssessmentNeeded():
+                self._contact(e.contact_id, e.type)
+            case ev.TreatmentGiven():
+                self._treatment(e.treatment_id, e.type)
+                if e.treatment_id in self.treatments_given:
+                    raise RuleBroken(
+                        "treatment_already_given", f"treatment {e.treatment_id} was already given"
+                    )
+            case ev.GuaranteeSubjectFact():
+                self._guarantee_subject(e)
             case ev.HomeRegionCorrected():
                 if e.home_region == self.home_region:
                     raise RuleBroken(
@@ -273,6 +285,23 @@ class EpisodeState:
                 f"{event_type}: contact {contact_id} was never requested in this episode",
             )
         return c
+
+    def _treatment(self, treatment_id: str, event_type: str) -> None:
+        if treatment_id not in self.treatments:
+            raise RuleBroken(
+                "unknown_treatment",
+                f"{event_type}: treatment {treatment_id} was never decided in this episode",
+            )
+
+    def _guarantee_subject(self, e: ev.GuaranteeSubjectFact) -> None:
+        """A care-guarantee fact names a referral or treatment decision of this episode."""
+        if e.treatment_id is not None:
+            self._treatment(e.treatment_id, e.type)
+        elif e.referral_id not in self.referrals:
+            raise RuleBroken(
+                "unknown_referral",
+                f"{e.type}: referral {e.referral_id} was never issued in this episode",
+            )
 
     def _open_contact(self, contact_id: str, event_type: str) -> Contact:
         c = self._contact(contact_id, event_type)
@@ -358,6 +387,8 @@ class EpisodeState:
                 self.referrals[e.referral_id].status = "rejected"
             case ev.TreatmentDecided():
                 self.treatments[e.treatment_id] = e.occurred_at
+            case ev.TreatmentGiven():
+                self.treatments_given.add(e.treatment_id)
             case ev.HomeRegionCorrected():
                 self.home_region = e.home_region
                 self.home_region_corrections += 1

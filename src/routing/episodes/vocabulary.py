@@ -115,6 +115,67 @@ class CancellationReason(StrEnum):
     recorded_in_error = "recorded_in_error"
 
 
+class Specialty(StrEnum):
+    """Specialty (verksamhetsområde) of specialised care, as far as the care guarantee and the
+    regions' referral rules (SOU 2021:59 table 6.1) tell them apart. ``other`` is any specialty
+    no referral rule names."""
+
+    child_adolescent_psychiatry = "child_adolescent_psychiatry"  # barn- och ungdomspsykiatri
+    paediatrics = "paediatrics"  # barnmedicin
+    dermatology = "dermatology"  # hudsjukvård, hudmottagning
+    ent = "ent"  # öron-, näsa-, halssjukvård
+    ophthalmology = "ophthalmology"  # ögonsjukvård
+    psychotherapy = "psychotherapy"  # psykoterapi
+    neuropsychiatric_investigation = "neuropsychiatric_investigation"  # neuropsykiatrisk utredning
+    cognitive_investigation = "cognitive_investigation"  # kognitiv utredning
+    gender_dysphoria_investigation = "gender_dysphoria_investigation"  # utredning av könsdysfori
+    pain_treatment = "pain_treatment"  # smärtbehandling av specialistläkare
+    speech_therapy = "speech_therapy"  # logoped
+    obstetric_ultrasound = "obstetric_ultrasound"  # obstetriskt ultraljud
+    podiatry = "podiatry"  # medicinsk fotvård
+    skin_diathermy = "skin_diathermy"  # huddiatermi
+    specialised_rehabilitation = "specialised_rehabilitation"  # planerad specialiserad rehab
+    me_cfs = "me_cfs"  # specialistmottagning för ME/CFS
+    outpatient_surgery = "outpatient_surgery"  # specialiserad kirurgi i öppenvård
+    habilitation = "habilitation"  # habiliteringscentrum
+    psychiatry = "psychiatry"  # vuxenpsykiatri
+    orthopaedics = "orthopaedics"  # ortopedi
+    medical_service = "medical_service"  # medicinsk service (lab, röntgen): all regions refer
+    gynaecology = "gynaecology"  # gynekologi
+    urology = "urology"  # urologi
+    other = "other"
+
+
+class ReferralPurpose(StrEnum):
+    """What a referral asks for. The guarantee covers a first visit (and the planned care a
+    decision leads to); return visits, investigations, examinations and medical service do not
+    start a clock (the 1177 text quoted in SOU 2021:59 §6.7.1)."""
+
+    first_visit = "first_visit"  # första besök
+    return_visit = "return_visit"  # återbesök
+    investigation = "investigation"  # utredning
+    examination = "examination"  # undersökning: röntgen, provtagning, tester
+    medical_service = "medical_service"  # medicinsk service, e.g. laboratorieundersökningar
+
+    @property
+    def starts_a_clock(self) -> bool:
+        return self is ReferralPurpose.first_visit
+
+
+class AgeBand(StrEnum):
+    """The patient's age band when the episode starts: enough for the regions' age-bound
+    referral rules (Gotland: children over two; Jönköping: 18 and over) and for the child and
+    adolescent psychiatry follow-up."""
+
+    age_0_1 = "0-1"
+    age_2_17 = "2-17"
+    age_18_plus = "18+"
+
+    @property
+    def is_child(self) -> bool:
+        return self is not AgeBand.age_18_plus
+
+
 # --- identifiers -------------------------------------------------------------------------
 
 COUNTY_CODES: frozenset[str] = frozenset(

@@ -1,199 +1,168 @@
-"""The four care-guarantee clocks of one episode, computed from its facts (pure, no I/O).
+"""The care-guarantee clocks of one episode, computed from its facts (pure, no I/O).
 
 ``episode_clocks`` refolds all of an episode's facts every time: the clocks compare valid times
-(``occurred_at``), so a fact recorded late (C2) simply lands in its place and the clocks come
-out as if it had been recorded on time. Each clock starts at a fact and ends at the first fact,
-on or after its start, that either meets it (an *end*) or takes it out of the guarantee (an
-*exclusion*). An exclusion that comes after the deadline cannot hide the breach that already
-happened: the clock is then ``breached`` at the day of that fact.
+(``occurred_at``), so a fact recorded late (C2) lands in its place. Each clock starts at a fact
+and ends at the first fact, on or after its start, that meets it (an *end*) or takes it out of
+the guarantee. Something that happens after the deadline cannot hide the breach that already
+happened. Every clock carries a trace: each rule applied, what it found, and its source.
 
 Clocks (subject ids are prefixed, so contact, referral and treatment ids never collide):
 
-* ``contact`` (0 days), per primary-care contact request: ends at the first contact with staff
-  in the episode (a distance contact started or completed, a physical visit held, or triage by
-  a profession). Triage to self care or emergency care excludes it; triage by a profession is
-  itself the contact, and at the same instant an end wins over an exclusion.
-* ``assessment`` (3 days), per primary-care request made before any assessment of the episode:
-  ends at the first qualified-care contact by licensed staff (distance or physical, any level).
-  Advice only is not an assessment (R3); nor is an unlicensed profession.
-* ``specialist_visit`` (90 days), per referral to specialised outpatient care, or per the
-  episode's first specialised request when no such referral preceded it (no referral needed):
-  ends at the first qualified-care specialised contact by licensed staff.
-* ``treatment`` (90 days), per treatment decision. The catalogue has no "treatment given"
-  fact, so the proxy is a *new* contact at the deciding unit (requested, or its physical visit
-  booked, after the decision) held with qualified care by licensed staff (basis ``proxy:``).
+* ``contact`` (0 days), per primary-care contact request (HSF 6 kap. 1 § 1): ends at the first
+  contact with staff (a distance contact started or completed, a visit held, triage by a
+  profession); phone, video and visits all count.
+* ``assessment`` (3 days), only when the provider judged that a medical assessment is needed
+  and could not be made at the first contact (``medical_assessment_needed``, HSF 6 kap. 1 § 2);
+  it runs from the day the patient sought contact and ends at the first qualified-care contact
+  by licensed staff. Advice (1177 type) is not an assessment.
+* ``specialist_visit`` and ``treatment`` (90 days): see ``routing.guarantee.ninety``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 
 from routing.episodes import events as ev
 from routing.episodes.vocabulary import CancellationReason, CareLevel
 from routing.guarantee.days import (
     ASSESSMENT_IN_FORCE,
+    DAY_COUNT,
     LISTING_RULE_IN_FORCE,
     ClockKind,
     ClockStatus,
     Exclusion,
-    days_between,
-    deadline,
-    month_of,
-    overdue,
+    ExclusionRecord,
+    TraceStep,
     swedish_date,
-    within,
 )
 from routing.guarantee.facts import Contact, GuaranteeFacts, Step
+from routing.guarantee.model import Clock, GuaranteePolicy
+from routing.guarantee.ninety import ninety_day_clocks
+from routing.guarantee.reference import GuaranteeRules, guarantee_rules
+
+SRC_HSL_1 = "HSL (2017:30) 9 kap. 1 §; 8 kap. 3 §"
+SRC_HSF_1 = "HSF (2017:80) 6 kap. 1 §"
+SRC_R16 = "docs/domain.md R16"
 
 
-@dataclass(frozen=True)
-class Clock:
-    kind: ClockKind
-    subject_id: str
-    home_region: str
-    start_at: datetime
-    status: ClockStatus
-    end_at: datetime | None = None
-    days: int | None = None
-    reason: Exclusion | None = None
-    basis: str = ""
-
-    @property
-    def month(self) -> str:
-        return month_of(self.start_at)
-
-    @property
-    def deadline(self) -> date:
-        return deadline(self.start_at, self.kind)
-
-    def on(self, as_of: date) -> tuple[str, int | None]:
-        """The state on ``as_of``: an open clock is ``pending`` or ``overdue`` (a breach that
-        is still going on), with the days waited so far."""
-        if self.status is not ClockStatus.open:
-            return self.status.value, self.days
-        waited = (as_of - swedish_date(self.start_at)).days
-        return ("overdue" if overdue(self.start_at, self.kind, as_of) else "pending"), waited
-
-
-def episode_clocks(facts: Iterable[ev.EpisodeEvent]) -> list[Clock]:
+def episode_clocks(
+    facts: Iterable[ev.EpisodeEvent],
+    policy: GuaranteePolicy | None = None,
+    rules: GuaranteeRules | None = None,
+) -> list[Clock]:
     """Every clock of the episode whose facts are given in recording order."""
     e = GuaranteeFacts()
     for fact in facts:
         e.fold(fact)
+    rules = rules or guarantee_rules()
     clocks: list[Clock] = []
-    assessed = e.assessments()
     for c in sorted(e.contacts.values(), key=lambda c: c.requested_at):
-        if c.level is not CareLevel.primary:
-            continue
-        scope = _primary_scope(e, c)
-        own = e.patient_stops([c], declines=False)
-        clocks.append(
-            _run(ClockKind.contact, f"contact:{c.contact_id}", e.home, c.requested_at, scope,
-                 e.staff_contacts() + own + e.triage_exclusions(c.contact_id))
-        )  # fmt: skip
-        if any(a.at < c.requested_at for a in assessed):
-            continue  # a later request about an assessed problem: no new assessment owed
-        if scope is None and swedish_date(c.requested_at) < ASSESSMENT_IN_FORCE:
-            scope = Exclusion.not_in_force
-        clocks.append(
-            _run(ClockKind.assessment, f"contact:{c.contact_id}", e.home, c.requested_at, scope,
-                 assessed + own + e.triage_exclusions(c.contact_id))
-        )  # fmt: skip
-    clocks += _specialist_clocks(e) + _treatment_clocks(e)
-    return clocks
+        if c.level is CareLevel.primary:
+            clocks += _primary_clocks(e, c, rules)
+    return clocks + ninety_day_clocks(e, policy or GuaranteePolicy(), rules)
 
 
-def _region_scope(e: GuaranteeFacts, c: Contact) -> Exclusion | None:
-    if c.cancelled is not None and c.cancelled[1] is CancellationReason.recorded_in_error:
-        return Exclusion.recorded_in_error
-    return Exclusion.other_region_choice if c.care_region != e.home else None
+def _primary_clocks(e: GuaranteeFacts, c: Contact, rules: GuaranteeRules) -> list[Clock]:
+    scope, trace = _primary_scope(e, c, rules)
+    own = e.patient_stops([c])
+    subject = f"contact:{c.contact_id}"
+    out = [
+        run(ClockKind.contact, subject, e, c.requested_at, scope,
+            e.staff_contacts() + own + e.triage_exclusions(c.contact_id), trace, rules)
+    ]  # fmt: skip
+    need = e.needs.get(c.contact_id)
+    if need is None:
+        return out  # no judgement that an assessment is needed later: no 3-day clock
+    assessed = e.assessments()
+    trace = [*trace, TraceStep(
+        "HSF 6 kap. 1 § 2",
+        f"{need.judged_by.value} judged on {swedish_date(need.occurred_at).isoformat()} that a "
+        "medical assessment is needed and could not be made at the first contact",
+        f"{SRC_HSF_1} 2",
+    )]  # fmt: skip
+    if any(a.at <= need.occurred_at for a in assessed if a.at >= c.requested_at):
+        return out  # the assessment was made at the first contact: no 3-day clock at all
+    if scope is None and swedish_date(c.requested_at) < ASSESSMENT_IN_FORCE:
+        scope = Exclusion.not_in_force
+        trace.append(TraceStep("SFS 2018:553", "the 3-day assessment applies from 2019-01-01",
+                               f"{SRC_HSF_1} 2"))  # fmt: skip
+    trace.append(TraceStep(
+        "R3", "an assessment is qualified care by licensed staff (doctor or other licensed "
+        "professional, any mode); distance advice is not an assessment", SRC_R16,
+    ))  # fmt: skip
+    out.append(
+        run(ClockKind.assessment, subject, e, c.requested_at, scope,
+            assessed + own + e.triage_exclusions(c.contact_id), trace, rules)
+    )  # fmt: skip
+    return out
 
 
-def _primary_scope(e: GuaranteeFacts, c: Contact) -> Exclusion | None:
+def _primary_scope(
+    e: GuaranteeFacts, c: Contact, rules: GuaranteeRules
+) -> tuple[Exclusion | None, list[TraceStep]]:
     """Whether steps 1-2 of the guarantee cover this request at all."""
-    scope = _region_scope(e, c)
-    if scope is None and swedish_date(c.requested_at) >= LISTING_RULE_IN_FORCE:
-        if c.listed_unit is None:
-            return Exclusion.listing_unknown
-        if c.listed_unit != c.unit:
-            return Exclusion.not_listed_here
-    return scope
-
-
-def _specialist_clocks(e: GuaranteeFacts) -> list[Clock]:
-    specialised = [c for c in e.contacts.values() if c.level is CareLevel.specialised_outpatient]
-    stops = e.assessments(specialised) + e.patient_stops(specialised, declines=True)
-    referrals = [
-        r for r in e.referrals.values() if r.target_care_level is CareLevel.specialised_outpatient
-    ]
-    clocks = []
-    for r in referrals:
-        scope = Exclusion.other_region_choice if r.target_region != e.home else None
-        rejected = e.rejected.get(r.referral_id)
-        extra = [] if rejected is None else [
-            Step(rejected, "referral_rejected", Exclusion.referral_rejected)
-        ]  # fmt: skip
-        clocks.append(
-            _run(ClockKind.specialist_visit, f"referral:{r.referral_id}", e.home, r.occurred_at,
-                 scope, stops + extra)
-        )  # fmt: skip
-    first = min(specialised, key=lambda c: c.requested_at, default=None)
-    if first is not None and not any(r.occurred_at <= first.requested_at for r in referrals):
-        # No referral needed (egen vårdbegäran): the clock starts at the request.
-        clocks.append(
-            _run(ClockKind.specialist_visit, f"contact:{first.contact_id}", e.home,
-                 first.requested_at, _region_scope(e, first), stops)
-        )  # fmt: skip
-    return clocks
-
-
-def _treatment_clocks(e: GuaranteeFacts) -> list[Clock]:
-    clocks = []
-    for t in e.treatments:
-        at_unit = [c for c in e.contacts.values() if c.at_unit(t.care_unit_id)]
-        referral = e.referrals.get(t.referral_id or "")
-        region = referral.target_region if referral else next(
-            (c.care_region for c in at_unit), e.home
-        )  # fmt: skip
-        scope = Exclusion.other_region_choice if region != e.home else None
-        later = [
-            c for c in at_unit
-            if c.requested_at > t.occurred_at
-            or (c.booked_at is not None and c.booked_at > t.occurred_at)
-        ]  # fmt: skip
-        ends = [
-            Step(c.done_at, f"proxy: {c.done_by} at {t.care_unit_id}")
-            for c in later
-            if c.done_at is not None and c.qualified
+    if c.cancelled is not None and c.cancelled[1] is CancellationReason.recorded_in_error:
+        return Exclusion.recorded_in_error, [
+            TraceStep("C2", "the request was recorded in error", "docs/domain.md C2")
         ]
-        clocks.append(
-            _run(ClockKind.treatment, f"treatment:{t.treatment_id}", e.home, t.occurred_at,
-                 scope, ends + e.patient_stops(at_unit, declines=True))
-        )  # fmt: skip
-    return clocks
+    agreement = rules.agreement(e.home, c.care_region, swedish_date(c.requested_at))
+    if c.care_region != e.home and agreement is not None:
+        return None, [TraceStep("agreement", f"region {e.home}'s guarantee covers care in "
+                                f"{c.care_region} by agreement", agreement.source)]  # fmt: skip
+    if c.care_region != e.home:
+        return Exclusion.other_region_choice, [TraceStep(
+            "HSL 9 kap. 1 §", f"care region {c.care_region} is not the home region {e.home}: "
+            "a patient who chose care in another region is not covered there", SRC_HSL_1,
+        )]  # fmt: skip
+    trace = [TraceStep("HSL 9 kap. 1 §", f"home region {e.home}'s guarantee", SRC_HSL_1)]
+    listing = swedish_date(c.requested_at) >= LISTING_RULE_IN_FORCE
+    if listing and (c.listed_unit is None or c.listed_unit != c.unit):
+        reason = Exclusion.listing_unknown if c.listed_unit is None else Exclusion.not_listed_here
+        trace.append(TraceStep("R16", f"from 2022-07-01 steps 1-2 apply where the patient "
+                               f"is listed: {reason.value}", SRC_R16))  # fmt: skip
+        return reason, trace
+    return None, trace
 
 
-def _run(
-    kind: ClockKind, subject: str, home: str, start: datetime, scope: Exclusion | None,
-    steps: list[Step],
+def run(
+    kind: ClockKind, subject: str, e: GuaranteeFacts, start: datetime, scope: Exclusion | None,
+    steps: list[Step], trace: list[TraceStep], rules: GuaranteeRules,
 ) -> Clock:  # fmt: skip
-    """The clock's outcome: out of scope, or stopped by its first step on or after the start."""
-    clock = Clock(kind, subject, home, start, ClockStatus.open)
+    """A 0- or 3-day clock's outcome: out of scope, or stopped by its first step. Each outcome
+    builds its clock once (``dataclasses.replace`` would cost more than the rules here)."""
+    day0 = swedish_date(start)
+    limit, source, regional = rules.limit(kind, e.home, day0)
+    trace = [*trace, TraceStep(
+        "limit", f"{limit} days" + (" (the region's own, shorter)" if regional else ""), source
+    ), TraceStep("day count", DAY_COUNT, SRC_R16)]  # fmt: skip
     if scope is not None:
-        return replace(clock, status=ClockStatus.excluded, reason=scope)
+        record = ExclusionRecord(scope, day0, trace[-3].finding)
+        return Clock(kind, subject, e.home, start, ClockStatus.excluded, reason=scope,
+                     limit=limit, exclusions=(record,), trace=tuple(trace))  # fmt: skip
     candidates = [s for s in steps if s.at >= start]
     if not candidates:
-        return clock
+        trace.append(TraceStep("open", "no end recorded yet", SRC_R16))
+        return Clock(kind, subject, e.home, start, ClockStatus.open, limit=limit,
+                     trace=tuple(trace))  # fmt: skip
     # Earliest first; at the same instant an end wins over an exclusion.
     step = min(candidates, key=lambda s: (s.at, s.reason is not None))
-    days = days_between(start, step.at)
-    stopped = replace(clock, end_at=step.at, days=days, basis=step.basis)
+    day = swedish_date(step.at)
+    days = (day - day0).days
+    within = days <= limit
+    verdict = f"{step.basis} on day {days} ({day.isoformat()})"
+    reason, basis = None, step.basis
+    exclusions: tuple[ExclusionRecord, ...] = ()
     if step.reason is None:
-        return replace(
-            stopped, status=ClockStatus.met if within(days, kind) else ClockStatus.breached
-        )
-    if within(days, kind):
-        return replace(stopped, status=ClockStatus.excluded, reason=step.reason)
-    return replace(stopped, status=ClockStatus.breached, basis=f"{step.basis} after the limit")
+        status = ClockStatus.met if within else ClockStatus.breached
+        trace.append(TraceStep(status.value, f"{verdict}: {'within' if within else 'after'} "
+                               "the limit", source))  # fmt: skip
+    elif within:
+        status, reason = ClockStatus.excluded, step.reason
+        exclusions = (ExclusionRecord(step.reason, day, step.basis),)
+        trace.append(TraceStep("excluded", f"{verdict}: {step.reason.value}", SRC_R16))
+    else:
+        status, basis = ClockStatus.breached, f"{step.basis} after the limit"
+        trace.append(TraceStep("breached", f"{verdict}: after the limit", source))
+    return Clock(kind, subject, e.home, start, status, end_at=step.at, days=days, reason=reason,
+                 basis=basis, limit=limit, exclusions=exclusions, trace=tuple(trace))  # fmt: skip

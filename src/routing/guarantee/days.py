@@ -11,6 +11,7 @@ days of daylight-saving changes count as one day each, as a patient would count 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -56,7 +57,9 @@ class Exclusion(StrEnum):
     """Why a clock is not measured against the guarantee."""
 
     other_region_choice = "other_region_choice"
-    """Care in another region than the home county: the guarantee does not apply (SKR)."""
+    """Care in another region than the home county: the guarantee does not apply (HSL 8 kap.
+    3 §); on a 90-day clock also the patient's choice of another region while waiting (HSF 6
+    kap. 2 § 2), from the day of the choice."""
     listing_unknown = "listing_unknown"
     """Steps 1-2 from 2022-07-01 with no listed unit recorded: coverage cannot be established."""
     not_listed_here = "not_listed_here"
@@ -69,8 +72,12 @@ class Exclusion(StrEnum):
     """Triage sent the patient to emergency care, which the guarantee does not govern."""
     patient_cancelled = "patient_cancelled"
     """The patient cancelled or did not attend: a wait of the patient's own choosing."""
-    offer_declined = "offer_declined"
-    """The patient declined an offered contact (90-day clocks only, R16)."""
+    patient_declined = "patient_declined"
+    """The patient, informed of the guarantee and offered care within it, declined (HSF 6 kap.
+    2 § 3): 90-day clocks only, from the day of the refusal."""
+    medical_reasons = "medical_reasons"
+    """Medically caused waiting with no end recorded yet (HSF 6 kap. 2 § 1): while it lasts
+    the clock cannot be judged; once it ends its days are simply not counted."""
     referral_rejected = "referral_rejected"
     """The specialist unit rejected the referral: no specialist visit is owed under it."""
     recorded_in_error = "recorded_in_error"
@@ -111,3 +118,33 @@ def month_of(moment: datetime) -> str:
 def today() -> date:
     """Today's date in Sweden (readers only: the read model itself never asks the wall clock)."""
     return datetime.now(STOCKHOLM).date()
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One rule applied to a clock: which rule, what it found, and its source (a public source
+    by name, or the project's own choice in docs/domain.md)."""
+
+    rule: str
+    finding: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ExclusionRecord:
+    """Something that took days out of a clock, dated when it happened: ``on`` is the day of the
+    choice or refusal, or the first day of medically caused waiting (``until`` its last day)."""
+
+    reason: Exclusion
+    on: date
+    basis: str
+    until: date | None = None
+    counts: bool = True
+    """False when the fact was recorded but does not count (e.g. a refusal without the
+    guarantee's conditions): kept so the reader sees why it was not applied."""
+
+
+DAY_COUNT = (
+    "calendar days in Europe/Stockholm: the day the clock starts is day 0, the limit's last "
+    "day (day 0 + limit) is still within it"
+)

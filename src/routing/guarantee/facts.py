@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from routing.episodes import events as ev
-from routing.episodes.vocabulary import CancellationReason, CareLevel, Urgency
+from routing.episodes.vocabulary import AgeBand, CancellationReason, CareLevel, Specialty, Urgency
 from routing.guarantee.days import Exclusion
 
 PATIENT_CAUSED = frozenset(
@@ -37,6 +37,7 @@ class Contact:
     qualified: bool = False  # qualified care by licensed staff
     cancelled: tuple[datetime, CancellationReason] | None = None
     declined: list[datetime] = field(default_factory=list)
+    specialty: Specialty | None = None
 
     def at_unit(self, unit: str) -> bool:
         return unit in (self.unit, self.visit_unit)
@@ -52,6 +53,25 @@ class Step:
 
 
 @dataclass
+class SubjectFacts:
+    """What was recorded about one 90-day clock's subject (a referral or a treatment)."""
+
+    bookings: list[tuple[datetime, datetime]] = field(default_factory=list)
+    """(when booked, booked for)"""
+    notices: list[datetime] = field(default_factory=list)
+    waits: dict[str, ev.MedicallyCausedWait] = field(default_factory=dict)
+    declines: list[ev.CareDeclined] = field(default_factory=list)
+    asked_again: list[datetime] = field(default_factory=list)
+    other_region: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+def subject_key(e: ev.GuaranteeSubjectFact) -> str:
+    if e.referral_id is not None:
+        return f"referral:{e.referral_id}"
+    return f"treatment:{e.treatment_id}"
+
+
+@dataclass
 class GuaranteeFacts:
     """One episode, folded. ``fold`` takes the facts in recording order, so the last
     home-region correction recorded wins."""
@@ -62,16 +82,31 @@ class GuaranteeFacts:
     referrals: dict[str, ev.ReferralIssued] = field(default_factory=dict)
     rejected: dict[str, datetime] = field(default_factory=dict)
     treatments: list[ev.TreatmentDecided] = field(default_factory=list)
+    given: dict[str, datetime] = field(default_factory=dict)
+    needs: dict[str, ev.MedicalAssessmentNeeded] = field(default_factory=dict)
+    subjects: dict[str, SubjectFacts] = field(default_factory=dict)
+    age_band: AgeBand | None = None
+
+    def subject(self, key: str) -> SubjectFacts:
+        return self.subjects.get(key) or SubjectFacts()
 
     def fold(self, e: ev.EpisodeEvent) -> None:
         c = self.contacts.get(getattr(e, "contact_id", None) or "")
+        if isinstance(e, ev.GuaranteeSubjectFact):
+            self._fold_subject(self.subjects.setdefault(subject_key(e), SubjectFacts()), e)
+            return
         match e:
             case ev.ContactRequested():
                 self.home = self.home or e.home_region.county
+                self.age_band = self.age_band or e.age_band
                 self.contacts[e.contact_id] = Contact(
                     e.contact_id, e.occurred_at, e.care_level, e.care_region, e.care_unit_id,
-                    e.listed_unit_id,
+                    e.listed_unit_id, specialty=e.specialty,
                 )  # fmt: skip
+            case ev.MedicalAssessmentNeeded():
+                self.needs.setdefault(e.contact_id, e)
+            case ev.TreatmentGiven():
+                self.given.setdefault(e.treatment_id, e.occurred_at)
             case ev.HomeRegionCorrected():
                 self.home = e.home_region.county
             case ev.TriageCompleted():
@@ -96,6 +131,22 @@ class GuaranteeFacts:
                 c.cancelled = (e.occurred_at, e.reason)
             case ev.OfferDeclined():
                 c.declined.append(e.occurred_at)
+
+    @staticmethod
+    def _fold_subject(s: SubjectFacts, e: ev.GuaranteeSubjectFact) -> None:
+        match e:
+            case ev.AppointmentBooked():
+                s.bookings.append((e.occurred_at, e.scheduled_for))
+            case ev.LimitNoticeGiven():
+                s.notices.append(e.occurred_at)
+            case ev.MedicallyCausedWait():
+                s.waits[e.wait_id] = e  # the last recorded version of a wait wins
+            case ev.CareDeclined():
+                s.declines.append(e)
+            case ev.CareRequestedAgain():
+                s.asked_again.append(e.occurred_at)
+            case ev.OtherRegionChosen():
+                s.other_region.append((e.occurred_at, e.care_region))
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -136,17 +187,11 @@ class GuaranteeFacts:
         ]
 
     @staticmethod
-    def patient_stops(contacts: Iterable[Contact], declines: bool) -> list[Step]:
-        steps = []
-        for c in contacts:
-            if c.cancelled is not None and c.cancelled[1] in PATIENT_CAUSED:
-                steps.append(
-                    Step(c.cancelled[0], f"{c.cancelled[1].value} {c.contact_id}",
-                          Exclusion.patient_cancelled)
-                )  # fmt: skip
-            if declines:
-                steps += [
-                    Step(at, f"offer_declined {c.contact_id}", Exclusion.offer_declined)
-                    for at in c.declined
-                ]
-        return steps
+    def patient_stops(contacts: Iterable[Contact]) -> list[Step]:
+        """A request the patient withdrew (cancelled, did not attend): no clock runs on."""
+        return [
+            Step(c.cancelled[0], f"{c.cancelled[1].value} {c.contact_id}",
+                 Exclusion.patient_cancelled)
+            for c in contacts
+            if c.cancelled is not None and c.cancelled[1] in PATIENT_CAUSED
+        ]  # fmt: skip

@@ -19,6 +19,10 @@ from routing.reference.regions import Regions
 SRC_RIKSAVTAL = "Riksavtalet för utomlänsvård; HSL 8 kap. 3 § — reference §2.1"
 SRC_DS = "Ds 2023:27 — seed 001 (proposal, not confirmed enacted)"
 SRC_PRICE = "regional out-of-region price list — reference §2.5"
+SRC_INPATIENT = (
+    "Riksavtalet för utomlänsvård (its recommendation on planned inpatient care, "
+    "SOU 2021:59 §3.3.2)"
+)
 CREDIT_NO_REFERRAL = 5  # Inera reasonForCredit: no valid referral or betalningsförbindelse
 CREDIT_NOT_BILLABLE = 9  # Inera reasonForCredit: item not billable (e.g. telephone advice)
 
@@ -82,15 +86,7 @@ def decide(
             trace=tuple(trace.steps),
         )
     if facts.care_level is CareLevel.inpatient:
-        trace.add(
-            "R8",
-            "inpatient care by patient choice needs the home region's prior approval "
-            "(Riksavtal 4.2), which this system does not record",
-            SRC_RIKSAVTAL,
-        )
-        return LiabilityDecision(
-            **base, status=LiabilityStatus.pending, flags=tuple(flags), trace=tuple(trace.steps)
-        )
+        return _inpatient(facts, base, flags, trace)
 
     distance = facts.is_distance
     assert facts.mode is not None
@@ -217,27 +213,84 @@ def decide(
     )
 
 
-def _referral_missing(facts: ContactFacts, catalogue: Catalogue, on: Any, trace: _Trace) -> bool:
-    """R8: the home region need not pay if it requires a referral and none was obtained."""
-    requirement = catalogue.referral_required(facts.home_county, facts.care_level, on)
-    if requirement is None or not requirement.required:
+def _inpatient(
+    facts: ContactFacts, base: dict[str, Any], flags: list[str], trace: _Trace
+) -> LiabilityDecision:
+    """R21: planned inpatient care in another region after the home region established the
+    need by referral is the home region's to pay (Riksavtalet's recommendation); without such
+    a referral the home region's prior approval is needed, which is not recorded here."""
+    referral = next(
+        (r for r in sorted(facts.referrals, key=lambda r: r.issued_at)
+         if r.target_care_level is CareLevel.inpatient and r.target_region == facts.care_region
+         and r.status != "rejected" and facts.started_at is not None
+         and r.issued_at <= facts.started_at),
+        None,
+    )  # fmt: skip
+    if referral is None or not facts.out_of_region:
         trace.add(
             "R8",
-            f"region {facts.home_county} requires no referral for {facts.care_level.value} care",
-            requirement.source if requirement else "no referral requirement recorded",
+            "inpatient care by patient choice needs the home region's prior approval "
+            "(Riksavtal 4.2), which this system does not record",
+            SRC_RIKSAVTAL,
         )
-        return False
+        return LiabilityDecision(
+            **base, status=LiabilityStatus.pending, flags=tuple(flags), trace=tuple(trace.steps)
+        )
+    trace.add(
+        "R21",
+        f"planned inpatient care in region {facts.care_region} after region "
+        f"{facts.home_county}'s referral {referral.referral_id} of "
+        f"{swedish_date(referral.issued_at).isoformat()}: the home region pays",
+        SRC_INPATIENT,
+    )
+    trace.add("R11", "inpatient care is priced per DRG, outside these price lists: no amount",
+              SRC_PRICE)  # fmt: skip
+    return LiabilityDecision(
+        **base,
+        status=LiabilityStatus.home_region_liable,
+        paying_region=facts.home_county,
+        receiving_region=facts.care_region,
+        flags=(*flags, "inpatient_priced_outside"),
+        trace=tuple(trace.steps),
+    )
+
+
+def _referral_missing(facts: ContactFacts, catalogue: Catalogue, on: Any, trace: _Trace) -> bool:
+    """R8: the home region need not pay if it requires a referral and none was obtained.
+    R21: a self-referral is possible only where the care region requires none either; the
+    care region's rule does not change who pays (HSL 8 kap. 3 §), so it is only flagged."""
+    spec = facts.specialty.value if facts.specialty else "*"
+    what = f"{facts.care_level.value} care" + (f" ({spec})" if facts.specialty else "")
     ok = any(
         r.target_region == facts.care_region
         and r.status != "rejected"
         and facts.started_at is not None
         and r.issued_at <= facts.started_at
+        and (r.specialty is None or facts.specialty is None or r.specialty == facts.specialty)
         for r in facts.referrals
     )
+    care = catalogue.referral_required(facts.care_region, facts.care_level, on, spec)
+    if care is not None and care.required and care.applies_to(facts.age_band) and not ok:
+        trace.add(
+            "R21",
+            f"region {facts.care_region} requires a referral for {what}: a self-referral there "
+            "is not possible (its rule does not change who pays)",
+            care.source,
+        )
+    requirement = catalogue.referral_required(facts.home_county, facts.care_level, on, spec)
+    binding = requirement is not None and requirement.required
+    if requirement is None or not binding or not requirement.applies_to(facts.age_band):
+        trace.add(
+            "R8",
+            f"region {facts.home_county} requires no referral for {what}"
+            + (" at this age" if binding else ""),
+            requirement.source if requirement else "no referral requirement recorded",
+        )
+        return False
     trace.add(
         "R8",
-        f"region {facts.home_county} requires a referral for "
-        f"{facts.care_level.value} care: {'obtained' if ok else 'none obtained'}",
+        f"region {facts.home_county} requires a referral for {what}: "
+        f"{'obtained' if ok else 'none obtained'}",
         requirement.source,
     )
     return not ok

@@ -12,11 +12,13 @@ from datetime import datetime
 
 from routing.episodes import events as ev
 from routing.episodes.vocabulary import (
+    AgeBand,
     AssessmentOutcome,
     CareLevel,
     ContactContent,
     ContactMode,
     Profession,
+    Specialty,
 )
 
 
@@ -41,6 +43,7 @@ class ReferralFact:
     target_care_level: CareLevel
     issued_at: datetime
     status: str  # issued | accepted | rejected
+    specialty: Specialty | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class ContactFacts:
     completed_at: datetime | None = None
     assessments: tuple[AssessmentFact, ...] = ()
     referrals: tuple[ReferralFact, ...] = ()
+    specialty: Specialty | None = None
+    age_band: AgeBand | None = None
 
     @property
     def out_of_region(self) -> bool:
@@ -106,6 +111,8 @@ class EpisodeFacts:
                         provider_id=e.provider_id,
                         care_unit_id=e.care_unit_id,
                         requested_mode=e.requested_mode,
+                        specialty=e.specialty,
+                        age_band=e.age_band,
                     )
                 )
                 return {e.contact_id}
@@ -146,7 +153,8 @@ class EpisodeFacts:
                 return self._refresh_all()
             case ev.ReferralIssued():
                 self.referrals[e.referral_id] = ReferralFact(
-                    e.referral_id, e.target_region, e.target_care_level, e.occurred_at, "issued"
+                    e.referral_id, e.target_region, e.target_care_level, e.occurred_at, "issued",
+                    e.specialty,
                 )
                 return self._refresh_all()
             case ev.ReferralAccepted() | ev.ReferralRejected():

@@ -9,9 +9,23 @@ from datetime import date
 from itertools import pairwise
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from routing.episodes.vocabulary import CareLevel, ContactMode, Principle, Profession
+from routing.episodes.vocabulary import (
+    AgeBand,
+    CareLevel,
+    ContactMode,
+    Principle,
+    Profession,
+    Specialty,
+)
 from routing.reference.tariffs import (
     DataFile,
     Dated,
@@ -83,11 +97,21 @@ class CriteriaSet(Dated):
         return region in self.adopted_by and self.in_force(on)
 
 
+def _specialty(value: str) -> str:
+    if value != "*" and value not in Specialty.__members__:
+        raise ValueError(f"specialty: '*' or one of {', '.join(Specialty)}, not {value!r}")
+    return value
+
+
 class ReferralRow(Dated):
     home_regions: Annotated[tuple[KnownCounty, ...], Field(min_length=1)]
+    """The regions whose own rule this is (as home region: who pays; as care region: whether a
+    self-referral is possible there)."""
     care_levels: Annotated[tuple[CareLevel, ...], Field(min_length=1)]
-    specialty: Annotated[str, StringConstraints(pattern=r"^(\*|\d{3})$")] = "*"
-    """'*' = all specialties, else a 3-digit Socialstyrelsen medicalFieldCode (unused so far)."""
+    specialty: Annotated[str, AfterValidator(_specialty)] = "*"
+    """'*' = any specialty no row names, else a ``Specialty`` (SOU 2021:59 table 6.1)."""
+    age_bands: tuple[AgeBand, ...] | None = None
+    """The rule applies to these age bands only (Gotland: children over two)."""
     required: bool
 
     @model_validator(mode="after")
@@ -99,12 +123,17 @@ class ReferralRow(Dated):
 
 
 class ReferralRequirement(Entry):
-    """Does the home region require a referral (remiss) for it to pay out-of-region care (R8)?"""
+    """Does the region require a referral (remiss) for this care (R8, R21)?"""
 
     home_region: str
     care_level: CareLevel
     specialty: str
     required: bool
+    age_bands: tuple[AgeBand, ...] | None = None
+
+    def applies_to(self, band: AgeBand | None) -> bool:
+        """Whether the rule binds a patient of ``band`` (unknown: it does, to be safe)."""
+        return self.age_bands is None or band is None or band in self.age_bands
 
 
 ReferralKey = tuple[str, CareLevel, str]
@@ -119,7 +148,8 @@ def flatten_referrals(
             for lvl in row.care_levels:
                 entry = ReferralRequirement(
                     home_region=region, care_level=lvl, specialty=row.specialty,
-                    required=row.required, **provenance(row, f"{file} entries[{i}]"),
+                    required=row.required, age_bands=row.age_bands,
+                    **provenance(row, f"{file} entries[{i}]"),
                 )  # fmt: skip
                 out.append(((region, lvl, row.specialty), entry))
     return out
