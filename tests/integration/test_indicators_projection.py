@@ -88,6 +88,9 @@ def _own_region(mode: str, done_after: timedelta | None) -> list[dict[str, Any]]
         s.contact_requested(ep, occurred_at=T, provider_id=VGR, care_unit_id=unit,
                             requested_mode=mode, care_region="14", listed_unit_id=unit)
     ]  # fmt: skip
+    # The provider judged a medical assessment needed that the first contact could not make
+    # (HSF 6 kap. 1 § 2): only that starts the three-day clock.
+    out.append(s.medical_assessment_needed(ep, occurred_at=T + timedelta(minutes=2)))
     if done_after is None:
         return out
     at = T + done_after
