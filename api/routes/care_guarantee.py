@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
 from api.params import MAX_OFFSET, KnownRegion
+from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
 from routing.access import Role
@@ -27,7 +28,10 @@ from routing.guarantee.days import today
 router = APIRouter(
     prefix="/care-guarantee",
     tags=["care guarantee"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[
+        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        Depends(caught_up("care_guarantee")),
+    ],
 )
 Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14")]
 Month = Annotated[

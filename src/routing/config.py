@@ -143,6 +143,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"key {n + 1} is {size} bytes; AES needs 16, 24 or 32")
         return value
 
+    read_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="How long a read with `min_position` waits for its read model before "
+        "answering 409 not_yet_projected.",
+    )
+
     # --- operations (health, metrics, logs) ---------------------------------------------
     log_format: Literal["json", "text"] = Field(
         "json",

@@ -59,6 +59,7 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("GET", "/admin/reference-data"): frozenset({R.administrator}),
     ("POST", "/admin/reference-data/reload"): frozenset({R.administrator}),
     ("GET", "/health"): PUBLIC,
+    ("GET", "/projections/positions"): PUBLIC,  # store positions only: no data
     # probes and the Prometheus scrape: no patient or finance data, reached by the platform
     ("GET", "/live"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
