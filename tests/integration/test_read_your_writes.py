@@ -84,9 +84,9 @@ def test_routing_dev_reads_see_their_writes(tmp_path: Path) -> None:
         _caught_up(base)  # the runners' first join of their consumer groups takes seconds
         episode = str(uuid.uuid4())
         start = f.T0.replace(year=2026, month=1)
-        posted = httpx.post(
-            f"{base}/events/batch", headers=auth, json={"events": f.typical_journey(episode, start)}
-        )
+        journey = f.typical_journey(episode, start)
+        journey[2] |= ADEQUATE  # by criteria the care region (04) adopted for 2026
+        posted = httpx.post(f"{base}/events/batch", headers=auth, json={"events": journey})
         assert posted.status_code == 201, posted.text
         position = posted.json()["position"]
         assert position == max(r["position"] for r in posted.json()["results"])
@@ -95,6 +95,10 @@ def test_routing_dev_reads_see_their_writes(tmp_path: Path) -> None:
             params={"min_position": position}, timeout=10,
         )  # fmt: skip
         assert explained.status_code == 200, explained.text  # not a 404: it waited
+        decision = explained.json()["decision"]
+        # C9: posted in order in one batch, weeks after it happened: nothing was learnt late
+        assert decision["status"] == "home_region_liable"
+        assert "assessment_recorded_late" not in decision["flags"]
         closing = {
             "event_id": str(uuid.uuid4()), "home_region": "14", "care_region": "04",
             "month": "2026-01", "occurred_at": "2026-02-02T09:00:00+01:00", "source": "finance-ui",
@@ -130,6 +134,12 @@ def test_routing_dev_reads_see_their_writes(tmp_path: Path) -> None:
             f"{base}/episodes/{episode}/history", headers=auth, params={"min_position": position}
         )
         assert history.status_code == 200
+
+
+ADEQUATE = {
+    "criteria_set": {"id": "national-digital", "version": "2025.1", "owning_region": None},
+    "answered_criteria": ["p1", "p2", "p3", "p4", "n1", "n2", "n3"],
+}
 
 
 def _caught_up(base: str, timeout: float = 60) -> None:

@@ -7,6 +7,7 @@ replay and policy simulation all call ``decide`` and so cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from routing.episodes.vocabulary import AssessmentOutcome, CareLevel, ContactContent
@@ -256,11 +257,7 @@ def _adequate_assessment(
     for a in sorted(facts.assessments, key=lambda a: a.occurred_at):
         problem = assessment_problem(a, facts, catalogue)
         if problem is None:
-            late = (
-                a.recorded_at is not None
-                and facts.started_at is not None
-                and (a.recorded_at > facts.started_at)
-            )
+            late = recorded_late(a.recorded_at, facts.started_recorded_at)
             trace.add(
                 "C4",
                 f"assessment {a.criteria_set_id}@{a.criteria_version} at "
@@ -272,6 +269,13 @@ def _adequate_assessment(
         trace.add("C4", f"assessment {a.criteria_set_id}@{a.criteria_version}: {problem}", SRC_DS)
     trace.add("R9", "no adequate assessment preceded the contact: home region not obliged", SRC_DS)
     return False, False
+
+
+def recorded_late(learnt: datetime | None, dependent_learnt: datetime | None) -> bool:
+    """C9: an assessment is late when we learnt it after the contact that depends on it (its
+    start) had already been recorded; posting it after it occurred is not late (a whole episode
+    posted in order in one batch has no late fact). Unknown times: not late."""
+    return learnt is not None and dependent_learnt is not None and learnt > dependent_learnt
 
 
 def assessment_problem(a: AssessmentFact, facts: ContactFacts, catalogue: Catalogue) -> str | None:
