@@ -6,12 +6,14 @@ through the liability engine's own ``decide``, so a preview can never disagree w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import lru_cache
 
 from routing.decisions.question import (
     DistanceOffer,
     EntryPointOut,
+    ModePrice,
     OwnRegionFirst,
     RoutingAnswer,
     RoutingQuestion,
@@ -88,7 +90,7 @@ def advise(
              "seed 001")  # fmt: skip
 
     needs_assessment = distance and out_of_region and rulebook is RulebookId.ds_2023_27
-    facts = _facts(q, care, modes)
+    facts = _facts(q, care)
     adequate: bool | None = None
     if needs_assessment:
         problems = [assessment_problem(a, facts, catalogue) for a in facts.assessments]
@@ -99,9 +101,11 @@ def advise(
              SRC_DS)  # fmt: skip
 
     preview = None
+    priced: list[ModePrice] = []
     if not emergency:
         try:
             preview = decide(facts, policy, catalogue, regions)
+            priced = [_priced(replace(facts, mode=m), policy, catalogue, regions) for m in modes]
         except NoFeeSchedule as exc:  # a date before (or after) every schedule: no preview
             note("R13", f"no liability preview: {exc}", "reference data")
     advice = "seek_emergency_care" if emergency else (
@@ -126,6 +130,7 @@ def advise(
         assessment_adequate=adequate,
         liability_preview=preview,
         expected_patient_fee=preview.patient_fee if preview else None,
+        offered_modes_priced=priced,
         trace=trace,
     )
 
@@ -152,9 +157,21 @@ def _modes(q: RoutingQuestion) -> list[ContactMode]:
     return first + [m for m in ALL_DISTANCE if m not in first]
 
 
-def _facts(q: RoutingQuestion, care: str, modes: list[ContactMode]) -> ContactFacts:
-    """The contact as it would be if it took place as advised: what the bill would say."""
-    mode = q.requested_mode if q.requested_mode in modes or not modes else modes[0]
+def _priced(
+    facts: ContactFacts, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
+) -> ModePrice:
+    d = decide(facts, policy, catalogue, regions)
+    assert facts.mode is not None
+    return ModePrice(
+        mode=facts.mode, status=d.status.value, invoiced_amount=d.invoiced_amount,
+        patient_fee=d.patient_fee, fee_schedule_region=d.fee_schedule_region,
+    )  # fmt: skip
+
+
+def _facts(q: RoutingQuestion, care: str) -> ContactFacts:
+    """The contact as it would be if it took place in the mode asked for: what the bill would
+    say (the offered modes are priced one by one beside it)."""
+    mode = q.requested_mode
     a = q.assessment
     assessments = () if a is None else (
         AssessmentFact(

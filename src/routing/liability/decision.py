@@ -64,6 +64,11 @@ class LiabilityDecision(BaseModel):
     price_list_name: str | None = None
     price_category: str | None = None
     mode: str | None = None
+    distance_contact: bool | None = None
+    """R1: outpatient care with patient and staff apart (video, phone, chat, async message);
+    None while the contact's mode is not known."""
+    out_of_region: bool | None = None
+    """R2: the patient's home region is not the care region."""
     profession: str | None = None
     credit_reason: int | None = None
     """Inera reasonForCredit that applies if an invoiced line must be credited for this."""

@@ -47,6 +47,11 @@ def decide(
         "rulebook_policy": policy.label,
         "reference_version": catalogue.version,
         "mode": facts.mode.value if facts.mode else None,
+        "distance_contact": (
+            None if facts.mode is None
+            else facts.mode.is_distance and facts.care_level is not CareLevel.inpatient
+        ),
+        "out_of_region": facts.out_of_region,
         "profession": facts.profession.value if facts.profession else None,
     }
     if facts.status != "completed" or facts.started_at is None or facts.profession is None:
