@@ -403,3 +403,14 @@ def test_schemas_endpoint_lists_17_types(api: Api) -> None:
     r = api.client.get("/schemas/events/contact_requested")
     assert (r.status_code, r.json()) == (200, event_schemas()["contact_requested"])
     assert api.client.get("/schemas/events/contact_teleported").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["no_such_fact", None])
+def test_an_unknown_or_missing_event_type_names_type(api: Api, kind: str | None) -> None:
+    body = {k: v for k, v in f.contact_requested().items() if k != "type"}
+    if kind is not None:
+        body["type"] = kind
+    err = refused(api.post(body), 422, "validation_error")
+    assert err["field"] == "type"
+    err = refused(api.batch([f.contact_requested(), body]), 422, "validation_error")
+    assert err["field"] == "events[1].type"
