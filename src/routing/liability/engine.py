@@ -48,7 +48,8 @@ def decide(
         "reference_version": catalogue.version,
         "mode": facts.mode.value if facts.mode else None,
         "distance_contact": (
-            None if facts.mode is None
+            None
+            if facts.mode is None
             else facts.mode.is_distance and facts.care_level is not CareLevel.inpatient
         ),
         "out_of_region": facts.out_of_region,
