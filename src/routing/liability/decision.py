@@ -32,7 +32,7 @@ class TraceStep:
     """Rule id of domain.md (R8, R9, C4...)."""
     finding: str
     source: str
-    """Where the rule comes from, e.g. 'Ds 2023:27 — seed 001'."""
+    """Where the rule comes from, e.g. 'Ds 2023:27' or 'docs/domain.md C2'."""
 
 
 class LiabilityDecision(BaseModel):

@@ -17,9 +17,10 @@ from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 
-SRC_RIKSAVTAL = "Riksavtalet för utomlänsvård; HSL 8 kap. 3 § — reference §2.1"
-SRC_DS = "Ds 2023:27 — seed 001 (proposal, not confirmed enacted)"
-SRC_PRICE = "regional out-of-region price list — reference §2.5"
+SRC_RIKSAVTAL = "Riksavtalet för utomlänsvård; HSL 8 kap. 3 §"
+SRC_DS = "Ds 2023:27 (proposal, not confirmed enacted); Stockholms stad PM KS 2023/977"
+SRC_R2 = "docs/domain.md R2; VGR Hur fungerar digitala vårdbesök?"
+SRC_PRICE = "docs/domain.md R11 (the care region's out-of-region price list)"
 CREDIT_NO_REFERRAL = 5  # Inera reasonForCredit: no valid referral or betalningsförbindelse
 CREDIT_NOT_BILLABLE = 9  # Inera reasonForCredit: item not billable (e.g. telephone advice)
 
@@ -56,7 +57,7 @@ def decide(
         "profession": facts.profession.value if facts.profession else None,
     }
     if facts.status != "completed" or facts.started_at is None or facts.profession is None:
-        trace.add("C3", f"contact is {facts.status}: nothing to decide yet", "domain.md C3")
+        trace.add("C3", f"contact is {facts.status}: nothing to decide yet", "docs/domain.md C3")
         return LiabilityDecision(
             **base, status=LiabilityStatus.pending, rulebook="none", trace=tuple(trace.steps)
         )
@@ -68,7 +69,7 @@ def decide(
         "C1",
         f"contact started {on.isoformat()} (Swedish time): "
         f"rulebook {rulebook.value} ({policy.label})",
-        "domain.md C1",
+        "docs/domain.md C1",
     )
     category = catalogue.price_category(facts.profession)
     base["price_category"] = category.value
@@ -78,7 +79,7 @@ def decide(
         trace.add(
             "R3",
             "advice only, not a qualified care contact: not billable",
-            "seed 002; Inera credit reason 9",
+            "SOU 2021:59; Inera credit reason 9",
         )
         return LiabilityDecision(
             **base,
@@ -103,9 +104,7 @@ def decide(
     assert facts.mode is not None
     if not facts.out_of_region:
         fee = catalogue.patient_fee(facts.care_region, category, facts.mode, facts.care_level, on)
-        trace.add(
-            "R2", f"home region {facts.home_county} is the care region: no invoice", "seed 004"
-        )
+        trace.add("R2", f"home region {facts.home_county} is the care region: no invoice", SRC_R2)
         trace.add(
             "R13", f"patient pays region {facts.care_region}'s fee: {fee.amount} SEK", fee.source
         )
@@ -123,7 +122,7 @@ def decide(
         "R2",
         f"home region {facts.home_county} ≠ care region {facts.care_region}: out-of-region "
         f"{'distance contact' if distance else 'physical visit'}",
-        "seed 004; R1 termbank",
+        "docs/domain.md R1; Socialstyrelsens termbank",
     )
     care = regions.by_county(facts.care_region)
     price_list = care.price_list or regions.price_list(facts.care_region, care.seat)
@@ -195,7 +194,7 @@ def decide(
         trace.add(
             "C3",
             f"home region not obliged: region {facts.care_region} bears the cost",
-            "domain.md C3",
+            "docs/domain.md C3",
         )
         return LiabilityDecision(
             **base,

@@ -1,4 +1,4 @@
-"""Invoice specifications modelled on Inera's ProcessClaimSpecification (reference §2.3).
+"""Invoice specifications modelled on Inera's ProcessClaimSpecification (its billing schema).
 
 Pure: lines in, documents out. Debit lines of a region pair and month form one specification
 (typeOfInvoice 380); credit lines form a credit note (381) that names the specification it

@@ -29,11 +29,14 @@ from routing.liability.decision import TraceStep
 from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
 from routing.necessity.facts import Judgement, Offer, VisitFacts
 
-SRC_C6 = "domain.md C6"
-SRC_OFFER = "Ds 2023:27 — seed 001 (proposal); seed 000"
-SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
-SRC_LICENSED = "seed 003 (licensed staff judge); seeds 000, 001 (patient may choose)"
-SRC_PHONE = "seed 000 (telephone for those who cannot use digital tools)"
+SRC_C6 = "docs/domain.md C6"
+SRC_OFFER = "Ds 2023:27 (proposal); Socialstyrelsen remissvar Ds 2023:27"
+SRC_PRINCIPLES = "Socialstyrelsens övergripande principer för digitala vårdkontakter"
+SRC_LICENSED = (
+    "Socialstyrelsen god och nära vård 2019 (licensed staff judge); Socialstyrelsen remissvar "
+    "Ds 2023:27; Stockholms stad PM KS 2023/977 (the patient may choose)"
+)
+SRC_PHONE = "Socialstyrelsen remissvar Ds 2023:27 (telephone for those who cannot use digital)"
 
 
 class VisitClass(StrEnum):
@@ -111,7 +114,7 @@ def classify(v: VisitFacts, policy: RulebookPolicy) -> NecessityClassification:
     day = swedish_date(at)
     t = _Trace()
     t.add("C1", f"visit held {day.isoformat()} (Swedish time): rulebook {rulebook.value} "
-          f"({policy.label})", "domain.md C1")  # fmt: skip
+          f"({policy.label})", "docs/domain.md C1")  # fmt: skip
     judgement = _judgement(v.judgements, at, v.held_recorded_at, t)
     offers = _offers(v.offers, at, t)
 
@@ -182,7 +185,7 @@ def _judgement(
         if j.occurred_at >= at:
             t.flag("assessment_after_visit")
             t.add("C2", f"assessment {j.criteria} at {j.occurred_at.isoformat()} was made after "
-                  "the visit: it does not count", "domain.md C2")  # fmt: skip
+                  "the visit: it does not count", "docs/domain.md C2")  # fmt: skip
         elif not j.assessor_licensed:
             t.flag("unlicensed_assessment_ignored")
             t.add("R6", f"assessment by an unlicensed {j.assessor_profession.value} ignored: the "
