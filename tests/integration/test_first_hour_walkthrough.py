@@ -89,7 +89,7 @@ def test_first_hour(stack: Stack) -> None:
     assert posted.status_code == 201, posted.text
     at = {"min_position": posted.json()["position"]}
     history = httpx.get(f"{stack.base}/episodes/{episode}/history", headers=auth, params=at)
-    assert [e["type"] for e in history.json()["entries"]] == [b["type"] for b in journey]
+    assert [e["type"] for e in history.json()["events"]] == [b["type"] for b in journey]
     contact = httpx.get(
         f"{stack.base}/finance/contacts/{episode}/c1", headers=auth, params=at, timeout=10
     )
