@@ -26,6 +26,8 @@ from api.routes import (
     meta,
     necessity,
     ops,
+    positions,
+    reference,
     summaries,
 )
 from api.writer import GroupCommitWriter
@@ -123,6 +125,8 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(ops.router)
     app.include_router(audit.router)
+    app.include_router(reference.router)
+    positions.install(app)  # GET /projections/positions; 409 not_yet_projected
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)

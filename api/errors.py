@@ -61,7 +61,11 @@ def _field_error(err: dict[str, Any]) -> FieldError:
         return FieldError(
             field="body", message=f"{message}{where}: {reason}".strip(" :"), type=kind
         )
-    return FieldError(field=field_path(err.get("loc", ())), message=message, type=kind)
+    field = field_path(err.get("loc", ()))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):  # the tag itself is the bad field
+        tag = str((err.get("ctx") or {}).get("discriminator", "type")).strip("'")
+        field = tag if field == "body" else f"{field}.{tag}"
+    return FieldError(field=field, message=message, type=kind)
 
 
 def validation_body(raw: Sequence[Any]) -> ErrorBody:

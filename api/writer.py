@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from eventsourcing.persistence import RecordConflictError
@@ -172,4 +173,4 @@ class GroupCommitWriter:
 
 
 def _as_replay(r: Recorded) -> Recorded:
-    return Recorded(r.event_id, r.episode_id, r.episode_version, r.recorded_at, replayed=True)
+    return replace(r, replayed=True)

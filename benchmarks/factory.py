@@ -65,8 +65,8 @@ def _step(kind: str, contact_id: str) -> Body:
     if kind == "need_and_suitability_assessed":
         return {
             "contact_id": contact_id,
-            "criteria_set": {"id": "sormland-digital", "version": "2025.1", "owning_region": "04"},
-            "answered_criteria": ["p1", "p2", "p3", "p4"],
+            "criteria_set": {"id": "national-digital", "version": "2025.1", "owning_region": None},
+            "answered_criteria": ["p1", "p2", "p3", "p4", "n1", "n2", "n3"],
             "outcome": "distance_suitable",
             "assessor_profession": "nurse",
             "assessor_licensed": True,

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.factory import EventFactory
-from benchmarks.loadgen import ROOT, Server, percentile, request_bytes
+from benchmarks.loadgen import ROOT, Server, bench_environ, percentile, request_bytes
 from benchmarks.stores import Store, server_cpu_seconds
 from routing.config import StoreKind
 
@@ -137,11 +137,11 @@ async def _paced(
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    import os
-
+    """A ``routing`` worker with the API's very environment (keys included): see
+    ``bench_environ``."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(ROUTING), *args], cwd=ROOT, env={**os.environ, **env}, stdout=out,
+            [str(ROUTING), *args], cwd=ROOT, env=bench_environ(env), stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
 

@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +50,19 @@ BENCH_TOKEN = jwt.encode(
     algorithm="HS256",
 )
 AUTHORIZATION = f"Bearer {BENCH_TOKEN}"
+_NO_DEV_KEYS = Path(tempfile.mkdtemp(prefix="routing-bench-keys-")) / "dev-keys.json"
+
+
+def bench_environ(env: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a benchmark's process: the caller's, without any ROUTING_*
+    setting of its own (a developer's cipher key, a store), with the benchmark's keys, and
+    development keys from a directory of the benchmark's, never the checkout's ``var/`` (which
+    ``routing dev`` fills with a cipher key the benchmark's store was not written with)."""
+    inherited = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith("ROUTING_") or k.startswith("ROUTING_BENCH_")
+    }  # fmt: skip
+    return {**inherited, **AUTH_ENV, "ROUTING_DEV_KEYS_PATH": str(_NO_DEV_KEYS), **env}
 
 
 def free_port() -> int:
@@ -84,7 +98,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [*prefix, *cmd],
                 cwd=ROOT,
-                env={**os.environ, **AUTH_ENV, **env},
+                env=bench_environ(env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -40,10 +40,13 @@ class Store:
     def settings(self, purpose: str) -> Settings:
         """Settings for an in-process application of its own (the baseline)."""
         if self.kind is StoreKind.sqlite:
-            return Settings(store=self.kind, sqlite_path=self.tmp / f"{purpose}.db")
-        return Settings(
-            store=self.kind, postgres_dsn=self.dsn, postgres_schema=self._schema(purpose)
-        )  # type: ignore[arg-type]
+            return Settings(  # type: ignore[call-arg]
+                store=self.kind, sqlite_path=self.tmp / f"{purpose}.db", _env_file=None
+            )
+        return Settings(  # type: ignore[call-arg]
+            store=self.kind, postgres_dsn=self.dsn, postgres_schema=self._schema(purpose),
+            _env_file=None,
+        )  # fmt: skip
 
     def server_env(self, purpose: str) -> dict[str, str]:
         """ROUTING_* variables for ``uvicorn api.main:app``."""

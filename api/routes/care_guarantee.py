@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
 from api.params import MAX_OFFSET, KnownRegion
+from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import care_guarantee_reading as q
 from routing.access import Role
@@ -31,7 +32,10 @@ from routing.guarantee.reference import guarantee_rules
 router = APIRouter(
     prefix="/care-guarantee",
     tags=["care guarantee"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[
+        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        Depends(caught_up("care_guarantee")),
+    ],
 )
 Region = Annotated[
     str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"), KnownRegion

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.auth import Caller, forbidden, require
 from api.deps import Episodes
 from api.errors import ErrorBody
+from api.routes.positions import STORE, caught_up
 from routing.access import Principal, Role
 from routing.access.principal import ANY
 from routing.episodes.journey import EpisodeState
@@ -19,7 +20,10 @@ from routing.episodes.journey import EpisodeState
 router = APIRouter(
     prefix="/episodes",
     tags=["episodes"],
-    dependencies=[Depends(require(Role.auditor, Role.front_end, trail="audit"))],
+    dependencies=[
+        Depends(require(Role.auditor, Role.front_end, trail="audit")),
+        Depends(caught_up(STORE)),
+    ],
 )
 
 

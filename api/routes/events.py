@@ -34,6 +34,9 @@ class RecordedOut(BaseModel):
     episode_id: UUID
     episode_version: int = Field(description="Position of the fact in its episode (1 = first).")
     recorded_at: datetime
+    position: int = Field(
+        description="Store position of the write: pass it as `min_position` to a read to see it."
+    )
 
 
 class BatchItemOut(RecordedOut):
@@ -46,6 +49,7 @@ class BatchIn(BaseModel):
 
 class BatchOut(BaseModel):
     results: list[BatchItemOut]
+    position: int = Field(description="Store position of the whole batch (`min_position`).")
 
 
 def _out(r: Recorded) -> RecordedOut:
@@ -54,6 +58,7 @@ def _out(r: Recorded) -> RecordedOut:
         episode_id=r.episode_id,
         episode_version=r.episode_version,
         recorded_at=r.recorded_at,
+        position=r.position,
     )
 
 
@@ -120,9 +125,11 @@ def _batch_out(results: list[Recorded]) -> BatchOut:
                 episode_version=r.episode_version,
                 recorded_at=r.recorded_at,
                 replayed=r.replayed,
+                position=r.position,
             )
             for r in results
-        ]
+        ],
+        position=max((r.position for r in results), default=0),
     )
 
 

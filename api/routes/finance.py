@@ -12,12 +12,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.params import MAX_OFFSET, KnownRegion
+from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
@@ -28,7 +29,10 @@ from routing.liability.decision import LiabilityDecision
 router = APIRouter(
     prefix="/finance",
     tags=["finance"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[
+        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        Depends(caught_up("liability")),
+    ],
 )
 Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -38,6 +42,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 class MonthClosedOut(BaseModel):
     billing_month_id: UUID
     recorded_at: datetime
+    position: int = Field(
+        description="Store position of the closing: `GET /finance/invoices?min_position=` it."
+    )
 
 
 class ContactExplanation(BaseModel):
@@ -142,7 +149,9 @@ async def close_month(
         raise forbidden("closing a month needs the finance role")
     if caller.region not in ("*", event.care_region, event.home_region):
         raise forbidden(f"region {caller.region} may not close months of other regions")
-    recorded_at, replayed = await run_in_threadpool(episodes.close_month, event)
+    recorded_at, replayed, position = await run_in_threadpool(episodes.close_month_at, event)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return MonthClosedOut(billing_month_id=event.billing_month_id, recorded_at=recorded_at)
+    return MonthClosedOut(
+        billing_month_id=event.billing_month_id, recorded_at=recorded_at, position=position
+    )

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from api.auth import Caller, check_region, require
 from api.errors import ErrorBody
 from api.params import KnownRegion
+from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import necessity as q
 from routing.access import Role
@@ -24,7 +25,10 @@ from routing.necessity import NecessityClassification, shares
 router = APIRouter(
     prefix="/necessity",
     tags=["necessity"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[
+        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        Depends(caught_up("necessity")),
+    ],
 )
 Region = Annotated[
     str, Query(pattern=r"^\d{2}$", description="Län code of the care region"), KnownRegion

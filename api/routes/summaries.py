@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, require
 from api.params import KnownRegion
+from api.routes.positions import caught_up
 from projections import create_read_model_tables
 from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
@@ -17,7 +18,10 @@ from routing.access import Role, readable_regions
 router = APIRouter(
     prefix="/projections",
     tags=["projections"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[
+        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        Depends(caught_up("episode_summary")),
+    ],
 )
 
 

@@ -15,7 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from routing.access import Role
-from routing.cli_security import keys_app, resolved_settings, token_cmd
+from routing.cli_security import (
+    keys_app,
+    resolved_env,
+    resolved_settings,
+    token_cmd,
+    token_command,
+    token_help,
+)
 from routing.config import Settings, StoreKind
 from routing.episodes import schemas
 from routing.episodes.events import parse_event
@@ -33,7 +40,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(demo_app, name="demo")
 app.add_typer(projections_app, name="projections")
 app.add_typer(keys_app, name="keys")
-app.command("token")(token_cmd)
+app.command("token", help=token_help())(token_cmd)
 console = Console(stderr=True)
 
 
@@ -132,7 +139,10 @@ def serve(
 
 @app.command()
 def dev(
-    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port for the API. Default: ROUTING_PORT (8000)."),
+    ] = None,
     demo_episodes: Annotated[int, typer.Option(help="Loaded when the store is empty.")] = 2000,
     data_dir: Annotated[Path, typer.Option(help="Where the SQLite files live.")] = Path("var"),
 ) -> None:
@@ -143,8 +153,10 @@ def dev(
     """
     from routing.messaging.broker import BundledBroker
 
-    env = Settings()
-    _logging(env)
+    env = resolved_env()
+    port = port or env.port
+    _refuse_busy_port(env.host, port)
+    _logging(env, interactive=True)
     broker = None if env.kafka_bootstrap_servers else BundledBroker().start()
     settings = Settings(
         store=StoreKind.sqlite,
@@ -171,7 +183,7 @@ def dev(
             f"[bold]Kafka[/] {settings.kafka_bootstrap_servers} (bundled: "
             f"{'yes' if broker else 'no'})  ·  summary {base}/projections/episode-summary\n"
             f"[bold]Tokens[/] every route but /health, /docs and /schemas needs one; try\n"
-            f'  curl -H "Authorization: Bearer $(routing token --role auditor)" '
+            f'  curl -H "Authorization: Bearer $({token_command()} --role auditor)" '
             f"{base}/projections/episode-summary\n"
             f"  (roles: {', '.join(r.value for r in Role)}; keys in {settings.dev_keys_path}, "
             f"development only)"
@@ -220,10 +232,36 @@ async def _run_stack(
         db.close()
 
 
-def _logging(settings: Settings) -> None:
+def _logging(settings: Settings, *, interactive: bool = False) -> None:
+    """JSON lines for services; an interactive run (``routing dev`` on a terminal, without
+    ROUTING_LOG_FORMAT) gets readable lines instead."""
+    import os
+
     from routing.operations import logs
 
-    logs.configure(settings.log_format, settings.log_level)
+    fmt = settings.log_format
+    if interactive and "ROUTING_LOG_FORMAT" not in os.environ and sys.stderr.isatty():
+        fmt = "text"
+    logs.configure(fmt, settings.log_level)
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """One clear line and exit 2 when the API's port is taken, before anything starts (a
+    broker, consumers) that would have to be torn down again."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            console.print(
+                f"[red]port {port} on {host} is not free[/] ({exc.strerror}): "
+                "choose another with --port or ROUTING_PORT",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 
 
 def _kafka_settings() -> Settings:

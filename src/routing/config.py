@@ -6,12 +6,14 @@ translates our settings into those keys so that the rest of the code never reads
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, PostgresDsn, SecretStr
+from pydantic import Field, PostgresDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from routing.liability.rulebooks import RulebookPolicy
@@ -131,9 +133,37 @@ class Settings(BaseSettings):
         Path("var/dev-keys.json"), description="Where `routing dev` keeps its generated keys."
     )
 
+    @field_validator("cipher_key", "cipher_old_keys")
+    @classmethod
+    def _aes_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """A key that is not base64 of 16, 24 or 32 bytes fails here, naming the variable,
+        rather than as "Incorrect padding" deep in the first read of the store."""
+        if value is None:
+            return None
+        for n, key in enumerate(k.strip() for k in value.get_secret_value().split(",")):
+            try:
+                size = len(base64.b64decode(key, validate=True))
+            except (binascii.Error, ValueError):
+                raise ValueError(
+                    f"key {n + 1} is not base64 (`routing keys new` makes one)"
+                ) from None
+            if size not in (16, 24, 32):
+                raise ValueError(f"key {n + 1} is {size} bytes; AES needs 16, 24 or 32")
+        return value
+
+    read_wait_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="How long a read with `min_position` waits for its read model before "
+        "answering 409 not_yet_projected.",
+    )
+
     # --- operations (health, metrics, logs) ---------------------------------------------
     log_format: Literal["json", "text"] = Field(
-        "json", description="`json`: one JSON object per line (for log shippers); `text`."
+        "json",
+        description="`json`: one JSON object per line (for log shippers); `text`: readable "
+        "lines (`routing dev` on a terminal uses it unless this is set).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Lowest level logged."

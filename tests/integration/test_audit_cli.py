@@ -67,10 +67,12 @@ def test_replay_simulate_and_history_from_the_command_line(tmp_path: Path) -> No
     assert set(positions) == {"episode_summary", "liability", "necessity", "care_guarantee"}
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
 
-    sim = routing(settings, tmp_path, "simulate", "--from", "2025-01-01", "--to", "2025-12-31",
+    # the API's vocabulary (POST /audit/simulations: start, end); --from/--to still accepted
+    sim = routing(settings, tmp_path, "simulate", "--start", "2025-01-01", "--end", "2025-12-31",
                   "--effective", "2025-01-01", "--json")  # fmt: skip
     assert sim.returncode == 0, sim.stderr
     body = json.loads(sim.stdout)
+    assert (body["start"], body["end"]) == ("2025-01-01", "2025-12-31")
     assert body["alternative"] == "ds-2023-27 from 2025-01-01"
     assert body["regions"]
     assert body["facts"] >= 800

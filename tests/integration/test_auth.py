@@ -31,6 +31,10 @@ from tests import support as f
 from tests.auth_support import all_roles, bearer, token
 
 PUBLIC = frozenset({"public"})
+REFERENCE = (  # public reference data: every role reads it
+    "criteria-sets", "fee-schedules", "price-lists", "provider-reimbursement",
+    "referral-requirements", "entry-points", "regions",
+)  # fmt: skip
 R = Role
 RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("POST", "/events"): frozenset({R.front_end}),
@@ -62,7 +66,9 @@ RULES: dict[tuple[str, str], frozenset[Any]] = {
     ("POST", "/audit/simulations"): frozenset({R.auditor}),
     ("GET", "/admin/reference-data"): frozenset({R.administrator}),
     ("POST", "/admin/reference-data/reload"): frozenset({R.administrator}),
+    **{("GET", f"/reference/{name}"): frozenset(Role) for name in REFERENCE},
     ("GET", "/health"): PUBLIC,
+    ("GET", "/projections/positions"): PUBLIC,  # store positions only: no data
     # probes and the Prometheus scrape: no patient or finance data, reached by the platform
     ("GET", "/live"): PUBLIC,
     ("GET", "/ready"): PUBLIC,

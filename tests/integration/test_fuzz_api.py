@@ -22,7 +22,12 @@ from tests.auth_support import TEST_KEYS, all_roles
 
 FUZZ_EXAMPLES = int(os.environ.get("ROUTING_FUZZ_EXAMPLES", "25"))
 
-SETTINGS = Settings(store=StoreKind.memory, _env_file=None, **TEST_KEYS)  # type: ignore[call-arg]
+SETTINGS = Settings(  # type: ignore[call-arg]
+    store=StoreKind.memory,
+    read_wait_seconds=0,  # a generated min_position ahead of the store answers 409 at once
+    _env_file=None,
+    **TEST_KEYS,
+)
 # The store and read models are the test's, not the app's: schemathesis' client runs the app's
 # lifespan around every call, and an owned in-memory store would be closed (lost) each time.
 app = create_app(SETTINGS, service=open_episodes(SETTINGS), read_models=open_read_models(SETTINGS))

@@ -200,3 +200,7 @@ def test_finance_api_totals_contacts_explanation_and_exports(
         rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff")), delimiter=";"))
         assert sorted(int(r["amount_sek"]) for r in rows) == [275, 500]
         assert {r["profession_code"] for r in rows} == {"LK", "FT"}
+        # the same line ids, of the same kind, in both formats (issue 21)
+        lines = doc["healthcareServicesSpecificationLine"]
+        assert [int(r["line_id"]) for r in rows] == [x["lineId"] for x in lines] == [1, 2]
+        assert [r["routing_line_id"] for r in rows] == [x["routingLineId"] for x in lines]

@@ -72,10 +72,10 @@ def test_seed_004_doctor_flow(cat: Catalogue) -> None:
     paid = cat.reimbursement("04", category, ContactMode.chat, on)
     assert paid is not None
     assert (paid.amount, paid.status.value) == (460, "sourced")
-    assert "seed 004" in paid.source
+    assert "VGR Hur fungerar digitala vårdbesök?" in paid.source
     fee = cat.patient_fee("04", category, ContactMode.chat, PRIMARY, on)
     assert (fee.amount, fee.is_default, fee.schedule) == (100, False, "04")
-    assert "seed 004" in fee.source
+    assert "VGR Hur fungerar digitala vårdbesök?" in fee.source
 
 
 def test_seed_004_physiotherapist_flow(cat: Catalogue) -> None:

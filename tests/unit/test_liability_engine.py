@@ -187,8 +187,9 @@ def test_late_recorded_assessment_counts_but_is_flagged() -> None:
     bodies = _digital(AFTER)
     episode = str(bodies[0]["episode_id"])
     facts = EpisodeFacts(episode)
-    for b in bodies:
-        facts.apply(parse_event({**b, "episode_id": episode}))
+    for b in bodies:  # each learnt when it happened
+        event = parse_event({**b, "episode_id": episode})
+        facts.apply(event, recorded_at=event.occurred_at)
     late = parse_event(
         {**s.need_and_suitability_assessed(**_assessed(AFTER - timedelta(minutes=5))),
          "episode_id": episode}
@@ -197,6 +198,22 @@ def test_late_recorded_assessment_counts_but_is_flagged() -> None:
     d = decide(facts.contacts["c1"], POLICY, load_catalogue(), load_regions())
     assert d.status is LiabilityStatus.home_region_liable
     assert "assessment_recorded_late" in d.flags
+
+
+def test_an_episode_posted_in_order_at_once_has_no_late_fact() -> None:
+    """C9: the assessment occurred before the contact and was learnt before its start was,
+    though all of it was posted two days after it happened: not late."""
+    bodies = _digital(AFTER)
+    episode = str(bodies[0]["episode_id"])
+    assessment = {**s.need_and_suitability_assessed(**_assessed(AFTER - timedelta(minutes=5))),
+                  "episode_id": episode}  # fmt: skip
+    facts = EpisodeFacts(episode)
+    posted = AFTER + timedelta(days=2)
+    for i, b in enumerate([bodies[0], assessment, *bodies[1:]]):  # one batch, in order
+        facts.apply(parse_event({**b, "episode_id": episode}), posted + timedelta(microseconds=i))
+    d = decide(facts.contacts["c1"], POLICY, load_catalogue(), load_regions())
+    assert d.status is LiabilityStatus.home_region_liable
+    assert "assessment_recorded_late" not in d.flags
 
 
 def test_proposal_can_be_switched_off_or_moved() -> None:

@@ -131,6 +131,19 @@ def test_a_late_recorded_assessment_changes_the_class_and_is_flagged() -> None:
     assert c.judgement.recorded_late
 
 
+def test_a_visit_posted_in_order_long_after_has_no_late_assessment() -> None:
+    """C9: learnt after it occurred, but before the visit it precedes was recorded."""
+    bodies = visit(AT, assessment=SUITABLE)
+    facts = NecessityFacts(str(bodies[0]["episode_id"]))
+    posted = AT + timedelta(days=30)
+    for i, b in enumerate(bodies):  # one batch, in order
+        facts.apply(parse_event(b), posted + timedelta(microseconds=i))
+    c = classify(facts.contacts["c1"], POLICY)
+    assert "assessment_recorded_late" not in c.flags
+    assert c.judgement is not None
+    assert not c.judgement.recorded_late
+
+
 def test_the_latest_licensed_judgement_before_the_visit_counts() -> None:
     bodies = visit(AT, assessment=SUITABLE)
     eid = bodies[0]["episode_id"]

@@ -1,4 +1,4 @@
-"""The regions reference file: complete, consistent with reference §3, and loud when broken."""
+"""The regions reference file: complete, consistent with SCB's region codes, loud when broken."""
 
 from __future__ import annotations
 

@@ -282,8 +282,12 @@ def _aware(moment: datetime, option: str) -> datetime:
 
 
 def simulate_cmd(
-    start: Annotated[str, typer.Option("--from", help="First contact date, YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--to", help="Last contact date, YYYY-MM-DD.")],
+    start: Annotated[
+        str, typer.Option("--start", "--from", help="First contact date, YYYY-MM-DD (API: start).")
+    ],
+    end: Annotated[
+        str, typer.Option("--end", "--to", help="Last contact date, YYYY-MM-DD (API: end).")
+    ],
     home_region: Annotated[
         list[str] | None, typer.Option(help="County code; repeat for several (default: all).")
     ] = None,

@@ -6,12 +6,14 @@ through the liability engine's own ``decide``, so a preview can never disagree w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import lru_cache
 
 from routing.decisions.question import (
     DistanceOffer,
     EntryPointOut,
+    ModePrice,
     OwnRegionFirst,
     RoutingAnswer,
     RoutingQuestion,
@@ -31,7 +33,11 @@ from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 from routing.reference.tariffs import NoFeeSchedule
 
-SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
+SRC_PRINCIPLES = "Socialstyrelsens övergripande principer för digitala vårdkontakter"
+SRC_SOCIALSTYRELSEN = "Socialstyrelsen remissvar Ds 2023:27"
+SRC_C1 = "docs/domain.md C1"
+SRC_R1 = "docs/domain.md R1; Socialstyrelsens termbank"
+SRC_STOCKHOLM = "Stockholms stad PM KS 2023/977"
 PREVIEW_MINUTES = 15  # the imagined contact's length: its end's date can matter to the bill
 ALL_DISTANCE = [ContactMode.video, ContactMode.phone, ContactMode.chat, ContactMode.async_message]
 
@@ -46,7 +52,7 @@ def advise(
 
     rulebook = policy.for_contact(q.planned_start)
     on = swedish_date(q.planned_start)
-    note("C1", f"contact would start {on.isoformat()}: rulebook {rulebook.value}", "domain.md C1")
+    note("C1", f"contact would start {on.isoformat()}: rulebook {rulebook.value}", SRC_C1)
     home = q.home_region.county
     care = q.care_region or home
 
@@ -54,9 +60,10 @@ def advise(
     failed = list(q.assessment.failed_principles) if q.assessment else []
     physical_required = emergency or q.care_level is CareLevel.inpatient or bool(failed)
     if emergency:
-        note("R4", "triage says emergency: send to emergency care, no distance contact", "seed 000")
+        note("R4", "triage says emergency: send to emergency care, no distance contact",
+             SRC_SOCIALSTYRELSEN)  # fmt: skip
     elif q.care_level is CareLevel.inpatient:
-        note("R1", "inpatient care: a distance contact is outpatient care only", "termbank; R1")
+        note("R1", "inpatient care: a distance contact is outpatient care only", SRC_R1)
     elif failed:
         note("R5", "physical care is required: failed " + ", ".join(p.value for p in failed),
              SRC_PRINCIPLES)  # fmt: skip
@@ -65,7 +72,7 @@ def advise(
 
     modes = [] if physical_required else _modes(q)
     if not q.can_use_digital_tools and not physical_required:
-        note("R6", "the patient cannot use digital tools: offer telephone", "seed 000")
+        note("R6", "the patient cannot use digital tools: offer telephone", SRC_SOCIALSTYRELSEN)
     duty = "none" if physical_required else (
         "ds-2023-27" if rulebook is RulebookId.ds_2023_27 else "regional-practice"
     )  # fmt: skip
@@ -74,10 +81,10 @@ def advise(
              "necessary", SRC_DS)  # fmt: skip
     elif duty == "regional-practice":
         note("R4", "before the proposal's date the offer is regional practice, not a duty",
-             "domain.md §4.2")  # fmt: skip
+             "docs/domain.md §4.2")  # fmt: skip
     if q.patient_prefers_physical and not physical_required:
         note("R6", "the patient may still choose a physical visit: permitted, not 'necessary'",
-             "seeds 000, 001")  # fmt: skip
+             f"{SRC_SOCIALSTYRELSEN}; {SRC_STOCKHOLM}")  # fmt: skip
 
     distance = q.requested_mode.is_distance and not physical_required
     out_of_region = care != home
@@ -85,10 +92,10 @@ def advise(
     own_first = distance and out_of_region
     if own_first:
         note("R7", f"the patient's own region ({home}) should be the first digital door",
-             "seed 001")  # fmt: skip
+             SRC_STOCKHOLM)  # fmt: skip
 
     needs_assessment = distance and out_of_region and rulebook is RulebookId.ds_2023_27
-    facts = _facts(q, care, modes)
+    facts = _facts(q, care)
     adequate: bool | None = None
     if needs_assessment:
         problems = [assessment_problem(a, facts, catalogue) for a in facts.assessments]
@@ -99,11 +106,13 @@ def advise(
              SRC_DS)  # fmt: skip
 
     preview = None
+    priced: list[ModePrice] = []
     if not emergency:
         try:
             preview = decide(facts, policy, catalogue, regions)
+            priced = [_priced(replace(facts, mode=m), policy, catalogue, regions) for m in modes]
         except NoFeeSchedule as exc:  # a date before (or after) every schedule: no preview
-            note("R13", f"no liability preview: {exc}", "reference data")
+            note("R13", f"no liability preview: {exc}", "docs/domain.md R15 (dated fee schedules)")
     advice = "seek_emergency_care" if emergency else (
         "physical_visit" if physical_required else "offer_distance"
     )  # fmt: skip
@@ -126,6 +135,7 @@ def advise(
         assessment_adequate=adequate,
         liability_preview=preview,
         expected_patient_fee=preview.patient_fee if preview else None,
+        offered_modes_priced=priced,
         trace=trace,
     )
 
@@ -152,9 +162,21 @@ def _modes(q: RoutingQuestion) -> list[ContactMode]:
     return first + [m for m in ALL_DISTANCE if m not in first]
 
 
-def _facts(q: RoutingQuestion, care: str, modes: list[ContactMode]) -> ContactFacts:
-    """The contact as it would be if it took place as advised: what the bill would say."""
-    mode = q.requested_mode if q.requested_mode in modes or not modes else modes[0]
+def _priced(
+    facts: ContactFacts, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
+) -> ModePrice:
+    d = decide(facts, policy, catalogue, regions)
+    assert facts.mode is not None
+    return ModePrice(
+        mode=facts.mode, status=d.status.value, invoiced_amount=d.invoiced_amount,
+        patient_fee=d.patient_fee, fee_schedule_region=d.fee_schedule_region,
+    )  # fmt: skip
+
+
+def _facts(q: RoutingQuestion, care: str) -> ContactFacts:
+    """The contact as it would be if it took place in the mode asked for: what the bill would
+    say (the offered modes are priced one by one beside it)."""
+    mode = q.requested_mode
     a = q.assessment
     assessments = () if a is None else (
         AssessmentFact(

@@ -98,6 +98,16 @@ class OwnRegionFirst(BaseModel):
     entry_points: list[EntryPointOut]
 
 
+class ModePrice(BaseModel):
+    """What one offered mode would cost: the liability engine's decision for it, in brief."""
+
+    mode: ContactMode
+    status: str
+    invoiced_amount: int
+    patient_fee: int | None
+    fee_schedule_region: str | None
+
+
 class RoutingAnswer(BaseModel):
     request_id: UUID
     rulebook: str
@@ -107,8 +117,15 @@ class RoutingAnswer(BaseModel):
     own_region_first: OwnRegionFirst
     assessment_needed_for_home_region_to_pay: bool
     assessment_adequate: bool | None
-    liability_preview: LiabilityDecision | None
+    liability_preview: LiabilityDecision | None = Field(
+        description="The bill if the contact takes place in the mode asked for "
+        "(`requested_mode`, physical included)."
+    )
     expected_patient_fee: int | None
+    offered_modes_priced: list[ModePrice] = Field(
+        default_factory=list,
+        description="Each offered distance mode priced on its own (`distance_offer.modes`).",
+    )
     trace: list[TraceStep] = Field(
         description="The routing rules applied (C1, R4-R7, R9); the liability rules behind the "
         "preview are in `liability_preview.trace`, not repeated here."

@@ -486,8 +486,9 @@ def event_examples() -> dict[str, dict[str, Any]]:
             "event_id": "7a1d7b0e-0d8c-4f9e-9a51-2b1f0c3d4e5f",
             "occurred_at": "2026-03-02T09:16:00+01:00",
             "contact_id": "c1",
-            "criteria_set": {"id": "sormland-digital", "version": "2025.1", "owning_region": "04"},
-            "answered_criteria": ["p1", "p2", "p3", "p4"],
+            # adopted by the care region (04) from 2025-10-01: GET /reference/criteria-sets
+            "criteria_set": {"id": "national-digital", "version": "2025.1", "owning_region": None},
+            "answered_criteria": ["p1", "p2", "p3", "p4", "n1", "n2", "n3"],
             "outcome": "distance_suitable",
             "assessor_profession": "nurse",
             "assessor_licensed": True,

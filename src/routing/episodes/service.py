@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -75,6 +75,9 @@ class Recorded:
     episode_version: int
     recorded_at: datetime
     replayed: bool
+    position: int = 0
+    """Store position (notification id) at which the write is visible: its transaction's
+    last record, or the store's newest for a replayed one (reads take it as min_position)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ class _StoredFact(Protocol):
     fact: dict[str, Any]
     originator_version: int
     timestamp: datetime
+
+
+def _position(recordings: Sequence[Any]) -> int:
+    """The last notification id of a transaction's recordings (0: the recorder gave none)."""
+    return max((r.notification.id or 0 for r in recordings), default=0)
 
 
 def _digest(event: MonthClosed) -> str:
@@ -246,20 +254,26 @@ class CareEpisodes(Application[UUID]):
             pending.append((i, e, fp))
 
         if new_receipts:
-            self._save(tracking, [ep for ep in episodes.values() if ep is not None], new_receipts)
-        elif tracking is not None:
-            self.recorder.insert_tracking(tracking)
+            position = self._save(
+                tracking, [ep for ep in episodes.values() if ep is not None], new_receipts
+            )
+        else:
+            if tracking is not None:
+                self.recorder.insert_tracking(tracking)
+            position = self.event_count()
 
         results: list[Recorded] = []
         for item in pending:
             if isinstance(item, Recorded):
-                results.append(item)
+                results.append(replace(item, position=position))
                 continue
             _, e, _ = item
             episode = episodes[e.episode_id]
             assert episode is not None
             r = episode.receipts[str(e.event_id)]
-            results.append(Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False))
+            results.append(
+                Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False, position)
+            )
         return results
 
     def _save(
@@ -267,7 +281,7 @@ class CareEpisodes(Application[UUID]):
         tracking: Tracking | None,
         episodes: list[CareEpisode],
         receipts: list[Aggregate.Created],
-    ) -> None:
+    ) -> int:
         """One transaction for the facts, their receipts and the consumer position. Fills the
         library's ProcessingEvent directly: its ``collect_events`` runs isinstance checks
         against runtime protocols that cost more than the rest of the save on Python 3.11."""
@@ -276,12 +290,13 @@ class CareEpisodes(Application[UUID]):
             processing.events.extend(episode.collect_events())
             processing.aggregates[episode.id] = episode
         processing.events.extend(receipts)
-        self._record(processing)
+        recordings = self._record(processing)
         # The library caches saved aggregates only without fast-forward; ``_load`` trusts
         # this process's own latest copy first, so keep it (fast-forward still adds others').
         if self.repository.cache is not None:
             for episode in episodes:
                 self.repository.cache.put(episode.id, episode)
+        return _position(recordings) or self.event_count()
 
     def _earlier_receipt(
         self,
@@ -357,11 +372,16 @@ class CareEpisodes(Application[UUID]):
     def close_month(self, event: MonthClosed) -> tuple[datetime, bool]:
         """Records the closing; returns (recorded_at, replayed). A retry with the same event
         id and body is answered as before; another closing of the same month is refused."""
+        recorded_at, replayed, _ = self.close_month_at(event)
+        return recorded_at, replayed
+
+    def close_month_at(self, event: MonthClosed) -> tuple[datetime, bool, int]:
+        """``close_month`` with the store position at which the closing is visible."""
         month = BillingMonth.close(event)
         claim = EventReceipt.claim(event.event_id, event.billing_month_id, _digest(event))
         try:
-            self.save(month, claim)
-            return month.created_on, False
+            recordings = self.save(month, claim)
+            return month.created_on, False, _position(recordings) or self.event_count()
         except RecordConflictError:
             pass
         try:
@@ -371,7 +391,7 @@ class CareEpisodes(Application[UUID]):
                 0, "event_id_reused", f"event {event.event_id} was already recorded", "event_id"
             ) from None
         if existing.fact == event.model_dump(mode="json"):
-            return existing.created_on, True
+            return existing.created_on, True, self.event_count()
         if existing.fact["event_id"] == str(event.event_id):
             raise EventRejected(
                 0, "event_id_reused", f"event {event.event_id} was recorded with another body",

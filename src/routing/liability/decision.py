@@ -32,7 +32,7 @@ class TraceStep:
     """Rule id of domain.md (R8, R9, C4...)."""
     finding: str
     source: str
-    """Where the rule comes from, e.g. 'Ds 2023:27 — seed 001'."""
+    """Where the rule comes from, e.g. 'Ds 2023:27' or 'docs/domain.md C2'."""
 
 
 class LiabilityDecision(BaseModel):
@@ -64,6 +64,11 @@ class LiabilityDecision(BaseModel):
     price_list_name: str | None = None
     price_category: str | None = None
     mode: str | None = None
+    distance_contact: bool | None = None
+    """R1: outpatient care with patient and staff apart (video, phone, chat, async message);
+    None while the contact's mode is not known."""
+    out_of_region: bool | None = None
+    """R2: the patient's home region is not the care region."""
     profession: str | None = None
     credit_reason: int | None = None
     """Inera reasonForCredit that applies if an invoiced line must be credited for this."""

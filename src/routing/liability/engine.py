@@ -7,6 +7,7 @@ replay and policy simulation all call ``decide`` and so cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from routing.episodes.vocabulary import AssessmentOutcome, CareLevel, ContactContent
@@ -16,9 +17,10 @@ from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 
-SRC_RIKSAVTAL = "Riksavtalet för utomlänsvård; HSL 8 kap. 3 § — reference §2.1"
-SRC_DS = "Ds 2023:27 — seed 001 (proposal, not confirmed enacted)"
-SRC_PRICE = "regional out-of-region price list — reference §2.5"
+SRC_RIKSAVTAL = "Riksavtalet för utomlänsvård; HSL 8 kap. 3 §"
+SRC_DS = "Ds 2023:27 (proposal, not confirmed enacted); Stockholms stad PM KS 2023/977"
+SRC_R2 = "docs/domain.md R2; VGR Hur fungerar digitala vårdbesök?"
+SRC_PRICE = "docs/domain.md R11 (the care region's out-of-region price list)"
 SRC_INPATIENT = (
     "Riksavtalet för utomlänsvård (its recommendation on planned inpatient care, "
     "SOU 2021:59 §3.3.2)"
@@ -50,10 +52,16 @@ def decide(
         "rulebook_policy": policy.label,
         "reference_version": catalogue.version,
         "mode": facts.mode.value if facts.mode else None,
+        "distance_contact": (
+            None
+            if facts.mode is None
+            else facts.mode.is_distance and facts.care_level is not CareLevel.inpatient
+        ),
+        "out_of_region": facts.out_of_region,
         "profession": facts.profession.value if facts.profession else None,
     }
     if facts.status != "completed" or facts.started_at is None or facts.profession is None:
-        trace.add("C3", f"contact is {facts.status}: nothing to decide yet", "domain.md C3")
+        trace.add("C3", f"contact is {facts.status}: nothing to decide yet", "docs/domain.md C3")
         return LiabilityDecision(
             **base, status=LiabilityStatus.pending, rulebook="none", trace=tuple(trace.steps)
         )
@@ -65,7 +73,7 @@ def decide(
         "C1",
         f"contact started {on.isoformat()} (Swedish time): "
         f"rulebook {rulebook.value} ({policy.label})",
-        "domain.md C1",
+        "docs/domain.md C1",
     )
     category = catalogue.price_category(facts.profession)
     base["price_category"] = category.value
@@ -75,7 +83,7 @@ def decide(
         trace.add(
             "R3",
             "advice only, not a qualified care contact: not billable",
-            "seed 002; Inera credit reason 9",
+            "SOU 2021:59; Inera credit reason 9",
         )
         return LiabilityDecision(
             **base,
@@ -92,9 +100,7 @@ def decide(
     assert facts.mode is not None
     if not facts.out_of_region:
         fee = catalogue.patient_fee(facts.care_region, category, facts.mode, facts.care_level, on)
-        trace.add(
-            "R2", f"home region {facts.home_county} is the care region: no invoice", "seed 004"
-        )
+        trace.add("R2", f"home region {facts.home_county} is the care region: no invoice", SRC_R2)
         trace.add(
             "R13", f"patient pays region {facts.care_region}'s fee: {fee.amount} SEK", fee.source
         )
@@ -112,7 +118,7 @@ def decide(
         "R2",
         f"home region {facts.home_county} ≠ care region {facts.care_region}: out-of-region "
         f"{'distance contact' if distance else 'physical visit'}",
-        "seed 004; R1 termbank",
+        "docs/domain.md R1; Socialstyrelsens termbank",
     )
     care = regions.by_county(facts.care_region)
     price_list = care.price_list or regions.price_list(facts.care_region, care.seat)
@@ -184,7 +190,7 @@ def decide(
         trace.add(
             "C3",
             f"home region not obliged: region {facts.care_region} bears the cost",
-            "domain.md C3",
+            "docs/domain.md C3",
         )
         return LiabilityDecision(
             **base,
@@ -309,11 +315,7 @@ def _adequate_assessment(
     for a in sorted(facts.assessments, key=lambda a: a.occurred_at):
         problem = assessment_problem(a, facts, catalogue)
         if problem is None:
-            late = (
-                a.recorded_at is not None
-                and facts.started_at is not None
-                and (a.recorded_at > facts.started_at)
-            )
+            late = recorded_late(a.recorded_at, facts.started_recorded_at)
             trace.add(
                 "C4",
                 f"assessment {a.criteria_set_id}@{a.criteria_version} at "
@@ -325,6 +327,13 @@ def _adequate_assessment(
         trace.add("C4", f"assessment {a.criteria_set_id}@{a.criteria_version}: {problem}", SRC_DS)
     trace.add("R9", "no adequate assessment preceded the contact: home region not obliged", SRC_DS)
     return False, False
+
+
+def recorded_late(learnt: datetime | None, dependent_learnt: datetime | None) -> bool:
+    """C9: an assessment is late when we learnt it after the contact that depends on it (its
+    start) had already been recorded; posting it after it occurred is not late (a whole episode
+    posted in order in one batch has no late fact). Unknown times: not late."""
+    return learnt is not None and dependent_learnt is not None and learnt > dependent_learnt
 
 
 def assessment_problem(a: AssessmentFact, facts: ContactFacts, catalogue: Catalogue) -> str | None:

@@ -65,6 +65,7 @@ class ContactFacts:
     profession: Profession | None = None
     content: ContactContent | None = None
     started_at: datetime | None = None
+    started_recorded_at: datetime | None = None  # when we learnt it started (C9)
     completed_at: datetime | None = None
     assessments: tuple[AssessmentFact, ...] = ()
     referrals: tuple[ReferralFact, ...] = ()
@@ -117,21 +118,27 @@ class EpisodeFacts:
                 )
                 return {e.contact_id}
             case ev.ContactStarted():
-                return self._update(e.contact_id, mode=e.mode, started_at=e.occurred_at)
+                return self._update(
+                    e.contact_id, mode=e.mode, started_at=e.occurred_at,
+                    started_recorded_at=recorded_at,
+                )  # fmt: skip
             case ev.ContactModeChanged():
                 return self._update(e.contact_id, mode=e.mode)
             case ev.ContactCompleted():
                 c = self.contacts.get(e.contact_id)
                 started = c.started_at if c and c.started_at else e.occurred_at
+                learnt = c.started_recorded_at if c and c.started_at else recorded_at
                 return self._update(
                     e.contact_id, status="completed", mode=e.mode, profession=e.profession,
                     content=e.content, completed_at=e.occurred_at, started_at=started,
+                    started_recorded_at=learnt,
                 )  # fmt: skip
             case ev.PhysicalVisitHeld():
                 return self._update(
                     e.contact_id, status="completed", mode=ContactMode.physical,
                     profession=e.profession, content=e.content,
                     started_at=e.occurred_at, completed_at=e.occurred_at,
+                    started_recorded_at=recorded_at,
                 )  # fmt: skip
             case ev.ContactCancelled():
                 return self._update(e.contact_id, status="cancelled")

@@ -1,4 +1,4 @@
-"""Invoice specifications modelled on Inera's ProcessClaimSpecification (reference §2.3).
+"""Invoice specifications modelled on Inera's ProcessClaimSpecification (its billing schema).
 
 Pure: lines in, documents out. Debit lines of a region pair and month form one specification
 (typeOfInvoice 380); credit lines form a credit note (381) that names the specification it
@@ -32,7 +32,7 @@ KV_YRKESKOD = {
     Profession.other_licensed: "OV",
 }
 CSV_COLUMNS = (
-    "specification_id", "type_of_invoice", "line_id", "episode_id", "contact_id",
+    "specification_id", "type_of_invoice", "line_id", "routing_line_id", "episode_id", "contact_id",
     "care_visit_date", "home_county", "home_municipality", "care_region", "care_unit_hsa_id",
     "profession_code", "mode", "price_list", "amount_sek", "patient_fee_sek",
     "reason_for_credit", "credits_line", "rulebook", "status",
@@ -129,7 +129,8 @@ def _profession_code(profession: str | None) -> str | None:
 
 def to_csv(document: dict[str, Any]) -> str:
     """One row per line; semicolon-separated with a byte-order mark, as Swedish-locale
-    spreadsheets expect; amounts are whole kronor."""
+    spreadsheets expect; amounts are whole kronor. ``line_id`` is the JSON's ``lineId`` (the
+    line's number in its specification), ``routing_line_id`` its ``routingLineId``."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -139,7 +140,8 @@ def to_csv(document: dict[str, Any]) -> str:
             episode, contact = line["careContactId"].split(":", 1)
             writer.writerow(
                 [
-                    spec["id"], spec["typeOfInvoice"], line["routingLineId"], episode, contact,
+                    spec["id"], spec["typeOfInvoice"], line["lineId"], line["routingLineId"],
+                    episode, contact,
                     line["timespan"]["careVisitDate"], line["patientInformation"]["county"],
                     line["patientInformation"]["municipality"], spec["supplierParty"]["county"],
                     line["healthcareUnit"]["hsaId"],

@@ -14,7 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-DS_2023_27_DEFAULT_EFFECTIVE = date(2025, 10, 1)  # proposed in force 1 October 2025 (seed 001)
+DS_2023_27_DEFAULT_EFFECTIVE = date(2025, 10, 1)  # proposed in force 1 October 2025 (Ds 2023:27)
 
 
 class RulebookId(StrEnum):

@@ -29,11 +29,14 @@ from routing.liability.decision import TraceStep
 from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
 from routing.necessity.facts import Judgement, Offer, VisitFacts
 
-SRC_C6 = "domain.md C6"
-SRC_OFFER = "Ds 2023:27 — seed 001 (proposal); seed 000"
-SRC_PRINCIPLES = "Socialstyrelsen's four principles — seed 004"
-SRC_LICENSED = "seed 003 (licensed staff judge); seeds 000, 001 (patient may choose)"
-SRC_PHONE = "seed 000 (telephone for those who cannot use digital tools)"
+SRC_C6 = "docs/domain.md C6"
+SRC_OFFER = "Ds 2023:27 (proposal); Socialstyrelsen remissvar Ds 2023:27"
+SRC_PRINCIPLES = "Socialstyrelsens övergripande principer för digitala vårdkontakter"
+SRC_LICENSED = (
+    "Socialstyrelsen god och nära vård 2019 (licensed staff judge); Socialstyrelsen remissvar "
+    "Ds 2023:27; Stockholms stad PM KS 2023/977 (the patient may choose)"
+)
+SRC_PHONE = "Socialstyrelsen remissvar Ds 2023:27 (telephone for those who cannot use digital)"
 
 
 class VisitClass(StrEnum):
@@ -111,8 +114,8 @@ def classify(v: VisitFacts, policy: RulebookPolicy) -> NecessityClassification:
     day = swedish_date(at)
     t = _Trace()
     t.add("C1", f"visit held {day.isoformat()} (Swedish time): rulebook {rulebook.value} "
-          f"({policy.label})", "domain.md C1")  # fmt: skip
-    judgement = _judgement(v.judgements, at, t)
+          f"({policy.label})", "docs/domain.md C1")  # fmt: skip
+    judgement = _judgement(v.judgements, at, v.held_recorded_at, t)
     offers = _offers(v.offers, at, t)
 
     def done(
@@ -123,7 +126,7 @@ def classify(v: VisitFacts, policy: RulebookPolicy) -> NecessityClassification:
             care_unit_id=v.care_unit_id, requested_unit_id=v.requested_unit_id, visit_at=at,
             visit_date=day, month=day.strftime("%Y-%m"), classification=kind,
             offer_duty_breach=breach, rulebook=rulebook.value, rulebook_policy=policy.label,
-            reason_codes=codes, flags=tuple(t.flags), judgement=_ref(judgement, at),
+            reason_codes=codes, flags=tuple(t.flags), judgement=_ref(judgement, v.held_recorded_at),
             trace=tuple(t.steps),
         )  # fmt: skip
 
@@ -174,13 +177,15 @@ def _avoidable(
     return (code,), True
 
 
-def _judgement(judgements: tuple[Judgement, ...], at: datetime, t: _Trace) -> Judgement | None:
+def _judgement(
+    judgements: tuple[Judgement, ...], at: datetime, held_learnt: datetime | None, t: _Trace
+) -> Judgement | None:
     """The latest licensed assessment that occurred before the visit (C2: occurred_at)."""
     for j in judgements:
         if j.occurred_at >= at:
             t.flag("assessment_after_visit")
             t.add("C2", f"assessment {j.criteria} at {j.occurred_at.isoformat()} was made after "
-                  "the visit: it does not count", "domain.md C2")  # fmt: skip
+                  "the visit: it does not count", "docs/domain.md C2")  # fmt: skip
         elif not j.assessor_licensed:
             t.flag("unlicensed_assessment_ignored")
             t.add("R6", f"assessment by an unlicensed {j.assessor_profession.value} ignored: the "
@@ -189,7 +194,7 @@ def _judgement(judgements: tuple[Judgement, ...], at: datetime, t: _Trace) -> Ju
     if not licensed:
         return None
     j = sorted(licensed, key=lambda x: x.occurred_at)[-1]  # stable: last recorded of a tie
-    late = _late(j, at)
+    late = _late(j, held_learnt)
     if late:
         t.flag("assessment_recorded_late")
     t.add("R6", f"licensed {j.assessor_profession.value} judged {j.outcome.value} at "
@@ -222,15 +227,16 @@ def _offers(offers: tuple[Offer, ...], at: datetime, t: _Trace) -> _Offers:
     return _Offers(valid=valid, declined=declined, phone_missing=cannot and not valid)
 
 
-def _late(j: Judgement, at: datetime) -> bool:
-    return j.recorded_at is not None and j.recorded_at > at
+def _late(j: Judgement, held_learnt: datetime | None) -> bool:
+    """C9: learnt after the visit it should precede had been recorded."""
+    return j.recorded_at is not None and held_learnt is not None and j.recorded_at > held_learnt
 
 
-def _ref(j: Judgement | None, at: datetime) -> JudgementRef | None:
+def _ref(j: Judgement | None, held_learnt: datetime | None) -> JudgementRef | None:
     if j is None:
         return None
     return JudgementRef(
         outcome=j.outcome, failed_principles=tuple(p.value for p in j.failed_principles),
         assessor_profession=j.assessor_profession.value, criteria=j.criteria,
-        occurred_at=j.occurred_at, recorded_at=j.recorded_at, recorded_late=_late(j, at),
+        occurred_at=j.occurred_at, recorded_at=j.recorded_at, recorded_late=_late(j, held_learnt),
     )  # fmt: skip

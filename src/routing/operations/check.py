@@ -49,11 +49,33 @@ def load(factory: Callable[[], Settings] = Settings) -> tuple[Settings | None, l
     try:
         return factory(), []
     except ValidationError as exc:
-        findings = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            given = "" if _SECRET.search(field) else f" (got {error.get('input')!r})"
-            findings.append(Finding("error", variable(field), f"{error['msg']}{given}"))
+        return None, _invalid(exc)
+
+
+def _invalid(exc: ValidationError) -> list[Finding]:
+    findings = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        given = "" if _SECRET.search(field) else f" (got {error.get('input')!r})"
+        findings.append(Finding("error", variable(field), f"{error['msg']}{given}"))
+    return findings
+
+
+def load_rest() -> tuple[Settings | None, list[Finding]]:
+    """Like ``load``, but an invalid variable does not hide the others' checks: the settings
+    come back with each invalid variable at its default, beside the errors."""
+    settings, findings = load()
+    if settings is not None:
+        return settings, findings
+    bad = {f.variable.removeprefix("ROUTING_").lower() for f in findings}
+    defaults = {
+        name: field.default
+        for name, field in Settings.model_fields.items()
+        if name in bad and not field.is_required()
+    }
+    try:
+        return Settings(**defaults), findings
+    except ValidationError:
         return None, findings
 
 
@@ -180,10 +202,12 @@ def _topic(found: set[int] | None, name: str, wanted: int, topics: set[str]) -> 
 
 
 def run(role: Role, *, offline: bool = False, timeout: float = 5.0) -> list[Finding]:
-    settings, findings = load()
+    """Every problem at once: invalid variables, then how the rest fits together, then (only
+    when the values are all sound) whether the store and the broker answer."""
+    settings, findings = load_rest()
     if settings is None:
         return findings
-    findings = static(settings, role)
+    findings += static(settings, role)
     if not offline and not any(f.level == "error" for f in findings):
         findings += reachability(settings, role, timeout)
     return findings

@@ -51,14 +51,13 @@ def json_formatter() -> logging.Formatter:
 
 def configure(log_format: str = "json", level: str = "INFO") -> None:
     """One handler on the root logger (stderr) for our code and the libraries alike."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(ContextFilter())
+    handler: logging.Handler
     if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(json_formatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s")
-        )
+        handler = _readable_handler()
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -68,6 +67,23 @@ def configure(log_format: str = "json", level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def _readable_handler() -> logging.Handler:
+    """rich's logging handler (rich already draws the CLI's progress bars): time, level,
+    logger and message in columns, coloured on a terminal."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    handler = RichHandler(
+        console=Console(stderr=True),
+        show_path=False,
+        rich_tracebacks=False,
+        markup=False,
+        log_time_format="%H:%M:%S",
+    )
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    return handler
 
 
 def fields(**values: Any) -> dict[str, Any]:

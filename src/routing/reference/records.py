@@ -39,7 +39,7 @@ class CatalogueDataError(ValueError):
 
 class DataStatus(StrEnum):
     sourced = "sourced"
-    """Taken from a seed or the reference file; ``unconfirmed`` lists any guessed fields."""
+    """Taken from a cited public source; ``unconfirmed`` lists any guessed fields."""
     illustrative = "illustrative"
     """Plausible values so the engine can run; not a fact about any region."""
 

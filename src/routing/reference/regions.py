@@ -5,7 +5,7 @@ routing (healthcare region) and the demo data (population weights), and they cha
 decision, not by release. A file that is wrong must stop the service at start-up, naming the
 file, the entry and the field, rather than mis-price invoices later.
 
-Halland is the one region split between two healthcare regions (reference §3), so the
+Halland is the one region split between two healthcare regions (SCB, SKR), so the
 healthcare region is a property of a (county, municipality) pair, never of a county alone.
 Only ``load_regions`` touches the file system; everything else here is pure.
 """
