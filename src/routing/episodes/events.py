@@ -17,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -38,6 +40,7 @@ from routing.episodes.vocabulary import (
     SourceId,
     Urgency,
 )
+from routing.identity.screen import first_refusal
 
 _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
@@ -60,6 +63,20 @@ class EpisodeEvent(BaseModel):
     ENVELOPE: ClassVar[frozenset[str]] = frozenset(
         {"type", "schema_version", "event_id", "episode_id", "occurred_at", "source"}
     )
+
+    @field_validator("*")
+    @classmethod
+    def _screened(cls, value: Any, info: ValidationInfo) -> Any:
+        """No string of any fact holds an identity number (``patient`` holds its pseudonym by
+        now), a non-ASCII digit or NUL: see routing.identity.screen. Runs on every field of
+        every fact type, on HTTP and Kafka alike, so a new field is screened too."""
+        if (found := first_refusal(value, pseudonym=info.field_name == "patient")) is not None:
+            where, why = found
+            if where:
+                sep = "" if where.startswith("[") else "."
+                why = f"{why} (at {info.field_name}{sep}{where})"
+            raise ValueError(why)
+        return value
 
     def data(self) -> dict[str, Any]:
         """The event-specific fields, in JSON form (CloudEvents ``data``)."""

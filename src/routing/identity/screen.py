@@ -1,0 +1,81 @@
+"""What no string the system takes in may hold, wherever it stands: the screen both edges
+(HTTP bodies, query and path parameters, inbound Kafka facts) run on every string.
+
+* a personnummer or samordningsnummer (C8): only ``patient`` may carry one, and the edge
+  replaces it by its pseudonym before anything else sees it; anywhere else it would reach the
+  store, the event topic and the read models in plain text;
+* a decimal digit outside ASCII 0-9: ids, codes and numbers are ASCII; a fullwidth or
+  Arabic-Indic digit makes a second spelling of the same id (or of a person);
+* NUL: PostgreSQL text cannot hold it, and no id or free text needs it.
+
+Pure: the caller says where the string stood, this says what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from routing.identity.personnummer import has_foreign_digits, holds_identity_number
+
+IDENTITY_NUMBER = (
+    "holds a personnummer or samordningsnummer; only `patient` may carry one (it is replaced "
+    "by its pseudonym), anywhere else send no identity number"
+)
+FOREIGN_DIGITS = "holds digits other than ASCII 0-9"
+NUL = "holds a NUL character"
+
+
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
+def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) -> str | None:
+    """Why ``text`` must not be taken in, or None. Never repeats the text. ``pseudonym``: the
+    value may be a hex pseudonym, so only a number standing apart from letters counts."""
+    if "\x00" in text:
+        return NUL
+    if text.isascii():
+        if _SIX_DIGITS.search(text) is None:  # most strings: one scan, then done
+            return None
+    elif has_foreign_digits(text):
+        return FOREIGN_DIGITS
+    if holds_identity_number(text, today or date.today(), glued=not pseudonym):
+        return IDENTITY_NUMBER
+    return None
+
+
+def strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a parsed value (models, lists, dicts, keys included) with its path
+    below ``value``: ``('triaged_by.algorithm', ...)``, ``('answered_criteria[2]', ...)``."""
+    if isinstance(value, Enum):
+        return  # a member of a fixed vocabulary
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from strings(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from strings(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key, path)
+            yield from strings(item, f"{path}.{key}" if path else str(key))
+
+
+def first_refusal(value: Any, *, pseudonym: bool = False) -> tuple[str, str] | None:
+    """The first string in ``value`` that must not be taken in: (its path, why)."""
+    if value.__class__ is str:
+        why = refusal(value, pseudonym=pseudonym)
+        return None if why is None else ("", why)
+    if not isinstance(value, BaseModel | list | tuple | dict):
+        return None  # ids, times, numbers, vocabulary (enums): nothing to screen
+    for path, text in strings(value):
+        if (why := refusal(text)) is not None:
+            return path, why
+    return None
