@@ -13,7 +13,7 @@ One line protects a router: ``APIRouter(dependencies=[Depends(require(Role.audit
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import jwt
@@ -167,18 +167,31 @@ async def authenticate(request: Request) -> Principal:
         raise _unauthorized(str(exc)) from None
 
 
-def require(*roles: Role, trail: str | None = None) -> Callable[[Request], Awaitable[Principal]]:
+def require(
+    *roles: Role, trail: str | None = None
+) -> Callable[[Request], AsyncIterator[Principal]]:
     """A dependency admitting a token holding any of ``roles``; ``trail`` names the kind of
-    data read (e.g. ``finance``, ``audit``), recorded in the access trail."""
+    data read (``finance`` or ``audit``): each such request is recorded in the access trail
+    with its outcome (the status it was answered with), refused and invalid ones included."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> AsyncIterator[Principal]:
         principal = await authenticate(request)
         if (refusal := role_refusal(principal, roles)) is not None:
+            if trail is not None:
+                await run_in_threadpool(access_trail.record, request, principal, trail, 403)
             raise HTTPException(403, refusal)
         request.state.principal = principal
-        if trail is not None:
-            await run_in_threadpool(access_trail.record, request, principal, trail)
-        return principal
+        if trail is None:
+            yield principal
+            return
+        status = getattr(request.scope.get("route"), "status_code", None) or 200
+        try:
+            yield principal
+        except BaseException as exc:  # the route's refusal, a 404, an invalid query...
+            status = access_trail.outcome(exc)
+            raise
+        finally:
+            await run_in_threadpool(access_trail.record, request, principal, trail, status)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles)}"
     return dependency
