@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from api.errors import field_path
 from routing.episodes.events import parse_event
 from routing.identity import Pseudonymiser, pseudonymising
 from routing.identity.screen import refusal
@@ -34,41 +35,37 @@ def _refused(body: dict[str, Any]) -> tuple[str, str]:
     with pseudonymising(Pseudonymiser(KEY)), pytest.raises(ValidationError) as caught:
         parse_event(body)
     err = caught.value.errors()[0]
-    return str(err["loc"][-1]), str(err["msg"])
+    return field_path(err["loc"]), str(err["msg"])
 
 
 @pytest.mark.parametrize(
-    ("body", "field", "inner"),
+    ("body", "field"),
     [
-        (f.contact_requested(contact_id=NUMBER), "contact_id", None),
-        (f.contact_requested(contact_id="c191212121212"), "contact_id", None),  # glued
-        (f.contact_requested(source="kry-191212121212"), "source", None),
+        (f.contact_requested(contact_id=NUMBER), "contact_id"),
+        (f.contact_requested(contact_id="c191212121212"), "contact_id"),  # glued
+        (f.contact_requested(source="kry-191212121212"), "source"),
+        (f.referral_rejected(occurred_at="191212121212"), "occurred_at"),  # not a Unix time
         (
             f.triage_completed(
                 triaged_by={"kind": "algorithm", "algorithm": "x 121212-1212", "version": "1"}
             ),
-            "triaged_by",
             "triaged_by.algorithm",
         ),
         (
             f.need_and_suitability_assessed(answered_criteria=["p1", "191212121212"]),
-            "answered_criteria",
             "answered_criteria[1]",
         ),
-        (f.referral_rejected(reason=f"patient {NUMBER} declined"), "reason", None),
-        (f.referral_rejected(reason="19121212-1213 (wrong check digit)"), "reason", None),
+        (f.referral_rejected(reason=f"patient {NUMBER} declined"), "reason"),
+        (f.referral_rejected(reason="19121212-1213 (wrong check digit)"), "reason"),
+        (f.triage_completed(triaged_by={"kind": NUMBER}), "triaged_by.kind"),  # not echoed
     ],
 )
-def test_an_identity_number_outside_patient_is_refused(
-    body: dict[str, Any], field: str, inner: str | None
-) -> None:
+def test_an_identity_number_outside_patient_is_refused(body: dict[str, Any], field: str) -> None:
     where, message = _refused(body)
     assert where == field
     assert "personnummer" in message
     assert NUMBER not in message  # never echoed
     assert "1212121212" not in message
-    if inner:
-        assert f"(at {inner})" in message
 
 
 @pytest.mark.parametrize("script", [FULLWIDTH, ARABIC_INDIC, DEVANAGARI])
@@ -95,19 +92,21 @@ def test_digits_of_any_script_give_the_ascii_pseudonym(script: dict[int, str]) -
 def test_hsa_ids_and_codes_take_ascii_digits_only(
     script: dict[int, str], field: str, value: Any
 ) -> None:
+    expected = field
     if isinstance(value, dict):  # only the municipality's last digits in another script
+        expected = "home_region.municipality"
         value = {**value, "municipality": value["municipality"][:2] + "80".translate(script)}
     elif value.startswith("SE"):  # the ten digits the pattern's \d stands for
         value = value[:2] + value[2:12].translate(script) + value[12:]
     else:
         value = value[:3] + value[3:].translate(script)
     where, message = _refused(f.contact_requested(**{field: value}))
-    assert where == field, message
+    assert where == expected, message
 
 
 def test_nul_is_refused_in_free_text() -> None:
     where, message = _refused(f.referral_rejected(reason="a\x00b"))
-    assert (where, message) == ("reason", "Value error, holds a NUL character")
+    assert (where, message) == ("reason", "holds a NUL character")
 
 
 def test_what_is_no_number_passes() -> None:

@@ -79,3 +79,24 @@ def first_refusal(value: Any, *, pseudonym: bool = False) -> tuple[str, str] | N
         if (why := refusal(text)) is not None:
             return path, why
     return None
+
+
+Loc = tuple[str | int, ...]
+
+
+def raw_refusals(
+    value: Any, loc: Loc = (), *, pseudonym: bool = False
+) -> Iterator[tuple[Loc, str]]:
+    """Every string in a raw JSON value (as a client sent it, before parsing) that must not be
+    taken in, with its location: ``(('triaged_by', 'algorithm'), why)``."""
+    if isinstance(value, str):
+        if (why := refusal(value, pseudonym=pseudonym)) is not None:
+            yield loc, why
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (why := refusal(key)) is not None:
+                yield loc, why
+            yield from raw_refusals(item, (*loc, str(key)), pseudonym=pseudonym)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from raw_refusals(item, (*loc, i), pseudonym=pseudonym)
