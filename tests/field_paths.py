@@ -7,6 +7,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import BaseModel
+
 from routing.episodes.events import EVENT_TYPES
 from tests import support as f
 
@@ -47,17 +49,26 @@ def _walk(
 def string_fields() -> Iterator[tuple[str, Path, dict[Path, Any]]]:
     """(fact type, path, objects to seed) for every string-typed field of every fact type."""
     for fact, model in sorted(EVENT_TYPES.items()):
-        schema = model.model_json_schema()
-        seen: set[Path] = set()
-        for path, seed in _walk(schema, schema.get("$defs", {}), (), {}):
-            if path not in seen and path[0] != "type":  # `type` picks the model itself
-                seen.add(path)
-                yield fact, path, seed
+        for path, seed in model_strings(model):
+            yield fact, path, seed
 
 
-def with_value(fact: str, path: Path, seed: dict[Path, Any], value: str) -> dict[str, Any]:
-    """A valid body of ``fact`` (tests/support.py) with ``value`` at ``path``."""
-    body: Any = copy.deepcopy(f.FACTORIES[fact]())
+def model_strings(model: type[BaseModel]) -> Iterator[tuple[Path, dict[Path, Any]]]:
+    """(path, objects to seed) of every string-typed field of ``model``."""
+    schema = model.model_json_schema()
+    seen: set[Path] = set()
+    for path, seed in _walk(schema, schema.get("$defs", {}), (), {}):
+        if path not in seen and path[0] != "type":  # `type` picks the model itself
+            seen.add(path)
+            yield path, seed
+
+
+def with_value(
+    fact: str | dict[str, Any], path: Path, seed: dict[Path, Any], value: str
+) -> dict[str, Any]:
+    """A valid body of ``fact`` (tests/support.py; or the body given) with ``value`` at
+    ``path``."""
+    body: Any = copy.deepcopy(f.FACTORIES[fact]() if isinstance(fact, str) else fact)
     for where, obj in seed.items():
         current = body.get(where[0]) if len(where) == 1 else None
         if not (isinstance(current, dict) and current.get("kind") == obj.get("kind")):

@@ -26,15 +26,17 @@ from projections import PROJECTIONS
 from projections.runner import ProjectionWorker
 from routing import stack
 from routing.config import Settings, StoreKind
+from routing.decisions.question import AssessmentFacts, RoutingQuestion
 from routing.episodes.service import CareEpisodes
 from routing.keys import new_cipher_key
+from routing.liability.billing import MonthClosed
 from routing.messaging.envelope import decode
 from routing.messaging.ingest import Ingest
 from routing.store import open_episodes
 from tests import kafka_support as ks
 from tests import support as f
 from tests.auth_support import all_roles
-from tests.field_paths import dotted, string_fields, with_value
+from tests.field_paths import dotted, model_strings, string_fields, with_value
 from tests.identity_support import TestNumber, identity_numbers, leaks
 from tests.integration.test_identifier_scan import _postgres_blobs, _record_blobs, _sqlite_blobs
 
@@ -123,6 +125,50 @@ def _fields(
     return texts, messages
 
 
+def _bodies(
+    client: TestClient, numbers: Iterator[TestNumber], used: list[TestNumber], tally: Any
+) -> list[str]:
+    """Every string field of the other bodies clients post: a routing question, a month
+    closed (assessment and triage facts seeded so their fields are posted too)."""
+    question = {
+        "request_id": str(uuid4()),
+        "planned_start": "2025-11-03T10:00:00+01:00",
+        "home_region": {"county": "14", "municipality": "1480"},
+        "care_region": "04",
+        "requested_mode": "chat",
+        "listed_unit_id": f.CLINIC,
+        "triage": {"urgency": "within_days", "recommended_care_level": "primary"},
+        "assessment": {
+            k: v
+            for k, v in f.need_and_suitability_assessed().items()
+            if k in AssessmentFacts.model_fields
+        },
+    }
+    close = {
+        "event_id": str(uuid4()), "home_region": "14", "care_region": "04", "month": "2025-10",
+        "occurred_at": "2025-11-05T10:00:00+01:00", "source": "finance",
+    }  # fmt: skip
+    texts, wrong = [], []
+    for route, model, base in (
+        ("/routing/decisions", RoutingQuestion, question),
+        ("/finance/months/close", MonthClosed, close),
+    ):
+        assert client.post(
+            route, json={**base, "request_id": str(uuid4())} if "request_id" in base else base
+        ).status_code in (200, 201)
+        for i, (path, seed) in enumerate(model_strings(model)):
+            number = next(numbers)
+            used.append(number)
+            r = client.post(route, json=with_value(base, path, seed, spellings(number, i)))
+            texts.append(r.text)
+            _tally(tally, f"{route} body string fields, HTTP", r.status_code)
+            errors = r.json().get("errors", [])
+            if r.status_code != 422 or not any(_names(e, dotted(path)) for e in errors):
+                wrong.append(f"{route} {dotted(path)}: {r.status_code} {r.text[:300]}")
+    assert wrong == []
+    return texts
+
+
 def _patients(client: TestClient, number: TestNumber, tally: Any) -> list[str]:
     """One person in five spellings: five episodes, one pseudonym."""
     texts, episodes = [], []
@@ -203,6 +249,7 @@ async def test_an_identity_number_in_every_field_and_parameter_is_kept_nowhere(
     with TestClient(create_app(encrypted, service=service), headers=all_roles()) as client:
         texts, messages = _fields(client, pool, used, tally)
         texts += _patients(client, person, tally)
+        texts += _bodies(client, pool, used, tally)
         texts += _parameters(client, pool, used, tally)
         # reads that do get recorded in the access trail, with ordinary queries
         texts.append(

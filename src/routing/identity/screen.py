@@ -19,7 +19,8 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.identity.personnummer import has_foreign_digits, holds_identity_number
 
@@ -100,3 +101,19 @@ def raw_refusals(
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             yield from raw_refusals(item, (*loc, i), pseudonym=pseudonym)
+
+
+def refuse_raw(title: str, data: Any, skip: frozenset[str] = frozenset()) -> Any:
+    """For a model's ``mode="before"`` validator: ``data`` unchanged, or a ValidationError
+    naming every field (but ``skip``) that holds what must not be taken in."""
+    if not isinstance(data, dict):
+        return data
+    errors = [
+        InitErrorDetails(type=PydanticCustomError("value_error", why), loc=loc, input="")
+        for name, value in data.items()
+        if name not in skip
+        for loc, why in raw_refusals(value, (str(name),))
+    ]
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
+    return data
