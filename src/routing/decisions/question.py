@@ -19,7 +19,7 @@ from routing.episodes.vocabulary import (
     Profession,
     Urgency,
 )
-from routing.identity.screen import refuse_raw
+from routing.identity.screen import refuse_raw, unparsed_uuids
 from routing.liability.decision import LiabilityDecision, TraceStep
 
 
@@ -51,7 +51,7 @@ class RoutingQuestion(BaseModel):
     @classmethod
     def _screened(cls, data: Any) -> Any:
         """No identity number, non-ASCII digit or NUL in any string (routing.identity.screen)."""
-        return refuse_raw(cls.__name__, data, frozenset({"request_id", "episode_id"}))
+        return refuse_raw(cls.__name__, data, unparsed_uuids(cls))
 
     request_id: UUID = Field(description="Chosen by the client; a retry reuses it.")
     planned_start: AwareDatetime = Field(

@@ -8,7 +8,6 @@ that sends it is refused like any other unknown field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
@@ -18,10 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
-    ValidationError,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.episodes.vocabulary import (
     DISTANCE_MODES,
@@ -41,8 +38,7 @@ from routing.episodes.vocabulary import (
     SourceId,
     Urgency,
 )
-from routing.identity import looks_like_identity_number
-from routing.identity.screen import raw_refusals, refusal
+from routing.identity.screen import refuse_raw, unparsed_uuids
 
 _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
@@ -75,48 +71,12 @@ class EpisodeEvent(BaseModel):
         tag echoed back in the error), and refused naming each field. ``patient`` alone may
         be an identity number, which its own validator replaces by the pseudonym. One walk
         per fact, on HTTP and Kafka alike, so a new field or fact type is screened too."""
-        if not isinstance(data, dict):
-            return data
-        errors = []
-        unscreened = _unscreened(cls)
-        for name, value in data.items():
-            if name in unscreened:
-                continue
-            if value.__class__ is str and refusal(value) is None:
-                continue  # the common case, without a walk
-            if value is None or value.__class__ in (bool, int, float):
-                continue
-            errors += [
-                InitErrorDetails(type=PydanticCustomError("value_error", why), loc=loc, input="")
-                for loc, why in _screen(name, value)
-            ]
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        return data
+        skip = unparsed_uuids(cls) | {"type"}
+        return refuse_raw(cls.__name__, data, skip, patient="patient")
 
     def data(self) -> dict[str, Any]:
         """The event-specific fields, in JSON form (CloudEvents ``data``)."""
         return self.model_dump(mode="json", exclude=set(self.ENVELOPE))
-
-
-_UNSCREENED: dict[type, frozenset[str]] = {}
-
-
-def _unscreened(model: type[BaseModel]) -> frozenset[str]:
-    """Fields the screen leaves to their own parser: ``type`` (the model itself) and UUIDs,
-    whose random hex digits hold a date-shaped run of ten or twelve digits about once in
-    7,000 ids; a string that is no UUID is refused by its parser anyway."""
-    if model not in _UNSCREENED:
-        _UNSCREENED[model] = frozenset(
-            {"type"} | {n for n, f in model.model_fields.items() if f.annotation is UUID}
-        )
-    return _UNSCREENED[model]
-
-
-def _screen(name: str, value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if name == "patient" and isinstance(value, str) and looks_like_identity_number(value):
-        return  # the pseudonym replaces it (vocabulary.PatientPseudonym)
-    yield from raw_refusals(value, (name,), pseudonym=name == "patient")
 
 
 def _distance_modes(modes: list[ContactMode], field: str) -> None:
