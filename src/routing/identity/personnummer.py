@@ -23,6 +23,8 @@ _ANYWHERE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
 """A digit run of that shape, in any script, not part of a longer run. It may be glued to
 letters (``c191212121212`` holds a number as much as ``19121212-1212`` does); what tells a
 number from an HSA-id's or an organisation's digits is the date (their "month" is 20 or more)."""
+_ANYWHERE_ASCII = re.compile(r"(?<![0-9])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9])")
+"""The same for ASCII text (a plain character class is faster than Unicode ``\\d``)."""
 _STANDALONE = re.compile(r"(?<![^\W_])(?:\d{2})?\d{6}[-+]?\d{4}(?![^\W_])")
 """The same, not glued to letters either: for a value that may be a hex pseudonym (``psn_`` +
 hex digits holds ten-digit runs with a valid date by chance)."""
@@ -137,5 +139,8 @@ def names_a_person(candidate: str, today: date) -> bool:
 def holds_identity_number(text: str, today: date, *, glued: bool = True) -> bool:
     """Whether ``text`` holds a personnummer or samordningsnummer anywhere in it; with
     ``glued=False`` only one standing apart from letters."""
-    runs = (_ANYWHERE if glued else _STANDALONE).finditer(text)
+    if not glued:
+        runs = _STANDALONE.finditer(text)
+    else:
+        runs = (_ANYWHERE_ASCII if text.isascii() else _ANYWHERE).finditer(text)
     return any(names_a_person(m.group(), today) for m in runs)

@@ -37,7 +37,7 @@ FOREIGN_DIGITS = "holds digits other than ASCII 0-9"
 NUL = "holds a NUL character"
 
 
-_SIX_DIGITS = re.compile(r"\d{6}")
+_SIX_DIGITS = re.compile(r"[0-9]{6}")  # on ASCII text only
 
 
 def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) -> str | None:
@@ -117,9 +117,8 @@ def refuse_raw(
     pseudonym); otherwise it is checked as a pseudonym would be."""
     if not isinstance(data, dict):
         return data
-    plain = [v for k, v in data.items() if v.__class__ is str and k not in skip]
-    if len(plain) == len(data) - len(skip & data.keys()) and refusal("\x1f".join(plain)) is None:
-        return data  # most facts: flat strings, nothing in them, one check for all
+    if _flat_and_clean(data, skip):
+        return data  # most facts: one check over all their strings
     errors = []
     for name, value in data.items():
         if name in skip or value is None or value.__class__ in (bool, int, float):
@@ -136,6 +135,24 @@ def refuse_raw(
     if errors:
         raise ValidationError.from_exception_data(title, errors)
     return data
+
+
+def _flat_and_clean(data: dict[str, Any], skip: frozenset[str]) -> bool:
+    """Whether no string anywhere in ``data`` (but the ``skip`` fields) is refused, checked
+    in one pass over all of them joined (the separator keeps every run apart); when this
+    finds something, the caller walks field by field to name it."""
+    plain: list[str] = []
+    stack: list[Any] = [v for k, v in data.items() if k not in skip]
+    while stack:
+        value = stack.pop()
+        if value.__class__ is str:
+            plain.append(value)
+        elif isinstance(value, dict):
+            plain.extend(k for k in value if isinstance(k, str))
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return refusal("\x1f".join(plain)) is None
 
 
 def unparsed_uuids(model: type[BaseModel]) -> frozenset[str]:
