@@ -1,20 +1,50 @@
-"""The access trail: every read of finance or audit data is itself recorded (who, what, when).
+"""The access trail: every read of finance or audit data is itself recorded (who, what, when,
+and how it was answered: ``status``, so a refused or invalid read is told from a served one).
 
 Kept in the read-model database, in a table no projection owns (rebuilds never touch it).
-Auditors read it through ``GET /access-trail``.
+Auditors read it through ``GET /access-trail``. The path and query are stored with every
+identity number masked: the edge refuses a parameter holding one (api/params.py), and the
+trail would be the one place such a number is kept if that ever let one through.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from projections.db import Cursor, ReadModelDB
 from routing.access import Principal
+from routing.episodes.service import EpisodeNotFound, EventRejected
+from routing.identity import redact_identity_numbers
 
 TABLE = "access_trail"
+COLUMNS = ("id", "at", "subject", "roles", "region", "kind", "method", "path", "query", "status")
+
+
+class Kind(StrEnum):
+    """What was read: the ``trail=`` of the route's ``require``."""
+
+    finance = "finance"
+    audit = "audit"
+
+
+def outcome(exc: BaseException) -> int:
+    """The status a request that raised ``exc`` is answered with (api/errors.py)."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError | ValidationError):
+        return 422
+    if isinstance(exc, EpisodeNotFound):
+        return 404
+    if isinstance(exc, EventRejected):
+        return exc.status
+    return 500
 
 
 def create_table(cur: Cursor, dialect: str) -> None:
@@ -22,8 +52,14 @@ def create_table(cur: Cursor, dialect: str) -> None:
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {TABLE} (id {key}, at TEXT NOT NULL, subject TEXT NOT NULL,"
         " roles TEXT NOT NULL, region TEXT, kind TEXT NOT NULL, method TEXT NOT NULL,"
-        " path TEXT NOT NULL, query TEXT NOT NULL)"
+        " path TEXT NOT NULL, query TEXT NOT NULL, status INTEGER)"
     )
+    if dialect == "postgres":
+        cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS status INTEGER")
+        return
+    cur.execute("SELECT count(*) FROM pragma_table_info(%s) WHERE name = 'status'", (TABLE,))
+    if cur.fetchone()[0] == 0:  # a trail written before statuses were kept
+        cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN status INTEGER")
 
 
 def _db(request: Request) -> ReadModelDB:
@@ -37,7 +73,7 @@ def _db(request: Request) -> ReadModelDB:
     return db
 
 
-def record(request: Request, principal: Principal, kind: str) -> None:
+def record(request: Request, principal: Principal, kind: str, status: int) -> None:
     row = (
         datetime.now(UTC).isoformat(),
         principal.subject,
@@ -45,13 +81,14 @@ def record(request: Request, principal: Principal, kind: str) -> None:
         principal.region,
         kind,
         request.method,
-        request.url.path,
-        request.url.query,
+        redact_identity_numbers(request.url.path),
+        redact_identity_numbers(request.url.query),
+        status,
     )
     with _db(request).transaction() as cur:
         cur.execute(
-            f"INSERT INTO {TABLE} (at, subject, roles, region, kind, method, path, query)"  # noqa: S608
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {TABLE} ({', '.join(COLUMNS[1:])})"  # noqa: S608
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             row,
         )
 
@@ -75,10 +112,9 @@ def entries(
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     with _db(request).transaction() as cur:
         cur.execute(
-            f"SELECT id, at, subject, roles, region, kind, method, path, query FROM {TABLE}"  # noqa: S608
+            f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"  # noqa: S608
             f"{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
             (*params, limit, offset),
         )
         rows = cur.fetchall()
-    names = ("id", "at", "subject", "roles", "region", "kind", "method", "path", "query")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]

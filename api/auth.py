@@ -13,7 +13,7 @@ One line protects a router: ``APIRouter(dependencies=[Depends(require(Role.audit
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import jwt
@@ -26,6 +26,9 @@ from routing.access.principal import InvalidClaims, principal_from_claims
 from routing.config import Environment, Settings
 
 ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+_FAMILY = {"RSA": ("RS256", "RS384", "RS512", "PS256")}
+"""Algorithms a key of a type may verify. An EC key verifies exactly the algorithm of its
+curve (P-256: ES256, P-384: ES384), which pyjwt derives from the JWK."""
 LEEWAY_SECONDS = 30
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="routing"'}
 
@@ -74,7 +77,10 @@ class Authenticator:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
             principal = principal_from_claims(claims, allow_wildcards=self.allow_wildcards)
-        except (jwt.PyJWTError, InvalidClaims, KeyError) as exc:
+        except (jwt.PyJWTError, InvalidClaims, KeyError, TypeError, ValueError) as exc:
+            # TypeError/ValueError: a key the cryptography backend cannot use for the header's
+            # algorithm; every token problem is the client's, so a 401, never a 500
+
             raise Unauthenticated(_reason(exc)) from None
         if self.cache_size:
             while len(self._cache) >= self.cache_size:
@@ -83,16 +89,36 @@ class Authenticator:
         return principal
 
     def _key(self, token: str) -> tuple[Any, list[str]]:
+        """The key to check ``token`` with, and the algorithms that key may verify: the
+        header's ``alg`` must be one of them, so a token claiming ES256 is never checked with
+        an RSA key (which the cryptography backend refuses with a TypeError)."""
         if self._secret is not None:
             return self._secret, ["HS256"]
+        header = jwt.get_unverified_header(token)
         if self._jwks_client is not None:
-            return self._jwks_client.get_signing_key_from_jwt(token).key, ASYMMETRIC
+            return _usable(self._jwks_client.get_signing_key_from_jwt(token), header)
         assert self._jwks is not None
-        kid = jwt.get_unverified_header(token).get("kid")
-        keys = [k for k in self._jwks.keys if kid is None or k.key_id == kid]
+        kid, alg = header.get("kid"), header.get("alg")
+        keys = [
+            k for k in self._jwks.keys if (kid is None or k.key_id == kid) and alg in _algorithms(k)
+        ]
         if not keys:
-            raise jwt.InvalidKeyError(f"no key {kid!r} in the JWKS file")
-        return keys[0].key, ASYMMETRIC
+            raise jwt.InvalidKeyError(f"no key {kid!r} for algorithm {alg!r} in the JWKS file")
+        return _usable(keys[0], header)
+
+
+def _algorithms(key: jwt.PyJWK) -> tuple[str, ...]:
+    family = _FAMILY.get(str(key.key_type), (key.algorithm_name,))
+    if "alg" in key._jwk_data:  # the JWK names its one algorithm
+        family = (key.algorithm_name,)
+    return tuple(a for a in family if a in ASYMMETRIC)
+
+
+def _usable(key: jwt.PyJWK, header: dict[str, Any]) -> tuple[Any, list[str]]:
+    algorithms = list(_algorithms(key))
+    if header.get("alg") not in algorithms:
+        raise jwt.InvalidAlgorithmError("the token's algorithm does not fit its key")
+    return key.key, algorithms
 
 
 def _reason(exc: Exception) -> str:
@@ -141,18 +167,31 @@ async def authenticate(request: Request) -> Principal:
         raise _unauthorized(str(exc)) from None
 
 
-def require(*roles: Role, trail: str | None = None) -> Callable[[Request], Awaitable[Principal]]:
+def require(
+    *roles: Role, trail: str | None = None
+) -> Callable[[Request], AsyncIterator[Principal]]:
     """A dependency admitting a token holding any of ``roles``; ``trail`` names the kind of
-    data read (e.g. ``finance``, ``audit``), recorded in the access trail."""
+    data read (``finance`` or ``audit``): each such request is recorded in the access trail
+    with its outcome (the status it was answered with), refused and invalid ones included."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> AsyncIterator[Principal]:
         principal = await authenticate(request)
         if (refusal := role_refusal(principal, roles)) is not None:
+            if trail is not None:
+                await run_in_threadpool(access_trail.record, request, principal, trail, 403)
             raise HTTPException(403, refusal)
         request.state.principal = principal
-        if trail is not None:
-            await run_in_threadpool(access_trail.record, request, principal, trail)
-        return principal
+        if trail is None:
+            yield principal
+            return
+        status = getattr(request.scope.get("route"), "status_code", None) or 200
+        try:
+            yield principal
+        except BaseException as exc:  # the route's refusal, a 404, an invalid query...
+            status = access_trail.outcome(exc)
+            raise
+        finally:
+            await run_in_threadpool(access_trail.record, request, principal, trail, status)
 
     dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles)}"
     return dependency

@@ -1,4 +1,5 @@
-"""Query parameters shared by the read routes: a region code must name a region.
+"""Query and path parameters: a region code must name a region, and no parameter of any
+route holds NUL, a non-ASCII digit or an identity number.
 
 ``^\\d{2}$`` alone lets '02' (unused since 1998) or '42' through to an empty answer, which
 reads as "nothing owed"; a 422 naming the parameter says what is wrong.
@@ -6,9 +7,19 @@ reads as "nothing owed"; a 422 naming the parameter says what is wrong.
 
 from __future__ import annotations
 
-from pydantic import AfterValidator
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
 
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator
+from starlette.routing import compile_path
+from starlette.types import Message, Scope, Send
+
+from api.errors import validation_body
 from routing.episodes.vocabulary import ASYLUM_SEEKER_COUNTY, COUNTY_CODES
+from routing.identity.screen import refusal
 
 
 def _region_code(code: str | None) -> str | None:
@@ -24,3 +35,59 @@ KnownRegion = AfterValidator(_region_code)
 
 MAX_OFFSET = 2**31 - 1
 """Paging offsets beyond this are refused (422) rather than overflowing the database's integer."""
+
+
+def refused_parameter(scope: Scope) -> tuple[str, str] | None:
+    """The first query or path parameter no route may take, as (``query.<name>`` or
+    ``path.<name>``, why): one holding NUL (PostgreSQL text cannot, and it used to be a 500
+    that closed the connection), a digit other than ASCII 0-9, or an identity number (a
+    number a finance user typed would otherwise be stored in the access trail, or looked up).
+    Checked once at the edge for every route, before any route or dependency runs."""
+    raw = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        why = refusal(name) or refusal(value)
+        if why is not None:
+            return f"query.{_printable(name)}", why
+    path: str = scope.get("path", "")
+    if (why := refusal(path)) is None:
+        return None
+    return f"path.{_path_parameter(scope)}", why
+
+
+def _printable(name: str) -> str:
+    clean = "".join(c if c.isprintable() and c.isascii() else "?" for c in name)
+    return clean if refusal(clean) is None else "?"
+
+
+def _path_parameter(scope: Scope) -> str:
+    """The name of the path parameter holding what was refused (``episode_id``), or
+    ``path`` when no route's template matches the path. Only runs for a refused path."""
+    path: str = scope.get("path", "")
+    for template in _templates(getattr(scope.get("app"), "routes", [])):
+        if (m := compile_path(template)[0].match(path)) is not None:
+            for name, value in m.groupdict().items():
+                if refusal(value) is not None:
+                    return name
+    return "path"
+
+
+def _templates(routes: list[Any], prefix: str = "") -> Iterator[str]:
+    """Every route's path template, through included routers at any depth."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            yield from _templates(
+                route.original_router.routes, prefix + route.include_context.prefix
+            )
+
+
+async def refuse(field: str, why: str, send: Send) -> None:
+    """Answers 422 in the API's error shape, naming the parameter."""
+    body = validation_body([{"loc": field.split(".", 1), "msg": why, "type": "value_error"}])
+    response = JSONResponse(body.model_dump(exclude_none=True), status_code=422)
+    await response({"type": "http"}, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

@@ -4,6 +4,10 @@ A closed (home region, care region, month) gets one debit line (Inera typeOfInvo
 contact the home region is liable for. A line is never edited: when a decision changes after
 its month was closed, a credit line (381) cancels it with Inera's reasonForCredit, and a new
 debit line follows if the contact is still billable, to whichever region pair now owes it.
+
+A credit line mirrors the line it credits: it keeps that line's decision (home county and
+municipality, status, unit, profession, mode, price list, patient fee) and negates its
+amounts; nothing of the new decision goes into it. The new decision is the new debit line's.
 """
 
 from __future__ import annotations
@@ -105,9 +109,7 @@ class InvoiceLines:
         line = self._open_line(d.episode_id, d.contact_id)
         owed = d.status is LiabilityStatus.home_region_liable and self._closed(d)
         if line is not None:
-            if owed and (line["home_region"], line["care_region"], line["amount"]) == (
-                d.home_region, d.care_region, d.invoiced_amount,
-            ):  # fmt: skip
+            if owed and _billed(line) == _billed_by(d):
                 return
             self._credit(line, d, at)
         if owed:
@@ -134,7 +136,11 @@ class InvoiceLines:
                      late, at)  # fmt: skip
 
     def _credit(self, line: dict[str, Any], d: LiabilityDecision, at: datetime) -> None:
-        if line["home_region"] != d.home_region:
+        credited = LiabilityDecision.model_validate_json(line["decision"])
+        if (line["home_region"], credited.home_municipality) != (
+            d.home_region,
+            d.home_municipality,
+        ):
             reason = WRONG_HOME_REGION
         elif d.status is LiabilityStatus.home_region_liable:
             reason = WRONG_PRICE
@@ -144,8 +150,8 @@ class InvoiceLines:
             f"UPDATE liability_invoice_lines{self.suffix} SET open = 0 WHERE line_id = %s",
             (line["line_id"],),
         )
-        self._insert(d, line["home_region"], line["care_region"], 381, -int(line["amount"]),
-                     reason, line["line_id"], 0, False, at)  # fmt: skip
+        self._insert(credited, line["home_region"], line["care_region"], 381,
+                     -int(line["amount"]), reason, line["line_id"], 0, False, at)  # fmt: skip
 
     def _insert(
         self, d: LiabilityDecision, home: str, care: str, kind: int, amount: int,
@@ -166,6 +172,18 @@ class InvoiceLines:
                 open_, int(late), d.model_dump_json(),
             ),
         )  # fmt: skip
+
+
+def _billed(line: dict[str, Any]) -> tuple[object, ...]:
+    """What an open line bills: a new decision that bills the same needs no correction."""
+    return _billed_by(LiabilityDecision.model_validate_json(line["decision"]))
+
+
+def _billed_by(d: LiabilityDecision) -> tuple[object, ...]:
+    return (
+        d.home_region, d.home_municipality, d.care_region, d.invoiced_amount, d.patient_fee,
+        d.care_unit_id, d.profession, d.mode, d.price_list, d.contact_date,
+    )  # fmt: skip
 
 
 def _month(day: date | None) -> str:

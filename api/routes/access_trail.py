@@ -6,7 +6,7 @@ from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api import access_trail
 from api.auth import require
@@ -30,13 +30,17 @@ class AccessEntry(BaseModel):
     method: str
     path: str
     query: str
+    status: int | None = Field(
+        description="How the read was answered (403 refused, 422 invalid...); none for "
+        "entries written before statuses were kept."
+    )
 
 
 @router.get("", response_model=list[AccessEntry], summary="Reads of finance and audit data")
 def read_trail(
     request: Request,
     subject: Annotated[str | None, Query(max_length=256)] = None,
-    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    kind: Annotated[access_trail.Kind | None, Query(description="What was read.")] = None,
     since: Annotated[
         AwareDatetime | None, Query(description="Entries at or after this instant (with offset).")
     ] = None,

@@ -13,8 +13,7 @@ from api.auth import Caller, forbidden, require
 from api.deps import Episodes
 from api.errors import ErrorBody
 from api.routes.positions import STORE, caught_up
-from routing.access import Principal, Role
-from routing.access.principal import ANY
+from routing.access import Principal, Role, ownership
 from routing.episodes.journey import EpisodeState
 
 router = APIRouter(
@@ -28,16 +27,11 @@ router = APIRouter(
 
 
 def _check_front_end(caller: Principal, state: EpisodeState) -> None:
-    """A front-end reads only episodes in which it holds a contact; auditors read all."""
-    if caller.has(Role.auditor):
+    """A front-end reads only episodes it is a party to (C10, routing.access.ownership);
+    auditors read all."""
+    if caller.has(Role.auditor) or ownership.is_party(caller, state):
         return
-    for c in state.contacts.values():
-        if caller.provider_id in (ANY, c.provider_id) and caller.care_region in (
-            ANY,
-            c.care_region,
-        ):
-            return
-    raise forbidden(f"episode {state.episode_id} holds no contact of this front-end")
+    raise forbidden(f"episode {state.episode_id} holds no fact of this front-end")
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
@@ -69,16 +63,22 @@ class HistoryOut(BaseModel):
 def get_episode(episode_id: UUID, episodes: Episodes, caller: Caller) -> EpisodeOut:
     state, version = episodes.episode(episode_id)
     _check_front_end(caller, state)
+    if not caller.has(Role.auditor):
+        state = ownership.visible_state(caller, state)
     return EpisodeOut(episode_id=episode_id, version=version, state=state)
 
 
 @router.get("/{episode_id}/history", response_model=HistoryOut, responses=NOT_FOUND)
 def get_history(episode_id: UUID, episodes: Episodes, caller: Caller) -> HistoryOut:
     """Every fact in recording order, with `occurred_at` (valid time) and `recorded_at`
-    (when the system learnt it); `late` marks facts documented after later ones."""
-    if not caller.has(Role.auditor):
-        _check_front_end(caller, episodes.episode(episode_id)[0])
+    (when the system learnt it); `late` marks facts documented after later ones. A front-end
+    gets the facts it owns: its contacts', the episode's own if it holds the episode, and
+    the referrals handed to its region (docs/access.md)."""
     entries = episodes.history(episode_id)
+    if not caller.has(Role.auditor):  # a front-end: the facts it owns (C10)
+        state = episodes.episode(episode_id)[0]
+        _check_front_end(caller, state)
+        entries = [e for e in entries if ownership.sees_fact(caller, state, e.type, e.data)]
     return HistoryOut(
         episode_id=episode_id,
         events=[HistoryEntryOut(**vars(e)) for e in entries],

@@ -268,7 +268,9 @@ def test_reads_of_finance_and_audit_data_are_in_the_access_trail(anonymous: Test
     params = {"home_region": "14", "month": "2025-10"}
     anonymous.get("/finance/liability", params=params, headers=vgr)
     anonymous.get("/episodes/" + EPISODE, headers=bearer([Role.auditor], sub="auditor-7"))
-    trail = anonymous.get("/access-trail", headers=bearer([Role.auditor], sub="auditor-9")).json()
+    auditor = bearer([Role.auditor], sub="auditor-9")
+    anonymous.get("/access-trail", headers=auditor)  # recorded with its outcome, once answered
+    trail = anonymous.get("/access-trail", headers=auditor).json()
     kinds = {(e["subject"], e["kind"], e["path"]) for e in trail}
     assert ("finance-clerk-1", "finance", "/finance/liability") in kinds
     assert ("auditor-7", "audit", "/episodes/" + EPISODE) in kinds

@@ -204,3 +204,79 @@ def test_finance_api_totals_contacts_explanation_and_exports(
         lines = doc["healthcareServicesSpecificationLine"]
         assert [int(r["line_id"]) for r in rows] == [x["lineId"] for x in lines] == [1, 2]
         assert [r["routing_line_id"] for r in rows] == [x["routingLineId"] for x in lines]
+
+
+def _spec_lines(client: TestClient, home: str, month: str) -> dict[int, list[dict[str, Any]]]:
+    params = {"care_region": "04", "home_region": home, "month": month}
+    r = client.get("/finance/invoices", params=params)
+    assert r.status_code == 200, r.text
+    return {
+        d["typeOfInvoice"]: d["healthcareServicesSpecificationLine"]
+        for d in r.json()["processClaimSpecifications"]
+    }
+
+
+def test_a_credit_note_mirrors_the_line_it_credits(harness: LiabilityHarness) -> None:
+    """Issue 16 item 13: home region corrected 14 -> 12 after the month closed. The credit
+    line repeats the credited line exactly (county 14, municipality 1480, status, unit,
+    profession, mode) with every amount negated; the liability of the new home region is a
+    new line of its own (county 12, municipality 1280) once region 12 closes the month."""
+    bodies = _digital(AFTER, assessment=_assessed(AFTER - timedelta(minutes=5)))
+    harness.record(bodies)
+    month = AFTER.strftime("%Y-%m")
+    harness.close("14", "04", month)
+    app = create_app(harness.settings, service=harness.service, read_models=harness.db)
+    with TestClient(app, headers=all_roles()) as client:
+        (debit,) = _spec_lines(client, "14", month)[380]
+        assert debit["patientInformation"] == {"county": "14", "municipality": "1480"}
+        corrected = s.home_region_corrected(
+            bodies[0]["episode_id"], home_region={"county": "12", "municipality": "1280"}
+        )
+        harness.record([corrected])
+        lines = _spec_lines(client, "14", month)
+        (credit,) = lines[381]
+        assert credit["reasonForCredit"] == 1  # Inera: wrong home region
+        assert credit["creditsLine"] == debit["routingLineId"]
+        mirrored = ("lineId", "routingLineId", "reasonForCredit", "creditsLine")
+        same = {k: v for k, v in credit.items() if k not in (*mirrored, "invoicedAmountDetails")}
+        assert same == {
+            k: v for k, v in debit.items() if k not in (*mirrored, "invoicedAmountDetails")
+        }
+        assert credit["invoicedAmountDetails"] == {
+            k: -v for k, v in debit["invoicedAmountDetails"].items()
+        }
+        harness.close("12", "04", month)
+        (new,) = _spec_lines(client, "12", month)[380]
+        assert new["patientInformation"] == {"county": "12", "municipality": "1280"}
+        assert new["careContactId"] == debit["careContactId"]
+        csv_text = client.get(
+            "/finance/invoices",
+            params={"care_region": "04", "home_region": "14", "month": month, "format": "csv"},
+        ).text
+    rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")), delimiter=";"))
+    debit_row, credit_row = sorted(rows, key=lambda r: r["type_of_invoice"])
+    for column in ("home_county", "home_municipality", "care_unit_hsa_id", "profession_code",
+                   "mode", "price_list", "status", "care_visit_date"):  # fmt: skip
+        assert credit_row[column] == debit_row[column], column
+    assert int(credit_row["amount_sek"]) == -int(debit_row["amount_sek"])
+    assert int(credit_row["patient_fee_sek"]) == -int(debit_row["patient_fee_sek"])
+
+
+def test_a_municipality_corrected_within_the_county_is_credited_and_rebilled(
+    harness: LiabilityHarness,
+) -> None:
+    """Same county, another municipality: the open line names the wrong municipality, so it
+    is credited (reason 1) and billed again, though the amount is the same."""
+    bodies = _digital(BEFORE)
+    harness.record(bodies)
+    month = BEFORE.strftime("%Y-%m")
+    harness.close("14", "04", month)
+    harness.record(
+        [s.home_region_corrected(bodies[0]["episode_id"],
+                                 home_region={"county": "14", "municipality": "1401"})]
+    )  # fmt: skip
+    assert _lines(harness) == [
+        (380, 500, None, "14", 0),
+        (381, -500, 1, "14", 0),
+        (380, 500, None, "14", 1),
+    ]

@@ -4,6 +4,7 @@ Pure: the API verifies tokens and turns their claims into a ``Principal``; these
 whether that principal may record a fact or read a region's figures.
 """
 
+from routing.access import ownership
 from routing.access.principal import ANY, Principal, Role, principal_from_claims
 from routing.access.rules import Forbidden, check_recording, may_read_region, readable_regions
 
@@ -14,6 +15,7 @@ __all__ = [
     "Role",
     "check_recording",
     "may_read_region",
+    "ownership",
     "principal_from_claims",
     "readable_regions",
 ]

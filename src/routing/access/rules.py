@@ -1,8 +1,10 @@
-"""The binding rules: a front-end records facts only for its own provider and care region;
-region finance reads only what concerns its region as home or care region."""
+"""The binding rules: a front-end records only the facts it owns (its provider and care
+region, its contacts, the episodes it holds: routing.access.ownership); region finance reads
+only what concerns its region as home or care region."""
 
 from __future__ import annotations
 
+from routing.access import ownership
 from routing.access.principal import ANY, Principal, Role
 from routing.episodes import events as ev
 from routing.episodes.journey import EpisodeState
@@ -22,14 +24,13 @@ def check_recording(
     principal: Principal, event: ev.EpisodeEvent, state: EpisodeState | None
 ) -> None:
     """Raises Forbidden unless the principal may record ``event`` on the episode ``state``
-    (None: the event opens the episode). A front-end's opening or new contact must name its
-    own provider and care region; a later fact must concern an episode in which the front-end
-    holds a contact, and a fact about a contact must concern one of its own."""
+    (None: the event opens the episode), by the ownership rules of C10
+    (routing.access.ownership): an opening or new contact names the front-end's own provider
+    and care region, and a new contact in an existing episode comes from its holder or
+    through an accepted referral; any other fact must be one the front-end owns."""
     if not principal.has(Role.front_end):
         raise Forbidden("recording facts needs the front_end role")
     provider, region = principal.provider_id, principal.care_region
-    assert provider is not None
-    assert region is not None
     if isinstance(event, ev.ContactRequested):
         if not _bound(provider, event.provider_id):
             raise Forbidden(
@@ -39,19 +40,30 @@ def check_recording(
             raise Forbidden(
                 f"this front-end records facts for care region {region} only", "care_region"
             )
+        if state is not None and not ownership.may_join(principal, state, event.care_region):
+            raise Forbidden(_not_holder(state, "opens contacts in it"), "episode_id")
         return
     if state is None:
         return  # the journey rules refuse an episode opened by anything else
-    contact_id = getattr(event, "contact_id", None)
-    contacts = list(state.contacts.values())
-    if contact_id is not None and contact_id in state.contacts:
-        contacts = [state.contacts[contact_id]]
-    if not any(_bound(provider, c.provider_id) and _bound(region, c.care_region) for c in contacts):
-        raise Forbidden(
-            f"episode {event.episode_id} holds no contact of provider {provider} in care "
-            f"region {region}",
-            "contact_id" if contact_id is not None else "episode_id",
-        )
+    data = event.model_dump(include={"contact_id", "referral_id"})
+    if not ownership.owns_fact(principal, state, event.type, data):
+        if data.get("contact_id") is not None:
+            raise Forbidden(
+                f"contact {data['contact_id']} of episode {event.episode_id} belongs to "
+                f"another provider; a front-end records facts of its own contacts only",
+                "contact_id",
+            )
+        field = "referral_id" if data.get("referral_id") is not None else "episode_id"
+        raise Forbidden(_not_holder(state, f"records {event.type}"), field)
+
+
+def _not_holder(state: EpisodeState, what: str) -> str:
+    first = ownership.holder(state)
+    return (
+        f"episode {state.episode_id} belongs to provider {first.provider_id} (care region "
+        f"{first.care_region}): only it {what}; another provider joins only through a "
+        "referral to its region that was accepted"
+    )
 
 
 def may_read_region(principal: Principal, *regions: str | None) -> bool:

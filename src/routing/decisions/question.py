@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -19,6 +19,7 @@ from routing.episodes.vocabulary import (
     Profession,
     Urgency,
 )
+from routing.identity.screen import refuse_raw, unparsed_uuids
 from routing.liability.decision import LiabilityDecision, TraceStep
 
 
@@ -45,6 +46,12 @@ class RoutingQuestion(BaseModel):
     """The facts known before or during a contact."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screened(cls, data: Any) -> Any:
+        """No identity number, non-ASCII digit or NUL in any string (routing.identity.screen)."""
+        return refuse_raw(cls.__name__, data, unparsed_uuids(cls))
 
     request_id: UUID = Field(description="Chosen by the client; a retry reuses it.")
     planned_start: AwareDatetime = Field(

@@ -42,6 +42,7 @@ from routing.episodes.vocabulary import (
     Specialty,
     Urgency,
 )
+from routing.identity.screen import refuse_raw, unparsed_uuids
 
 _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
@@ -64,6 +65,18 @@ class EpisodeEvent(BaseModel):
     ENVELOPE: ClassVar[frozenset[str]] = frozenset(
         {"type", "schema_version", "event_id", "episode_id", "occurred_at", "source"}
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screened(cls, data: Any) -> Any:
+        """No string a client sends in any fact holds an identity number, a non-ASCII digit
+        or NUL (routing.identity.screen), checked on the raw body before it is parsed (a
+        number in ``occurred_at`` would otherwise be read as a Unix time, one in a union's
+        tag echoed back in the error), and refused naming each field. ``patient`` alone may
+        be an identity number, which its own validator replaces by the pseudonym. One walk
+        per fact, on HTTP and Kafka alike, so a new field or fact type is screened too."""
+        skip = unparsed_uuids(cls) | {"type"}
+        return refuse_raw(cls.__name__, data, skip, patient="patient")
 
     def data(self) -> dict[str, Any]:
         """The event-specific fields, in JSON form (CloudEvents ``data``)."""

@@ -4,23 +4,38 @@ numbers (samordningsnummer: the day of birth plus 60).
 Accepted forms: ``YYMMDD-NNNC``, ``YYMMDD+NNNC`` (100 years or older), ``YYMMDDNNNC``,
 ``YYYYMMDDNNNC`` and ``YYYYMMDD-NNNC``. A 10-digit form has its century resolved against a
 reference day (the separator says whether the person has turned 100), so that every form of
-the same number normalises to the same 12 digits, and so to the same pseudonym.
+the same number normalises to the same 12 digits, and so to the same pseudonym. Digits of
+any script (fullwidth U+FF10-FF19, Arabic-Indic U+0660-0669...) are read as the ASCII digits they
+stand for first: one person, one pseudonym, however a keyboard spelled the number.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 _SHAPE = re.compile(
-    r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$"
+    r"^(?P<century>[0-9]{2})?(?P<yymmdd>[0-9]{6})(?P<sep>[-+]?)(?P<serial>[0-9]{3})(?P<check>[0-9])$"
 )
-_ANYWHERE = re.compile(r"(?<![0-9A-Za-z])(?:\d{2})?\d{6}[-+]?\d{4}(?![0-9A-Za-z])")
+_ANYWHERE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+"""A digit run of that shape, in any script, not part of a longer run. It may be glued to
+letters (``c191212121212`` holds a number as much as ``19121212-1212`` does); what tells a
+number from an HSA-id's or an organisation's digits is the date (their "month" is 20 or more)."""
+_ANYWHERE_ASCII = re.compile(r"(?<![0-9])(?:[0-9]{2})?[0-9]{6}[-+]?[0-9]{4}(?![0-9])")
+"""The same for ASCII text (a plain character class is faster than Unicode ``\\d``)."""
+_STANDALONE = re.compile(r"(?<![^\W_])(?:\d{2})?\d{6}[-+]?\d{4}(?![^\W_])")
+"""The same, not glued to letters either: for a value that may be a hex pseudonym (``psn_`` +
+hex digits holds ten-digit runs with a valid date by chance)."""
 
 
 class InvalidIdentityNumber(ValueError):  # noqa: N818
     """Shaped like an identity number but not a valid one. The message never repeats it."""
+
+    def __init__(self, message: str, reason: str = "shape") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -37,8 +52,20 @@ class IdentityNumber:
     __str__ = __repr__
 
 
+def ascii_digits(value: str) -> str:
+    """``value`` with every decimal digit of another script replaced by its ASCII digit."""
+    if value.isascii():
+        return value
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in value)
+
+
+def has_foreign_digits(value: str) -> bool:
+    """Whether ``value`` holds a decimal digit that is not ASCII 0-9."""
+    return not value.isascii() and any(c.isdecimal() and not c.isascii() for c in value)
+
+
 def looks_like_identity_number(value: str) -> bool:
-    return _SHAPE.match(value) is not None
+    return _SHAPE.match(ascii_digits(value)) is not None
 
 
 def luhn_check_digit(nine: str) -> int:
@@ -52,12 +79,14 @@ def luhn_check_digit(nine: str) -> int:
 
 def parse_identity_number(value: str, today: date) -> IdentityNumber:
     """Validates format, date (with +60 for samordningsnummer) and check digit."""
-    m = _SHAPE.match(value)
+    m = _SHAPE.match(ascii_digits(value))
     if m is None:
         raise InvalidIdentityNumber("is not shaped like a personnummer or samordningsnummer")
     yymmdd, serial, check = m["yymmdd"], m["serial"], int(m["check"])
     if luhn_check_digit(yymmdd + serial) != check:
-        raise InvalidIdentityNumber("personnummer or samordningsnummer has a wrong check digit")
+        raise InvalidIdentityNumber(
+            "personnummer or samordningsnummer has a wrong check digit", "check digit"
+        )
     day = int(yymmdd[4:6])
     coordination = day > 60
     if coordination:
@@ -89,3 +118,29 @@ def _year(century: str | None, yy: int, sep: str, today: date) -> int:
 def find_identity_numbers(text: str) -> list[tuple[int, int]]:
     """Spans of identity-number-shaped digit runs in free text (for redaction)."""
     return [(m.start(), m.end()) for m in _ANYWHERE.finditer(text)]
+
+
+def names_a_person(candidate: str, today: date) -> bool:
+    """Whether an identity-number-shaped run is one: its date of birth is valid. A wrong
+    check digit does not make it safe (a mistyped number still points at a person, or at a
+    neighbour of one), so it counts too; runs with no valid date (an HSA-id's digits, an
+    organisation number) do not."""
+    digits = ascii_digits(candidate)[-11:].replace("-", "").replace("+", "")
+    month, day = int(digits[-8:-6]), int(digits[-6:-4])
+    if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
+        return False  # the common case (HSA-ids: month 20 or more), without an exception
+    try:
+        parse_identity_number(candidate, today)
+    except InvalidIdentityNumber as refused:
+        return refused.reason == "check digit"
+    return True
+
+
+def holds_identity_number(text: str, today: date, *, glued: bool = True) -> bool:
+    """Whether ``text`` holds a personnummer or samordningsnummer anywhere in it; with
+    ``glued=False`` only one standing apart from letters."""
+    if not glued:
+        runs = _STANDALONE.finditer(text)
+    else:
+        runs = (_ANYWHERE_ASCII if text.isascii() else _ANYWHERE).finditer(text)
+    return any(names_a_person(m.group(), today) for m in runs)

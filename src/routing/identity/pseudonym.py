@@ -19,10 +19,12 @@ from datetime import date
 from routing.identity.personnummer import (
     InvalidIdentityNumber,
     find_identity_numbers,
+    names_a_person,
     parse_identity_number,
 )
 
 PREFIX = "psn_"
+MASK = "[redacted]"
 MIN_KEY_BYTES = 16
 
 
@@ -43,10 +45,16 @@ class Pseudonymiser:
         return PREFIX + mac[:32]
 
     def redact(self, text: str) -> str:
-        """Free text with every valid identity number replaced by its pseudonym. Runs that
-        only look like one (an HSA-id's digits, a wrong date or check digit) stay: free text
-        is full of ten-digit numbers, and none of those names a person."""
-        return _replace_valid(text, self._today(), self.pseudonym)
+        """Free text with every valid identity number replaced by its pseudonym, and one
+        with a wrong check digit by ``[redacted]``. Runs that only look like one (an HSA-id's
+        digits, no valid date) stay: free text is full of ten-digit numbers."""
+        return _replace_valid(text, self._today(), self._pseudonym_or_mask)
+
+    def _pseudonym_or_mask(self, raw: str) -> str:
+        try:
+            return self.pseudonym(raw)
+        except InvalidIdentityNumber:
+            return MASK
 
 
 _current: ContextVar[Pseudonymiser | None] = ContextVar("pseudonymiser", default=None)
@@ -67,16 +75,14 @@ def pseudonymising(pseudonymiser: Pseudonymiser) -> Iterator[None]:
 
 
 def redact_identity_numbers(text: str, today: date | None = None) -> str:
-    """Masks every valid identity number (for logs, where no key is at hand)."""
-    return _replace_valid(text, today or date.today(), lambda _: "[redacted]")
+    """Masks every identity number (for logs and the access trail, where no key is at
+    hand), a mistyped one included (see ``names_a_person``)."""
+    return _replace_valid(text, today or date.today(), lambda _: MASK)
 
 
 def _replace_valid(text: str, today: date, replacement: Callable[[str], str]) -> str:
     spans = find_identity_numbers(text)
     for start, end in reversed(spans):
-        try:
-            parse_identity_number(text[start:end], today)
-        except InvalidIdentityNumber:
-            continue
-        text = text[:start] + replacement(text[start:end]) + text[end:]
+        if names_a_person(text[start:end], today):
+            text = text[:start] + replacement(text[start:end]) + text[end:]
     return text

@@ -11,9 +11,10 @@ from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from routing.episodes.vocabulary import CountyCode, SourceId
+from routing.identity.screen import refuse_raw, unparsed_uuids
 
 BILLING_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:billing-month")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -27,6 +28,12 @@ class MonthClosed(BaseModel):
     """Region finance closed ``month`` for invoices from ``care_region`` to ``home_region``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screened(cls, data: Any) -> Any:
+        """No identity number, non-ASCII digit or NUL in any string (routing.identity.screen)."""
+        return refuse_raw(cls.__name__, data, unparsed_uuids(cls) | {"type"})
 
     type: Literal["month_closed"] = "month_closed"
     schema_version: Literal[1] = 1

@@ -95,7 +95,10 @@ def _document(
 
 
 def _line(n: int, x: dict[str, Any]) -> dict[str, Any]:
+    """One specification line. A credit line's decision is the one of the line it credits
+    (projections/invoice_lines.py), so it repeats that line; its amounts are negated."""
     d: LiabilityDecision = x["decision"]
+    sign = -1 if x["type_of_invoice"] == CREDIT_NOTE else 1
     line: dict[str, Any] = {
         "lineId": n,
         "routingLineId": x["line_id"],
@@ -113,7 +116,7 @@ def _line(n: int, x: dict[str, Any]) -> dict[str, Any]:
         "categorization": {"productCategory": "04", "priceList": d.price_list},
         "invoicedAmountDetails": {
             "netAmount": int(x["amount"]),
-            "outPatientCareFee": d.patient_fee,
+            "outPatientCareFee": None if d.patient_fee is None else sign * d.patient_fee,
         },
     }
     line["routing"] = {"mode": d.mode, "rulebook": d.rulebook, "status": d.status.value}
