@@ -72,6 +72,16 @@ def variants(ep: str, provider: str, region: str) -> dict[str, dict[str, Any]]:
         "treatment_decided r2": f.treatment_decided(ep, referral_id="r2"),
         "treatment_decided episode": f.treatment_decided(ep),
         "home_region_corrected episode": f.home_region_corrected(ep),
+        "medical_assessment_needed c1": f.medical_assessment_needed(ep, "c1"),
+        "medical_assessment_needed c2": f.medical_assessment_needed(ep, "c2"),
+        "appointment_booked r1": f.appointment_booked(ep, "r1"),
+        "limit_notice_given r2": f.limit_notice_given(ep, "r2"),
+        "medically_caused_wait r1": f.medically_caused_wait(ep, "r1"),
+        "care_declined r2": f.care_declined(ep, "r2"),
+        "care_requested_again r1": f.care_requested_again(ep, "r1"),
+        "other_region_chosen r2": f.other_region_chosen(ep, "r2"),
+        "treatment_given t1": f.treatment_given(ep, "t1"),
+        "appointment_booked t1": f.appointment_booked(ep, treatment_id="t1"),
     }
 
 
@@ -104,4 +114,17 @@ MAY_RECORD: dict[str, set[str]] = {
     "treatment_decided r2": {"holder", "receiver"},
     "treatment_decided episode": {"holder"},
     "home_region_corrected episode": {"holder"},
+    # care-guarantee facts follow what they are about: a contact's are its owner's, a
+    # referral's are the holder's and the target region's, a treatment decided without a
+    # referral (t1, none recorded) is the holder's
+    "medical_assessment_needed c1": {"holder"},
+    "medical_assessment_needed c2": {"joined"},
+    "appointment_booked r1": {"holder", "joined", "same_region_14"},
+    "limit_notice_given r2": {"holder", "receiver"},
+    "medically_caused_wait r1": {"holder", "joined", "same_region_14"},
+    "care_declined r2": {"holder", "receiver"},
+    "care_requested_again r1": {"holder", "joined", "same_region_14"},
+    "other_region_chosen r2": {"holder", "receiver"},
+    "treatment_given t1": {"holder"},
+    "appointment_booked t1": {"holder"},
 }

@@ -151,3 +151,15 @@ def test_claims() -> None:
         principal_from_claims({"sub": "x", "roles": ["finance"]}, allow_wildcards=True)
     with pytest.raises(InvalidClaims, match="list"):
         principal_from_claims({"sub": "x", "roles": 3}, allow_wildcards=True)
+
+
+def test_a_treatment_decided_on_a_referral_is_followed_up_by_the_referral_s_side() -> None:
+    """C10: treatment t2 decided on accepted referral r1 (to region 14) is given and booked by
+    region 14's side or the holder; a provider of another region may not record it."""
+    ep = str(uuid4())
+    state = f.replay([*episode_bodies(ep), f.treatment_decided(ep, "t2", referral_id="r1")])
+    for fact in (f.treatment_given(ep, "t2"), f.appointment_booked(ep, treatment_id="t2")):
+        for bound in (HOLDER, JOINED):
+            check_recording(front_end(*bound), parse_event(fact), state)
+        with pytest.raises(Forbidden):
+            check_recording(front_end(*RECEIVER), parse_event(fact), state)

@@ -66,6 +66,15 @@ def may_join(principal: Principal, state: EpisodeState, care_region: str) -> boo
     )
 
 
+def _treatment_referral(state: EpisodeState, fact: str, data: dict[str, Any]) -> str | None:
+    """A later fact about a treatment (given, booked, waited, declined...) belongs where its
+    decision does: to the referral it was decided on, else to the holder."""
+    treatment_id = data.get("treatment_id")
+    if treatment_id is None or fact == "treatment_decided":
+        return None
+    return state.treatment_referrals.get(treatment_id)
+
+
 def owns_fact(principal: Principal, state: EpisodeState, fact: str, data: dict[str, Any]) -> bool:
     """Whether the fact of type ``fact`` with fields ``data`` (an existing one, or one about
     to be recorded) is the principal's, by the rules above."""
@@ -77,7 +86,7 @@ def owns_fact(principal: Principal, state: EpisodeState, fact: str, data: dict[s
                 owns_contact(principal, c) for c in state.contacts.values()
             )
         return owns_contact(principal, contact)
-    referral_id = data.get("referral_id")
+    referral_id = data.get("referral_id") or _treatment_referral(state, fact, data)
     if referral_id is not None and fact != "referral_issued":
         referral = state.referrals.get(referral_id)
         return holds(principal, state) or (referral is not None and receives(principal, referral))

@@ -45,7 +45,7 @@ def check_recording(
         return
     if state is None:
         return  # the journey rules refuse an episode opened by anything else
-    data = event.model_dump(include={"contact_id", "referral_id"})
+    data = event.model_dump(include={"contact_id", "referral_id", "treatment_id"})
     if not ownership.owns_fact(principal, state, event.type, data):
         if data.get("contact_id") is not None:
             raise Forbidden(

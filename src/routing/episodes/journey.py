@@ -101,6 +101,8 @@ class EpisodeState:
     referrals: dict[str, Referral] = field(default_factory=dict)
     treatments: dict[str, datetime] = field(default_factory=dict)
     treatments_given: set[str] = field(default_factory=set)
+    treatment_referrals: dict[str, str] = field(default_factory=dict)
+    """Treatment id -> the referral it was decided on: whose treatment it is (C10)."""
     triages: int = 0
     assessments: int = 0
     home_region_corrections: int = 0
@@ -114,6 +116,7 @@ class EpisodeState:
             referrals={k: replace(r) for k, r in self.referrals.items()},
             treatments=dict(self.treatments),
             treatments_given=set(self.treatments_given),
+            treatment_referrals=dict(self.treatment_referrals),
         )
 
     @classmethod
@@ -387,6 +390,8 @@ class EpisodeState:
                 self.referrals[e.referral_id].status = "rejected"
             case ev.TreatmentDecided():
                 self.treatments[e.treatment_id] = e.occurred_at
+                if e.referral_id is not None:
+                    self.treatment_referrals[e.treatment_id] = e.referral_id
             case ev.TreatmentGiven():
                 self.treatments_given.add(e.treatment_id)
             case ev.HomeRegionCorrected():
