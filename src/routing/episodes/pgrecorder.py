@@ -16,18 +16,41 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
+)
 from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
 from routing.audit.chain import Link, Plaintext, extend, identity
+from routing.operations.resilience import RECONNECT_SECONDS, briefly
 
 
 class BinaryInsertProcessRecorder(PostgresProcessRecorder):
     plaintext: Plaintext = staticmethod(identity)
 
+    # The library tries these ten times, 0.2 s apart, each attempt waiting up to the pool's
+    # timeout for a connection: through a PostgreSQL restart a request hung for tens of
+    # seconds, then failed. The same methods under the shared policy: a stale connection is
+    # replaced and the call tried again at once, but within seconds the error goes up (the
+    # API answers 503 with Retry-After; a worker starts again with backoff).
+    insert_events = briefly(PostgresApplicationRecorder.insert_events.__wrapped__)
+    select_events = briefly(PostgresAggregateRecorder.select_events.__wrapped__)
+    select_notifications = briefly(PostgresApplicationRecorder.select_notifications.__wrapped__)
+    max_notification_id = briefly(PostgresApplicationRecorder.max_notification_id.__wrapped__)
+    insert_tracking = briefly(PostgresTrackingRecorder.insert_tracking.__wrapped__)
+    max_tracking_id = briefly(PostgresTrackingRecorder.max_tracking_id.__wrapped__)
+    has_tracking_id = briefly(PostgresTrackingRecorder.has_tracking_id.__wrapped__)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The pool's background reconnection backs off without a bound (1 s, 2 s, 4 s...):
+        # after a long outage the store would come back long after PostgreSQL. Given up
+        # early, the next call that wants a connection makes one at once (projections/db.py).
+        self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.chain_table = SQL("{}.{}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
         )
