@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -69,6 +71,8 @@ class Outcome:
     back_at: float = 0.0
     ready_at: float | None = None
     caught_up_at: float | None = None
+    relayed_at: float | None = None
+    load_stopped_at: float = 0.0
     reads_after: dict[str, int] = field(default_factory=dict)
     inbound_ids: list[str] = field(default_factory=list)
     stored: Counter[str] = field(default_factory=Counter)
@@ -93,6 +97,8 @@ class Outcome:
             "projected_completed_contacts": self.projected,
             "ready_after_s": _since(self.ready_at, self.back_at),
             "lag0_after_s": _since(self.caught_up_at, self.back_at),
+            "relay_caught_up_after_s": _since(self.relayed_at, self.back_at),
+            "load_stopped_after_s": _since(self.load_stopped_at, self.back_at),
         }
 
 
@@ -231,11 +237,15 @@ async def _scenario(
         finally:
             load.stop.set()
             await writing
+            out.load_stopped_at = time.monotonic()
         out.answers = load.answers
 
         async def caught_up() -> bool:
             probe = await _probe(http, api + "/ready")
-            return _lag_zero(probe) and await asyncio.to_thread(_relay_caught_up, settings)
+            relayed = await asyncio.to_thread(_relay_caught_up, settings)
+            if relayed and out.relayed_at is None:
+                out.relayed_at = time.monotonic()
+            return _lag_zero(probe) and relayed
 
         out.caught_up_at = await _until(caught_up, 60)
         for name, p in procs.items():
@@ -290,6 +300,13 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             _collect(out, settings, workdir, procs)
             out.logs = {n: p.tail(40) for n, p in procs.items()}
             print(f"\nPostgreSQL restart ({fault}): {out.figures()}")
+            keep = os.environ.get("ROUTING_FAULTS_LOGS")  # a directory to keep the logs in
+            if keep:
+                for p in procs.values():
+                    shutil.copy(p.log, Path(keep) / f"{fault}-{p.log.name}")
+            for name, p in procs.items():  # what each process said about the outage
+                said = [line[:240] for line in p.tail(400).splitlines() if "WARNING" in line]
+                print(f"--- {name}: {len(said)} warnings", *said[-12:], sep="\n")
             yield out
         finally:
             for p in procs.values():

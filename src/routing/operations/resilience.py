@@ -61,7 +61,8 @@ return within about 2 s, and a hundred processes do not all knock at the same in
 
 RESTARTS = Counter(
     "routing_worker_store_retries_total",
-    "Times a worker met an unavailable store and started its work again after a backoff.",
+    "Times a worker met an unavailable store and tried again after a backoff (its step, "
+    "or its whole loop).",
     ["worker"],
 )
 
@@ -83,15 +84,17 @@ BRIEF_SECONDS = 3.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def briefly(fn: F) -> F:
-    """Retries ``fn`` on a transient error for at most ``BRIEF_SECONDS``: after a restart each
-    pooled connection fails once ("the connection is lost") and the pool replaces it, so the
-    call succeeds on a fresh one; while the server is away the error goes up instead of
-    holding the caller (the API answers 503 at once; a worker starts again with backoff)."""
+def briefly(fn: F, before_retry: Callable[[RetryCallState], None] | None = None) -> F:
+    """Retries ``fn`` on a transient error for at most ``BRIEF_SECONDS``: after a restart the
+    pooled connections are broken ("the connection is lost"), ``before_retry`` can have the
+    pool replace them, and the call succeeds on a fresh one; while the server is away the
+    error goes up instead of holding the caller (the API answers 503 at once; a worker starts
+    again with backoff)."""
     policy = retry(
         retry=retry_if_exception(is_transient),
         stop=stop_after_delay(BRIEF_SECONDS),
         wait=wait_exponential_jitter(multiplier=0.05, max=0.5, jitter=0.05),
+        before_sleep=before_retry,
         reraise=True,
     )
     return cast(F, policy(fn))
@@ -147,6 +150,27 @@ async def persevere(
     return result
 
 
+PATIENT_SECONDS = 20.0
+"""How long a worker's step waits in place for the store (:func:`patiently`): longer than a
+restart takes, shorter than a shutdown's grace period (Kubernetes: 30 s)."""
+
+
+def patiently(fn: F) -> F:
+    """For a worker's step that is one store transaction and safe to repeat (a projection's
+    page, reading its position): tried again in place, with backoff, for up to
+    ``PATIENT_SECONDS``. The worker keeps its Kafka group membership through a restart (a
+    consumer started again waits for the group to rebalance: 10-15 s with the bundled broker);
+    past that the error goes up and :func:`supervise` starts the worker again."""
+    policy = retry(
+        retry=retry_if_exception(is_transient),
+        wait=WAIT,
+        stop=stop_after_delay(PATIENT_SECONDS),
+        before_sleep=_logged(getattr(fn, "__qualname__", "store call"), "trying again"),
+        reraise=True,
+    )
+    return cast(F, policy(fn))
+
+
 def persevering(name: str) -> Callable[[F], F]:
     """:func:`persevere` for a synchronous job that starts over cleanly (a replay from the
     store empties its scratch tables first): tried until it ends without a transient store
@@ -160,14 +184,14 @@ def persevering(name: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], policy)
 
 
-def _logged(name: str) -> Callable[[RetryCallState], None]:
+def _logged(name: str, doing: str = "starting again") -> Callable[[RetryCallState], None]:
     def logged(state: RetryCallState) -> None:
         RESTARTS.labels(name).inc()
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning(
-            "%s: store unavailable (%s); starting again in %.1f s (attempt %d)",
-            name, _why(exc), wait, state.attempt_number,
+            "%s: store unavailable (%s); %s in %.1f s (attempt %d)",
+            name, _why(exc), doing, wait, state.attempt_number,
         )  # fmt: skip
 
     return logged
