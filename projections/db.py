@@ -166,6 +166,35 @@ class SQLiteReadModels(ReadModelDB):
         self._conn.commit()
 
 
+class _DDLSerialised:
+    """A PostgreSQL cursor whose transaction takes the DDL lock before its first CREATE, DROP
+    or ALTER: processes and threads creating the same tables at once otherwise race on the
+    catalogue ("duplicate key value violates unique constraint pg_type_typname_nsp_index"),
+    which ended a projection process started beside the API."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._c = cursor
+        self._locked = False
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        if not self._locked and query.lstrip()[:6].upper().startswith(_DDL):
+            self._c.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            self._locked = True
+        return self._c.execute(query, params)
+
+    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]]) -> Any:
+        return self._c.executemany(query, params_seq)
+
+    def fetchone(self) -> Any:
+        return self._c.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._c.fetchall()  # type: ignore[no-any-return]
+
+
+_DDL = ("CREATE", "DROP", "ALTER")
+
+
 class PostgresReadModels(ReadModelDB):
     """Read models on PostgreSQL through a pool of connections (psycopg_pool).
 
@@ -208,20 +237,11 @@ class PostgresReadModels(ReadModelDB):
             name=f"read-models-{schema}",
             open=True,
         )
-        self._created = False
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self._pool.connection() as conn:
-            first = not self._created
-            with conn.transaction(), conn.cursor() as cursor:
-                if first:
-                    # Until one has committed, transactions may create tables; processes (and
-                    # threads) starting together would otherwise race on the catalogue
-                    # (duplicate type names...).
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
-                yield cursor  # type: ignore[misc]
-            self._created = True
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _DDLSerialised(cursor)
 
     def close(self) -> None:
         self._pool.close()

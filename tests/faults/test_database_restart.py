@@ -136,9 +136,11 @@ class Load:
         )  # fmt: skip
 
 
-async def _probe(http: httpx.AsyncClient, url: str) -> Probe:
+async def _probe(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> Probe:
     try:
-        r = await http.get(url, timeout=5)
+        r = await http.get(url, headers=headers, timeout=10)
     except httpx.TransportError:
         return Probe(time.monotonic(), None)
     try:
@@ -256,10 +258,10 @@ async def _scenario(
             "/projections/episode-summary?home_region=14",
             f"/necessity/summary?care_region={f.CARE_REGION}&month={month}",
         ):
-            r = await http.get(api + path, headers=reader)
-            out.reads_after[path] = r.status_code
-        summary = await http.get(api + "/projections/episode-summary", headers=reader)
-        out.projected = int(summary.json()["total"]) if summary.status_code == 200 else -1
+            read = await _probe(http, api + path, reader)
+            out.reads_after[path] = read.status or 0
+        summary = await _probe(http, api + "/projections/episode-summary", reader)
+        out.projected = int(summary.body["total"]) if summary.status == 200 else -1
     return out
 
 
