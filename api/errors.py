@@ -1,4 +1,8 @@
-"""One error shape for every 4xx: a machine ``code``, a human ``message``, and the field.
+"""One error shape for every error: a machine ``code``, a human ``message``, and the field.
+
+A store that is unavailable (PostgreSQL restarting) is a 503 ``store_unavailable`` with
+``Retry-After``; anything unexpected is a 500 ``internal_error`` in the same JSON shape, never
+the server's text/plain page (the fast lane maps them the same way: ``server_error_reply``).
 
 FastAPI's own 422 names fields as location tuples that include the discriminator tag of the
 event union; front-end developers want ``events[3].occurred_at``, so the handler rewrites them.
@@ -6,6 +10,7 @@ event union; front-end developers want ``events[3].occurred_at``, so the handler
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from routing.episodes.events import EVENT_TYPES
 from routing.episodes.service import EpisodeNotFound, EventRejected
+from routing.operations.resilience import RETRY_AFTER_SECONDS, TRANSIENT, is_transient
+
+log = logging.getLogger(__name__)
 
 
 class FieldError(BaseModel):
@@ -127,11 +135,37 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+UNAVAILABLE_HEADERS = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def server_error(exc: BaseException, where: str) -> tuple[int, ErrorBody, dict[str, str]]:
+    """Status, body and headers for an exception no handler turned into a 4xx: a store that
+    is unavailable is 503 with Retry-After (the client retries; event ids make it safe),
+    anything else 500, logged with its traceback."""
+    if is_transient(exc):
+        log.warning("store unavailable at %s: %s", where, str(exc).splitlines()[0][:200])
+        body = ErrorBody(
+            code="store_unavailable",
+            message="the store is unavailable for a moment; retry after the time in Retry-After",
+        )
+        return 503, body, dict(UNAVAILABLE_HEADERS)
+    log.error("unexpected error at %s", where, exc_info=exc)
+    return 500, ErrorBody(code="internal_error", message="unexpected error (logged)"), {}
+
+
+def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    status, body, headers = server_error(exc, request.url.path)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(EventRejected, _rejected)
     app.add_exception_handler(EpisodeNotFound, _not_found)
+    for transient in TRANSIENT:
+        app.add_exception_handler(transient, _server_error)
+    app.add_exception_handler(Exception, _server_error)  # outermost: JSON, never text/plain
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -140,4 +174,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "A rule of the journey or of idempotency refused it."},
     413: {"model": ErrorBody, "description": "Body larger than the configured limit."},
     422: {"model": ErrorBody, "description": "Invalid body; `field` names the first bad field."},
+    503: {
+        "model": ErrorBody,
+        "description": "`store_unavailable`: the store is restarting; retry after `Retry-After` "
+        "seconds (the same `event_id` makes the retry idempotent).",
+    },
 }

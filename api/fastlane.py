@@ -10,7 +10,8 @@ tests/integration/test_fast_lane.py holds both paths to the same answers.
 
 Everything else, and every request when ``ROUTING_FAST_LANE=false``, goes to FastAPI. The
 lane sits in front of all of FastAPI's middleware (``RoutingAPI.__call__``): an exception it
-does not turn into a 4xx reaches uvicorn, which logs it and answers 500, as FastAPI would.
+does not turn into a 4xx is answered as FastAPI's handlers would (api/errors.py): a store
+that is unavailable 503 with Retry-After, anything else 500, both in the JSON error shape.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from api.auth import (
     principal_of,
     role_refusal,
 )
-from api.errors import ErrorBody, rejected_body, validation_body
+from api.errors import ErrorBody, rejected_body, server_error, validation_body
 from api.limits import too_large_body
 from routing.access import Principal, Role
 from routing.episodes.service import EventRejected
@@ -95,7 +96,10 @@ class FastLane:
     async def serve(
         self, route: HotRoute, state: Any, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        reply = await self._reply(route, state, scope, receive)
+        try:
+            reply = await self._reply(route, state, scope, receive)
+        except Exception as exc:  # store unavailable: 503 + Retry-After; else 500, as JSON
+            reply = server_error_reply(exc, route.path)
         await send(
             {
                 "type": "http.response.start",
@@ -154,6 +158,16 @@ class FastLane:
 
 def error_reply(status: int, body: ErrorBody) -> Reply:
     return Reply(status, orjson.dumps(body.model_dump(exclude_none=True)))
+
+
+def server_error_reply(exc: BaseException, where: str) -> Reply:
+    """What FastAPI's handlers answer for the same exception (api/errors.py)."""
+    status, body, headers = server_error(exc, where)
+    return Reply(
+        status,
+        orjson.dumps(body.model_dump(exclude_none=True)),
+        [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    )
 
 
 def _unauthorized(message: str) -> Reply:

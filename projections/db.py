@@ -16,9 +16,15 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from routing.config import Settings, StoreKind
+from routing.operations.resilience import RECONNECT_SECONDS
 from routing.store import DDL_LOCK
+
+READ_MODEL_WAIT_SECONDS = 2.0
+"""How long a transaction waits for a connection before failing (PoolTimeout): long enough
+for a busy pool, short enough that a probe or a request is answered while PostgreSQL is away."""
 
 
 class Cursor(Protocol):
@@ -160,38 +166,85 @@ class SQLiteReadModels(ReadModelDB):
         self._conn.commit()
 
 
+class _DDLSerialised:
+    """A PostgreSQL cursor whose transaction takes the DDL lock before its first CREATE, DROP
+    or ALTER: processes and threads creating the same tables at once otherwise race on the
+    catalogue ("duplicate key value violates unique constraint pg_type_typname_nsp_index"),
+    which ended a projection process started beside the API."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._c = cursor
+        self._locked = False
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        if not self._locked and query.lstrip()[:6].upper().startswith(_DDL):
+            self._c.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            self._locked = True
+        return self._c.execute(query, params)
+
+    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]]) -> Any:
+        return self._c.executemany(query, params_seq)
+
+    def fetchone(self) -> Any:
+        return self._c.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._c.fetchall()  # type: ignore[no-any-return]
+
+
+_DDL = ("CREATE", "DROP", "ALTER")
+
+
 class PostgresReadModels(ReadModelDB):
+    """Read models on PostgreSQL through a pool of connections (psycopg_pool).
+
+    One connection held for the process's life never recovers from a server restart: every
+    later query fails with "the connection is lost". The pool checks a connection before
+    handing it out (an empty query) and replaces a broken one, and reconnects in the
+    background while the server is away, so the API's reads and the runners' pages work again
+    as soon as PostgreSQL is back. A transaction that meets the outage fails with
+    ``psycopg.OperationalError`` (``PoolTimeout`` while no connection can be made): the API
+    answers 503, a runner starts its page again (routing.operations.resilience).
+    """
+
     dialect = "postgres"
 
-    def __init__(self, dsn: str, schema: str, *, scratch: bool = False) -> None:
+    def __init__(
+        self, dsn: str, schema: str, *, scratch: bool = False, max_size: int = 4
+    ) -> None:
         """``scratch``: commits do not wait for the WAL flush (a replay lost to a crash is
-        started again; it is never the record)."""
-        self._conn = psycopg.connect(dsn)
-        if scratch:
-            self._conn.execute("SET synchronous_commit = off")
-            self._conn.commit()
-        self._lock = threading.Lock()
-        self._created = False
-        with self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
-            self._conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-            )
-        self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        self._conn.commit()
+        started again; it is never the record). ``max_size``: connections at most (the API
+        reads from several threads; a runner process writes from one per projection)."""
+        with psycopg.connect(dsn, autocommit=True) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        settings = sql.SQL("SET search_path TO {}").format(sql.Identifier(schema))
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            conn.execute(settings)
+            if scratch:
+                conn.execute("SET synchronous_commit = off")
+            conn.commit()
+
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=max_size,
+            configure=configure,
+            check=ConnectionPool.check_connection,
+            timeout=READ_MODEL_WAIT_SECONDS,
+            reconnect_timeout=RECONNECT_SECONDS,
+            name=f"read-models-{schema}",
+            open=True,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
-            if not self._created:
-                # A connection's first transaction creates tables; processes starting together
-                # would otherwise race on the catalogue (duplicate type names...).
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
-                self._created = True
-            yield cursor  # type: ignore[misc]
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _DDLSerialised(cursor)
 
     def close(self) -> None:
-        self._conn.close()
+        self._pool.close()
 
     def lock_partition(self, cur: Cursor, key: str, partition: int) -> None:
         """During a rebalance a departing consumer may still apply a page the new owner also

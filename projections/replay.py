@@ -23,6 +23,7 @@ from projections.db import Cursor, PostgresReadModels, ReadModelDB, SQLiteReadMo
 from routing.audit.reading import FactReader
 from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
+from routing.operations.resilience import persevering
 
 Progress = Callable[[int, int], None]
 """(store position reached, last store position)."""
@@ -70,6 +71,7 @@ def replayed_position(db: ReadModelDB, name: str) -> int | None:
         return int(row[0]) if row else None
 
 
+@persevering("replay")  # a store restart starts it over: it empties its tables first
 def replay(
     service: CareEpisodes,
     db: ReadModelDB,

@@ -34,7 +34,7 @@ from projections import base
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
 from routing.messaging.envelope import TYPE_PREFIX, decode
-from routing.operations import metrics
+from routing.operations import metrics, resilience
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,12 @@ class ProjectionWorker:
             base.create_position_tables(cur)
             projection.create(cur, suffix)
 
+    @resilience.patiently  # a store restart: wait for it here, keeping the group membership
     def position(self, partition: int) -> int:
         with self.db.transaction() as cur:
             return base.read_position(cur, self.key, self.topic, partition)
 
+    @resilience.patiently  # one transaction: a page cut off by a restart is applied again
     def apply(self, partition: int, records: list[Record]) -> Applied:
         self.correlations, self.page_applied = set(), 0
         try:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the full suite: lint, types, schema drift, unit tests and the integration tiers (SQLite
-# file, real PostgreSQL). With CI set, a skipped PostgreSQL tier fails the run.
+# file, real PostgreSQL, faults). With CI set, a skipped PostgreSQL or fault tier fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
 . scripts/_postgres.sh
+. scripts/_postgres_server.sh
 . scripts/_compose.sh
 . scripts/_chromium.sh
 echo "== ruff" && .venv/bin/ruff check .

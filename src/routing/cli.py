@@ -207,17 +207,21 @@ async def _run_stack(
     from api.app import create_app
     from projections.db import open_read_models
     from routing import stack
+    from routing.operations.resilience import supervise
 
     await stack.prepare_topics(settings)
     db = open_read_models(settings)
     stop = asyncio.Event()
     workers = []
+    # A store restart must not end a worker: each is started again after a backoff.
     if relay:
-        workers.append(stack.relay(settings, service).run(stop))
+        workers.append(supervise("relay", stack.relay(settings, service).run, stop))
     if ingest:
-        workers.append(stack.ingest(settings, service).run(stop))
+        workers.append(supervise("ingest", stack.ingest(settings, service).run, stop))
     if run_projections:
-        workers += [r.run(stop) for r in stack.runners(settings, db, projections)]
+        workers += [
+            supervise(r.worker.key, r.run, stop) for r in stack.runners(settings, db, projections)
+        ]
     server = None
     if api:
         app_ = create_app(settings, service=service, read_models=db)
@@ -313,6 +317,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection nam
     from projections import PROJECTIONS
     from projections.db import open_read_models
     from projections.rebuild import rebuild
+    from routing.operations.resilience import persevere
 
     if name not in PROJECTIONS:
         console.print(f"[red]unknown projection {name!r}[/] (known: {', '.join(PROJECTIONS)})")
@@ -323,17 +328,20 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection nam
 
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     db = open_read_models(settings)
-    assert settings.kafka_bootstrap_servers
+    bootstrap = settings.kafka_bootstrap_servers
+    assert bootstrap
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=console,
     ) as bar:  # fmt: skip
         task = bar.add_task(f"rebuilding {name}", total=None)
         n = asyncio.run(
-            rebuild(
-                db, PROJECTIONS[name](settings), settings.kafka_bootstrap_servers,
-                settings.events_topic,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            persevere(  # a store restart starts the rebuild over (its first step is a drop)
+                f"rebuild {name}",
+                lambda: rebuild(
+                    db, PROJECTIONS[name](settings), bootstrap, settings.events_topic,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                ),
             )
         )  # fmt: skip
     db.close()

@@ -238,5 +238,8 @@ class Settings(BaseSettings):
                 "POSTGRES_SCHEMA": self.postgres_schema,
                 "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+                # Seconds a call waits for a pooled connection: while PostgreSQL restarts a
+                # request is answered 503 instead of waiting (operations/resilience.py).
+                "POSTGRES_CONNECT_TIMEOUT": "2",
             }
         return env

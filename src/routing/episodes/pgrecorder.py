@@ -12,22 +12,61 @@ log's order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
-from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresProcessRecorder,
+    PostgresTrackingRecorder,
+)
 from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier
+from tenacity import RetryCallState
 
 from routing.audit.chain import Link, Plaintext, extend, identity
+from routing.operations.resilience import RECONNECT_SECONDS, briefly
+
+
+def _check_pool(state: RetryCallState) -> None:
+    """After a transient error: every idle connection of the pool is tested and a broken one
+    replaced (psycopg_pool's ``check``), so the retry does not meet the next broken one. The
+    library's pool does not test connections on checkout (a round trip on every write)."""
+    recorder = state.args[0]
+    with contextlib.suppress(Exception):  # the server may still be away: the retry says so
+        recorder.datastore.pool.check()
+
+
+def _briefly(method: Any) -> Any:
+    """The library's method without its own retry (``__wrapped__``), under the shared one."""
+    return briefly(method.__wrapped__, before_retry=_check_pool)
 
 
 class BinaryInsertProcessRecorder(PostgresProcessRecorder):
     plaintext: Plaintext = staticmethod(identity)
 
+    # The library tries these ten times, 0.2 s apart, each attempt waiting up to the pool's
+    # timeout for a connection: through a PostgreSQL restart a request hung for tens of
+    # seconds, then failed. The same methods under the shared policy: a stale connection is
+    # replaced and the call tried again at once, but within seconds the error goes up (the
+    # API answers 503 with Retry-After; a worker starts again with backoff).
+    insert_events = _briefly(PostgresApplicationRecorder.insert_events)
+    select_events = _briefly(PostgresAggregateRecorder.select_events)
+    select_notifications = _briefly(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _briefly(PostgresApplicationRecorder.max_notification_id)
+    insert_tracking = _briefly(PostgresTrackingRecorder.insert_tracking)
+    max_tracking_id = _briefly(PostgresTrackingRecorder.max_tracking_id)
+    has_tracking_id = _briefly(PostgresTrackingRecorder.has_tracking_id)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The pool's background reconnection backs off without a bound (1 s, 2 s, 4 s...):
+        # after a long outage the store would come back long after PostgreSQL. Given up
+        # early, the next call that wants a connection makes one at once (projections/db.py).
+        self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.chain_table = SQL("{}.{}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
         )

@@ -35,7 +35,7 @@ from routing.identity import (
     pseudonymising,
     redact_identity_numbers,
 )
-from routing.operations import correlation, metrics
+from routing.operations import correlation, metrics, resilience
 
 log = logging.getLogger(__name__)
 
@@ -177,11 +177,13 @@ class Ingest:
             "inbound", (e.type for e, r in zip(events, results, strict=True) if not r.replayed)
         )
 
+    @resilience.patiently  # a store restart: wait here, keeping the group membership
     def tracked(self, partition: int) -> int:
         """Offset + 1 of the last message of ``partition`` whose effects are stored."""
         name = tracking_name(self.topic, partition)
         return int(self.service.recorder.max_tracking_id(name) or 0)
 
+    @resilience.patiently
     def _track_only(self, tracking: Tracking) -> None:
         if self.tracked_by_name(tracking.application_name) < tracking.notification_id:
             self.service.recorder.insert_tracking(tracking)

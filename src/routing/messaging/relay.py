@@ -26,7 +26,7 @@ from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.messaging.envelope import CONTENT_TYPE, encode
 from routing.messaging.progress import Probe, ProgressStore, RelayProgress
-from routing.operations import correlation, metrics
+from routing.operations import correlation, metrics, resilience
 
 log = logging.getLogger(__name__)
 _PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as every Kafka client does
@@ -101,6 +101,10 @@ class Relay:
                     await _quietly(producer.stop())
                     producer = None
                 await _wait(stop, 1.0)
+            except resilience.TRANSIENT:  # the store: run() is started again (stack)
+                if producer is not None:
+                    await _quietly(producer.stop())
+                raise
         if producer is not None:
             await producer.stop()  # flushes: nothing is in flight after the last page's acks
         log.info("relay stopped at store position %d", self.progress.position)

@@ -1,0 +1,374 @@
+"""PostgreSQL restarts under the production stack, with nothing lost (issue 15, items 3, 4, 7).
+
+``routing serve``, ``relay``, ``ingest`` and ``projections run`` run as separate processes in
+production mode (RS256 tokens, cipher on) against a private PostgreSQL cluster and the bundled
+broker. Under steady load (journeys through ``POST /events/batch``, single facts through
+``POST /events``, facts on the inbound topic) PostgreSQL is stopped (``pg_ctl stop -m
+immediate``, or SIGKILL to the postmaster) and started again a few seconds later. Each
+scenario runs once per module; the tests below assert on what it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from routing.config import Settings
+from routing.episodes.service import CareEpisodes
+from routing.messaging.broker import BundledBroker
+from routing.store import open_episodes
+from tests import kafka_support as ks
+from tests import support as f
+from tests.faults.conftest import Process, Signer, private_cluster, production_settings
+from tests.faults.pg_cluster import PgCluster
+
+pytestmark = pytest.mark.faults
+
+OUTAGE_SECONDS = 5.0
+RECOVERY_TARGET_SECONDS = 15.0
+FRONT_END = {"provider_id": f.PROVIDER, "care_region": f.CARE_REGION}
+
+
+@dataclass
+class Answer:
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+    retry_after: str | None
+    event_ids: list[str]
+
+
+@dataclass
+class Probe:
+    at: float
+    status: int | None  # None: no answer at all
+    body: Any = None
+
+
+@dataclass
+class Outcome:
+    answers: list[Answer] = field(default_factory=list)
+    ready: dict[str, list[Probe]] = field(default_factory=dict)
+    live: list[Probe] = field(default_factory=list)
+    exited: dict[str, int | None] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    down_at: float = 0.0
+    back_at: float = 0.0
+    ready_at: float | None = None
+    caught_up_at: float | None = None
+    relayed_at: float | None = None
+    load_stopped_at: float = 0.0
+    reads_after: dict[str, int] = field(default_factory=dict)
+    inbound_ids: list[str] = field(default_factory=list)
+    stored: Counter[str] = field(default_factory=Counter)
+    completed_stored: int = 0
+    projected: int = 0
+    verify: tuple[int, str] = (0, "")
+
+    def during(self, name: str) -> list[Probe]:
+        return [p for p in self.ready[name] if self.down_at < p.at < self.back_at]
+
+    def figures(self) -> dict[str, Any]:
+        accepted = [i for a in self.answers if 200 <= a.status < 300 for i in a.event_ids]
+        wanted = accepted + self.inbound_ids
+        return {
+            "accepted": len(accepted),
+            "inbound": len(self.inbound_ids),
+            "stored": sum(1 for i in wanted if self.stored[i] >= 1),
+            "lost": sum(1 for i in wanted if self.stored[i] == 0),
+            "double": sum(1 for i in wanted if self.stored[i] > 1),
+            "answered_503": sum(a.status == 503 for a in self.answers),
+            "completed_contacts_stored": self.completed_stored,
+            "projected_completed_contacts": self.projected,
+            "ready_after_s": _since(self.ready_at, self.back_at),
+            "lag0_after_s": _since(self.caught_up_at, self.back_at),
+            "relay_caught_up_after_s": _since(self.relayed_at, self.back_at),
+            "load_stopped_after_s": _since(self.load_stopped_at, self.back_at),
+        }
+
+
+def _since(at: float | None, start: float) -> float | None:
+    return None if at is None else round(at - start, 2)
+
+
+class Load:
+    """Steady writes: a journey per batch, a single fact per request, until stopped."""
+
+    def __init__(self, http: httpx.AsyncClient, base: str, headers: dict[str, str]) -> None:
+        self.http, self.base, self.headers = http, base, headers
+        self.answers: list[Answer] = []
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            journey = f.typical_journey()
+            await self._post("/events/batch", {"events": journey}, journey)
+            single = f.contact_requested()
+            await self._post("/events", single, [single])
+            await asyncio.sleep(0.02)
+
+    async def _post(self, path: str, body: Any, facts: list[dict[str, Any]]) -> None:
+        try:
+            r = await self.http.post(self.base + path, json=body, headers=self.headers)
+        except httpx.TransportError as exc:  # the API must answer, whatever happens
+            self.answers.append(Answer(path, 0, "", repr(exc).encode(), None, []))
+            return
+        self.answers.append(
+            Answer(
+                path, r.status_code, r.headers.get("content-type", ""), r.content,
+                r.headers.get("retry-after"), [str(b["event_id"]) for b in facts],
+            )
+        )  # fmt: skip
+
+
+async def _probe(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> Probe:
+    try:
+        r = await http.get(url, headers=headers, timeout=10)
+    except httpx.TransportError:
+        return Probe(time.monotonic(), None)
+    try:
+        body = r.json()
+    except ValueError:
+        body = r.text
+    return Probe(time.monotonic(), r.status_code, body)
+
+
+def _lag_zero(probe: Probe) -> bool:
+    if probe.status != 200 or not isinstance(probe.body, dict):
+        return False
+    lag = probe.body["checks"]["projections"]["detail"]["lag"]
+    return all(v == 0 for v in lag.values())
+
+
+async def _wait(what: str, predicate: Any, timeout: float, procs: dict[str, Process]) -> float:
+    """When ``predicate`` first held; the scenario fails here only while starting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return time.monotonic()
+        await asyncio.sleep(0.1)
+    tails = "\n".join(f"--- {n}\n{p.tail(15)}" for n, p in procs.items())
+    raise AssertionError(f"not within {timeout}s: {what}\n{tails}")
+
+
+async def _until(predicate: Any, timeout: float) -> float | None:
+    """When ``predicate`` first held after the fault, or None (the tests say what failed)."""
+    with contextlib.suppress(AssertionError):
+        return await _wait("", predicate, timeout, {})
+    return None
+
+
+def _relay_caught_up(settings: Settings) -> bool:
+    try:
+        service = open_episodes(settings)
+    except Exception:  # the store is not back yet
+        return False
+    try:
+        position = ks.relay_progress(service, settings.events_topic).position
+        unpublished = service.recorder.select_notifications(
+            start=position, limit=1, topics=CareEpisodes.FACT_TOPICS, inclusive_of_start=False
+        )
+        return not unpublished
+    finally:
+        service.close()
+
+
+async def _inbound(settings: Settings, n: int) -> list[str]:
+    facts = [f.contact_requested() for _ in range(n)]
+    assert settings.kafka_bootstrap_servers
+    await ks.produce(
+        settings.kafka_bootstrap_servers, settings.inbound_topic,
+        [(b["episode_id"].encode(), orjson.dumps(b)) for b in facts],
+    )  # fmt: skip
+    return [str(b["event_id"]) for b in facts]
+
+
+async def _scenario(
+    cluster: PgCluster, settings: Settings, signer: Signer, procs: dict[str, Process], fault: str
+) -> Outcome:
+    out = Outcome(ready={name: [] for name in procs})
+    api = procs["serve"].base
+    reader = signer.headers("auditor")
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def all_ready() -> bool:
+            probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
+            return all(p.status == 200 for p in probes)
+
+        await _wait("every process ready", all_ready, 120, procs)
+        load = Load(http, api, signer.headers("front_end", **FRONT_END))
+        writing = asyncio.create_task(load.run())
+        await asyncio.sleep(3)  # steady load before the fault
+        await asyncio.to_thread(cluster.stop_immediate if fault == "immediate" else cluster.kill)
+        out.down_at = time.monotonic()
+        out.inbound_ids += await _inbound(settings, 5)
+        while time.monotonic() - out.down_at < OUTAGE_SECONDS:
+            for name, p in procs.items():
+                out.ready[name].append(await _probe(http, p.base + "/ready"))
+            out.live.append(await _probe(http, api + "/live"))
+            await asyncio.sleep(0.2)
+        await asyncio.to_thread(cluster.start)
+        out.back_at = time.monotonic()
+
+        async def api_ready() -> bool:
+            probe = await _probe(http, api + "/ready")
+            out.ready["serve"].append(probe)
+            return probe.status == 200
+
+        try:
+            out.ready_at = await _until(api_ready, 60)
+            out.inbound_ids += await _inbound(settings, 5)
+            await asyncio.sleep(2)  # steady load after the return
+        finally:
+            load.stop.set()
+            await writing
+            out.load_stopped_at = time.monotonic()
+        out.answers = load.answers
+
+        async def caught_up() -> bool:
+            probe = await _probe(http, api + "/ready")
+            relayed = await asyncio.to_thread(_relay_caught_up, settings)
+            if relayed and out.relayed_at is None:
+                out.relayed_at = time.monotonic()
+            return _lag_zero(probe) and relayed
+
+        out.caught_up_at = await _until(caught_up, 60)
+        for name, p in procs.items():
+            out.ready[name].append(await _probe(http, p.base + "/ready"))
+        month = f.T0.strftime("%Y-%m")
+        for path in (
+            f"/finance/liability?home_region=14&month={month}",
+            "/projections/episode-summary?home_region=14",
+            f"/necessity/summary?care_region={f.CARE_REGION}&month={month}",
+        ):
+            read = await _probe(http, api + path, reader)
+            out.reads_after[path] = read.status or 0
+        summary = await _probe(http, api + "/projections/episode-summary", reader)
+        out.projected = int(summary.body["total"]) if summary.status == 200 else -1
+    return out
+
+
+def _collect(out: Outcome, settings: Settings, workdir: Path, procs: dict[str, Process]) -> None:
+    out.exited = {name: p.proc.poll() if p.proc else -1 for name, p in procs.items()}
+    service = open_episodes(settings)
+    try:
+        facts = ks.stored_facts(service)
+    finally:
+        service.close()
+    out.stored = Counter(s.event_id for s in facts)
+    out.completed_stored = sum(s.fact["type"] == "contact_completed" for s in facts)
+    verify = subprocess.run(
+        [sys.executable, "-m", "routing.cli", "verify"], cwd=workdir, env=ks.routing_env(settings),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out.verify = (verify.returncode, verify.stdout[-3000:] + verify.stderr[-3000:])
+
+
+@pytest.fixture(scope="module", params=["immediate", "sigkill"])
+def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+    Outcome
+]:
+    fault = str(request.param)
+    workdir = tmp_path_factory.mktemp(f"pg-{fault}")
+    with private_cluster() as cluster:
+        broker = BundledBroker().start()
+        signer = Signer(workdir)
+        settings = production_settings(cluster.dsn, broker.bootstrap_servers, signer)
+        procs = {
+            args[0]: Process(settings, workdir, *args)
+            for args in (("serve",), ("relay",), ("ingest",), ("projections", "run"))
+        }
+        try:
+            for p in procs.values():
+                p.start()
+            out = asyncio.run(_scenario(cluster, settings, signer, procs, fault))
+            _collect(out, settings, workdir, procs)
+            out.logs = {n: p.tail(40) for n, p in procs.items()}
+            print(f"\nPostgreSQL restart ({fault}): {out.figures()}")
+            keep = os.environ.get("ROUTING_FAULTS_LOGS")  # a directory to keep the logs in
+            if keep:
+                for p in procs.values():
+                    shutil.copy(p.log, Path(keep) / f"{fault}-{p.log.name}")
+            for name, p in procs.items():  # what each process said about the outage
+                said = [line[:240] for line in p.tail(400).splitlines() if "WARNING" in line]
+                print(f"--- {name}: {len(said)} warnings", *said[-12:], sep="\n")
+            yield out
+        finally:
+            for p in procs.values():
+                p.terminate()
+            broker.stop()
+
+
+# --- item 3: the API's read side recovers by itself ------------------------------------------
+
+
+def test_api_ready_503_during_the_outage_and_200_after_without_a_restart(outcome: Outcome) -> None:
+    during = outcome.during("serve")
+    assert during, "no probe while PostgreSQL was down"
+    assert all(p.status == 503 for p in during), [(p.status, p.body) for p in during]
+    assert all(p.status == 200 for p in outcome.live), "liveness must not fail on a dependency"
+    assert outcome.exited["serve"] is None, outcome.logs["serve"]
+    assert outcome.ready_at is not None
+    assert outcome.ready_at - outcome.back_at < RECOVERY_TARGET_SECONDS
+    assert set(outcome.reads_after.values()) == {200}, outcome.reads_after
+
+
+# --- item 4: the workers survive -------------------------------------------------------------
+
+
+def test_no_worker_exits_and_each_says_not_ready_while_down(outcome: Outcome) -> None:
+    assert outcome.exited == dict.fromkeys(outcome.exited), {
+        n: log for n, log in outcome.logs.items() if outcome.exited[n] is not None
+    }
+    for name in ("relay", "ingest", "projections"):
+        assert all(p.status == 503 for p in outcome.during(name)), name
+        assert outcome.ready[name][-1].status == 200, (name, outcome.ready[name][-1].body)
+    assert outcome.caught_up_at is not None
+    assert outcome.caught_up_at - outcome.back_at < RECOVERY_TARGET_SECONDS
+
+
+def test_every_accepted_fact_is_stored_once_and_projections_equal_the_store(
+    outcome: Outcome,
+) -> None:
+    figures = outcome.figures()
+    assert figures["lost"] == 0, figures
+    assert figures["double"] == 0, figures
+    assert max(outcome.stored.values()) == 1  # nothing at all stored twice
+    assert figures["projected_completed_contacts"] == figures["completed_contacts_stored"]
+    code, text = outcome.verify
+    assert code == 0, text
+
+
+# --- item 7: only documented 503s during the outage -----------------------------------------
+
+
+def test_during_the_outage_only_documented_503s(outcome: Outcome) -> None:
+    statuses = Counter(a.status for a in outcome.answers)
+    assert set(statuses) <= {201, 503}, statuses
+    assert statuses[503] > 0, "the load never met the outage"
+    for a in outcome.answers:
+        if a.status != 503:
+            continue
+        assert a.content_type.startswith("application/json"), (a.path, a.content_type, a.body)
+        body = orjson.loads(a.body)
+        assert body["code"] == "store_unavailable", body
+        assert isinstance(body["message"], str)
+        assert a.retry_after is not None, a
+        assert a.retry_after.isdigit(), a
