@@ -64,7 +64,9 @@ def test_replay_simulate_and_history_from_the_command_line(tmp_path: Path) -> No
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         positions = dict(conn.execute("SELECT projection, store_position FROM replay_positions"))
     assert {"episode_summary", "liability_decisions", "care_guarantee_clocks"} <= tables
-    assert set(positions) == {"episode_summary", "liability", "necessity", "care_guarantee"}
+    assert set(positions) == {
+        "episode_summary", "liability", "necessity", "care_guarantee", "indicators"
+    }
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
 
     # the API's vocabulary (POST /audit/simulations: start, end); --from/--to still accepted
