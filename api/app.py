@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import console, errors
 from api.auth import Authenticator
 from api.edge import Pseudonymise
 from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
@@ -123,6 +123,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(ops.router)
     app.include_router(audit.router)
+    console.install(app, settings)  # the web console: /console (api/console/)
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the full suite: lint, types, schema drift, unit tests and the integration tiers (SQLite
-# file, real PostgreSQL). With CI set, a skipped PostgreSQL tier fails the run.
+# file, real PostgreSQL) and the browser tier (real Chromium). With CI set, a skipped PostgreSQL
+# or browser tier fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
 . scripts/_postgres.sh
 . scripts/_compose.sh
+. scripts/_chromium.sh
+. scripts/_console_assets.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== schemas" && .venv/bin/routing schemas check

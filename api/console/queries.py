@@ -1,0 +1,123 @@
+"""Read-model queries the console needs beyond the API's (projections/liability_queries.py):
+the care region's side of a month, a trend, what moved after a close, sorted contact pages.
+
+Same tables, same connection, read only. Column names in SQL come from the fixed maps below,
+never from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.db import Cursor
+from routing.liability.decision import LiabilityDecision
+
+GROUPS = ("home_region", "care_region", "profession", "mode", "status")
+SORTS = {
+    "contact": "episode_id, contact_id",
+    "amount": "invoiced_amount DESC, episode_id, contact_id",
+    "status": "status, episode_id, contact_id",
+    "care_region": "care_region, episode_id, contact_id",
+    "home_region": "home_region, episode_id, contact_id",
+}
+SIDES = {"home": "home_region", "care": "care_region"}
+
+
+def owed_totals(cur: Cursor, care_region: str, month: str) -> dict[str, Any]:
+    """What ``care_region`` is owed by other home regions for ``month``, the mirror of
+    liability_queries.month_totals (which groups by care region)."""
+    out: dict[str, Any] = {"care_region": care_region, "month": month}
+    for key in ("home_region", "profession", "mode", "status"):
+        cur.execute(
+            f"SELECT {key}, COUNT(*), SUM(invoiced_amount) FROM liability_decisions"  # noqa: S608
+            f" WHERE care_region = %s AND home_region <> %s AND month = %s"
+            f" GROUP BY {key} ORDER BY {key}",
+            (care_region, care_region, month),
+        )
+        out[f"by_{key}"] = [
+            {key: r[0], "contacts": int(r[1]), "invoiced_amount": int(r[2] or 0)}
+            for r in cur.fetchall()
+        ]
+    out["contacts"] = sum(r["contacts"] for r in out["by_status"])
+    out["invoiced_amount"] = sum(r["invoiced_amount"] for r in out["by_status"])
+    return out
+
+
+def trend(cur: Cursor, region: str, months: list[str]) -> list[dict[str, Any]]:
+    """Per month: invoiced to ``region`` as home region (owes) and by it as care region
+    (owed), other regions only."""
+    cur.execute(
+        "SELECT month, SUM(CASE WHEN home_region = %s THEN invoiced_amount ELSE 0 END),"
+        " SUM(CASE WHEN care_region = %s THEN invoiced_amount ELSE 0 END)"
+        " FROM liability_decisions WHERE (home_region = %s OR care_region = %s)"
+        " AND home_region <> care_region AND month >= %s AND month <= %s GROUP BY month",
+        (region, region, region, region, months[0], months[-1]),
+    )
+    found = {str(r[0]): (int(r[1] or 0), int(r[2] or 0)) for r in cur.fetchall()}
+    return [
+        {"month": m, "owes": found.get(m, (0, 0))[0], "owed": found.get(m, (0, 0))[1]}
+        for m in months
+    ]
+
+
+def closes(cur: Cursor, region: str, month: str) -> list[dict[str, Any]]:
+    """Every close of ``month`` involving ``region``, each with what was issued after it:
+    debits and credit notes (with their reasons), so finance sees how much moved."""
+    cur.execute(
+        "SELECT home_region, care_region, closed_at FROM liability_closed_months"
+        " WHERE (home_region = %s OR care_region = %s) AND month = %s"
+        " ORDER BY home_region, care_region",
+        (region, region, month),
+    )
+    out = []
+    for home, care, closed_at in cur.fetchall():
+        cur.execute(
+            "SELECT type_of_invoice, credit_reason, COUNT(*), SUM(amount)"
+            " FROM liability_invoice_lines WHERE home_region = %s AND care_region = %s"
+            " AND month = %s AND issued_at > %s GROUP BY type_of_invoice, credit_reason"
+            " ORDER BY type_of_invoice, credit_reason",
+            (home, care, month, closed_at),
+        )
+        after = [
+            {"type": int(t), "reason": r, "lines": int(n), "amount": int(a or 0)}
+            for t, r, n, a in cur.fetchall()
+        ]
+        out.append({"home_region": str(home), "care_region": str(care),
+                    "closed_at": str(closed_at), "after": after,
+                    "moved": sum(a["amount"] for a in after)})  # fmt: skip
+    return out
+
+
+def contact_page(
+    cur: Cursor, side: str, region: str, month: str, filters: dict[str, str],
+    sort: str, limit: int, offset: int,
+) -> tuple[int, list[LiabilityDecision]]:  # fmt: skip
+    """One page of the contacts behind a figure (``side``: home or care), and how many there
+    are in all."""
+    where = [f"{SIDES[side]} = %s", "month = %s"]
+    params: list[Any] = [region, month]
+    if side == "care":
+        where.append("home_region <> care_region")
+    for key, value in filters.items():
+        if key in GROUPS and value:
+            where.append(f"{key} = %s")
+            params.append(value)
+    clause = " AND ".join(where)
+    cur.execute(f"SELECT COUNT(*) FROM liability_decisions WHERE {clause}", params)  # noqa: S608
+    total = int(cur.fetchone()[0])  # type: ignore[index]
+    cur.execute(
+        f"SELECT decision FROM liability_decisions WHERE {clause}"  # noqa: S608
+        f" ORDER BY {SORTS.get(sort, SORTS['contact'])} LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    )
+    return total, [LiabilityDecision.model_validate_json(r[0]) for r in cur.fetchall()]
+
+
+def facts(cur: Cursor, episode_id: str) -> list[dict[str, Any]]:
+    """The facts the liability projection holds for an episode, with when each was recorded."""
+    cur.execute(
+        "SELECT position, recorded_at, fact FROM liability_facts WHERE episode_id = %s"
+        " ORDER BY position",
+        (episode_id,),
+    )
+    return [{"position": int(p), "recorded_at": str(r), "fact": f} for p, r, f in cur.fetchall()]
