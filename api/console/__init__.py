@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import finance, login, pages
+from api.console import auditor, finance, login, pages
 from api.console.oidc import ConsoleSettings, oidc_client
 from api.console.session import Sessions
 from api.console.web import LoginNeeded, Refused, login_redirect, refused_page
@@ -30,4 +30,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(login.router)
     app.include_router(finance.router)
     app.include_router(pages.router)
+    app.include_router(auditor.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

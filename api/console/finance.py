@@ -43,7 +43,8 @@ def default_month() -> str:
     return i18n.previous_months(f"{today.year:04d}-{today.month:02d}", 2)[0]
 
 
-def _region(v: View, region: str | None) -> str:
+def pick_region(v: View, region: str | None) -> str:
+    """The region asked for; a finance user's own by default (another: refused)."""
     assert v.principal is not None
     own = v.principal.region
     chosen = region or (own if own and own != "*" else "01")
@@ -64,7 +65,7 @@ async def home(request: Request) -> Response:
 @router.get("/liability", response_class=HTMLResponse)
 async def liability(request: Request, region: RegionQ = None, month: MonthQ = None) -> Response:
     v = await view(request, *READERS, trail="finance")
-    chosen, month = _region(v, region), month or default_month()
+    chosen, month = pick_region(v, region), month or default_month()
     months = i18n.previous_months(month, 24)
 
     def read() -> dict[str, Any]:
@@ -108,7 +109,7 @@ async def contacts(
 ) -> Response:
     """The contacts behind a figure: a GET form filters and sorts, links page."""
     v = await view(request, *READERS, trail="finance")
-    chosen, month = _region(v, region), month or default_month()
+    chosen, month = pick_region(v, region), month or default_month()
     filters = {"care_region": care_region, "home_region": home_region,
                "profession": profession, "mode": mode, "status": status}  # fmt: skip
     clean = {k: val for k, val in filters.items() if val}
