@@ -41,8 +41,9 @@ def test_care_guarantee_and_necessity_equal_the_api(browser: Any, console_server
                        as_region=REGION, region=REGION, month=month)  # fmt: skip
     rows = browser.find_elements(By.CSS_SELECTOR, "#guarantee-month tbody tr")
     for row, clock in zip(rows, summary["clocks"], strict=True):
-        cells = row.find_elements(By.TAG_NAME, "td")
-        assert int(cells[1].get_attribute("textContent").replace("\u202f", "")) == clock["met"]
+        cells = [c.get_attribute("textContent") for c in row.find_elements(By.TAG_NAME, "td")]
+        shown = [int(c.replace("\u202f", "")) for c in cells[1:4]]
+        assert shown == [clock["met"], clock["breached"], clock["pending"]]
     check_page(browser, "care-guarantee")
     browser.get(f"{console_server}/console/necessity?month={month}")
     necessity = api_json(console_server, "/necessity/summary", Role.finance, as_region=REGION,
