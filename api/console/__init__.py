@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.console import auditor, finance, login, pages
@@ -27,8 +27,11 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console_oidc = oidc_client(console)
     app.add_exception_handler(Refused, refused_page)  # type: ignore[arg-type]
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
-    app.include_router(login.router)
-    app.include_router(finance.router)
-    app.include_router(pages.router)
-    app.include_router(auditor.router)
+    pages_ = APIRouter(include_in_schema=False)
+    for part in (login, finance, pages, auditor):
+        pages_.include_router(part.router)
+    # Mounted, not included: the console is not part of the bearer-token API (its OpenAPI
+    # document and role matrix); a mounted router still runs inside this app (request.app,
+    # its exception handlers and state are the API's).
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.mount("/console", pages_)

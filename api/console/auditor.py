@@ -24,7 +24,7 @@ from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_
 from routing.audit.store import check_chain
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 CHANGES_SHOWN = 200
 DAY = r"^(\d{4}-\d{2}-\d{2})?$"  # an empty form field is no value, not an error
 

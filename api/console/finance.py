@@ -30,7 +30,7 @@ from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityStatus
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 READERS = (Role.finance, Role.auditor)
 PAGE = 50
 MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]

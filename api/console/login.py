@@ -16,7 +16,7 @@ from api.console.web import View, form, sessions
 from routing.config import Environment
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 Next = Annotated[str | None, Query(alias="next")]
 CLAIMS = ("sub", "roles", "region", "provider_id", "care_region")
 

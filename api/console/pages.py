@@ -24,7 +24,7 @@ from routing.guarantee.days import today
 from routing.necessity import shares
 from routing.reference.regions import load_regions
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 AT_RISK_DAYS = 7
 
 

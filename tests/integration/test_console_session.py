@@ -126,3 +126,21 @@ async def test_oidc_redirect_carries_pkce_s256_state_and_nonce() -> None:
 
 def test_no_identity_provider_no_oidc_client() -> None:
     assert oidc.oidc_client(oidc.ConsoleSettings(_env_file=None)) is None  # type: ignore[call-arg]
+
+
+def test_sign_in_starts_at_the_identity_provider(console: TestClient) -> None:
+    settings = oidc.ConsoleSettings(
+        oidc_issuer="https://idp.example", oidc_client_id="routing-console",
+        oidc_authorize_url="https://idp.example/authorize",
+        oidc_token_url="https://idp.example/token", _env_file=None,
+    )  # type: ignore[call-arg]  # fmt: skip
+    console.app.state.console_oidc = oidc.oidc_client(settings)  # type: ignore[attr-defined]
+    assert "/console/login/oidc" in console.get("/console/login").text
+    r = console.get("/console/login/oidc?next=/console/necessity")
+    assert r.status_code == 302
+    query = parse_qs(urlparse(r.headers["location"]).query)
+    assert query["redirect_uri"] == ["http://testserver/console/login/callback"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert "routing_console_login=" in r.headers["set-cookie"]
+    # a callback whose state is not the one handed out is refused before any token request
+    assert console.get("/console/login/callback?code=x&state=forged").status_code == 400
