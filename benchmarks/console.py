@@ -124,18 +124,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--keep", type=Path, help="Keep (or reuse) the databases in this dir.")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         settings = Settings(  # type: ignore[call-arg]
-            store=StoreKind.sqlite, sqlite_path=Path(tmp) / "store.db",
-            projections_sqlite_path=Path(tmp) / "projections.db", _env_file=None,
+            store=StoreKind.sqlite, sqlite_path=tmp / "store.db",
+            projections_sqlite_path=tmp / "projections.db", _env_file=None,
             auth_dev_secret=secrets.token_urlsafe(32), pseudonym_key=secrets.token_urlsafe(32),
         )  # fmt: skip
-        started = time.perf_counter()
-        recorded = build(settings, args.events)
-        print(
-            f"{recorded:,} events recorded and projected in {time.perf_counter() - started:.0f} s"
-        )
+        if not (tmp / "built").exists():
+            started = time.perf_counter()
+            recorded = build(settings, args.events)
+            seconds = time.perf_counter() - started
+            print(f"{recorded:,} events recorded and projected in {seconds:.0f} s")
+            (tmp / "built").write_text(str(recorded))
+        print(f"data set: {int((tmp / 'built').read_text()):,} events")
         rows = time_pages(settings, args.repeat)
     print(f"\n{'page':<42}{'median ms':>10}{'p95 ms':>9}{'bytes':>9}  target < {TARGET_MS:.0f} ms")
     for name, median, p95, size in rows:

@@ -20,8 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console import i18n
 from api.console import queries as cq
-from api.console.web import Refused, View, check_region, form, view
-from api.routes.summaries import read_models
+from api.console.web import Refused, View, check_region, console_db, form, view
 from projections import liability_queries as q
 from routing.access import Role
 from routing.episodes.service import EventRejected
@@ -69,7 +68,7 @@ async def liability(request: Request, region: RegionQ = None, month: MonthQ = No
     months = i18n.previous_months(month, 24)
 
     def read() -> dict[str, Any]:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             return {
                 "owes": q.month_totals(cur, chosen, month),
                 "owed": cq.owed_totals(cur, chosen, month),
@@ -115,7 +114,7 @@ async def contacts(
     clean = {k: val for k, val in filters.items() if val}
 
     def read() -> tuple[int, list[Any]]:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             return cq.contact_page(cur, side, chosen, month, clean, sort, PAGE, (page - 1) * PAGE)
 
     total, rows = await run_in_threadpool(read)
@@ -132,7 +131,7 @@ async def explain(request: Request, episode_id: uuid.UUID, contact_id: str) -> R
     v = await view(request, *READERS, trail="finance")
 
     def read() -> Any:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             found = q.contact(cur, str(episode_id), contact_id)
             return found, cq.facts(cur, str(episode_id)) if found else []
 
@@ -201,7 +200,7 @@ async def specification(
     check_region(v, care_region, home_region)
 
     def read() -> tuple[str | None, list[dict[str, Any]]]:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             closed_at = q.is_closed(cur, home_region, care_region, month)
             return closed_at, q.invoice_lines(cur, care_region, home_region, month)
 

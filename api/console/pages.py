@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.console import i18n
 from api.console import queries as cq
 from api.console.finance import READERS, MonthQ, RegionQ, default_month, pick_region
-from api.console.web import view
-from api.routes.summaries import read_models
+from api.console.web import console_db, view
 from projections import care_guarantee as cg
 from projections import necessity as nq
 from routing.guarantee.days import today
@@ -40,7 +39,7 @@ async def guarantee(
     months = i18n.previous_months(month, 12)
 
     def read() -> dict[str, Any]:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             series = [cg.summary(cur, chosen, m, day) for m in months]
             listed = cg.breaches(cur, {"home_region": chosen, "month": month}, day, 100, 0)
             risk = cq.at_risk(
@@ -82,7 +81,7 @@ async def necessity(request: Request, region: RegionQ = None, month: MonthQ = No
     months = i18n.previous_months(month, 12)
 
     def read() -> dict[str, Any]:
-        with read_models(request).transaction() as cur:
+        with console_db(request).transaction() as cur:
             per_month = [nq.unit_counts(cur, chosen, m) for m in months]
             return {"per_month": per_month, "breaches": nq.breaches(cur, chosen, month)}
 

@@ -14,8 +14,11 @@ from fastapi.templating import Jinja2Templates
 
 from api import access_trail
 from api.console import i18n
+from api.console.queries import create_indexes
 from api.console.session import Sessions, csrf_ok
 from api.console.words import WORDS
+from api.routes.summaries import read_models
+from projections.db import ReadModelDB
 from routing.access import Principal, Role, may_read_region
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -83,6 +86,16 @@ class View:
         return TEMPLATES.TemplateResponse(
             self.request, template, {"v": self, **context}, status_code=status_code
         )
+
+
+def console_db(request: Request) -> ReadModelDB:
+    """The API's read-model database, with the console's region-month indexes made once."""
+    db = read_models(request)
+    if not getattr(request.app.state, "console_indexes_ready", False):
+        with db.transaction() as cur:
+            create_indexes(cur)
+        request.app.state.console_indexes_ready = True
+    return db
 
 
 def sessions(request: Request) -> Sessions:
