@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -68,6 +68,17 @@ def test_auditor_timeline_chain_and_trail(browser: Any, console_server: str) -> 
     trail = browser.find_element(By.ID, "trail").text
     assert "dev-auditor" in trail  # this very view is in the access trail
     check_page(browser, "audit")
+    # At a moment after the last fact occurred but before any was recorded (the demo data is
+    # recorded at start-up): all occurred by then, none known, each marked late.
+    last = browser.find_elements(By.CSS_SELECTOR, "#occurred tbody tr td")[-3].text
+    moment = (datetime.fromisoformat(last) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    browser.get(browser.current_url.split("&at=")[0] + f"&at={moment}")
+    occurred = browser.find_elements(By.CSS_SELECTOR, "#occurred tbody tr")
+    assert [r.find_element(By.CSS_SELECTOR, ".late").text for r in occurred] == [
+        "sent registrerad"
+    ] * len(occurred)
+    assert browser.find_element(By.CSS_SELECTOR, "#known tbody").text == "Inga."
+    check_page(browser, "audit-late")
     browser.find_element(By.ID, "check-chain").click()
     chain = api_json(console_server, "/audit/chain", Role.auditor)
     assert chain["intact"] is True
