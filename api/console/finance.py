@@ -137,7 +137,9 @@ async def explain(request: Request, episode_id: uuid.UUID, contact_id: str) -> R
 
     found, facts = await run_in_threadpool(read)
     if found is None:
-        return v.render("refused.html", status_code=404, message=v.t("none"))
+        return v.render(
+            "refused.html", status_code=404, message=v.t("none"), heading=v.t("contact")
+        )
     decision, lines = found
     check_region(v, decision.home_region, decision.care_region)
     shown = [{**f, "body": json.loads(f["fact"])} for f in facts]
@@ -206,7 +208,10 @@ async def specification(
 
     closed_at, lines = await run_in_threadpool(read)
     if closed_at is None:
-        return v.render("refused.html", status_code=409, message=v.t("not_closed_yet"))
+        return v.render(
+            "refused.html", status_code=409, message=v.t("not_closed_yet"),
+            heading=v.t("specification"),
+        )  # fmt: skip
     document = invoice.build(
         care_region, home_region, month, lines, date.fromisoformat(closed_at[:10])
     )
