@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.console import i18n
 from api.console import queries as cq
 from api.console.web import Refused, View, check_region, console_db, form, view
+from api.routes import indicators
 from projections import liability_queries as q
 from routing.access import Role
 from routing.episodes.service import EventRejected
@@ -77,6 +78,11 @@ async def liability(request: Request, region: RegionQ = None, month: MonthQ = No
             }
 
     data = await run_in_threadpool(read)
+    assert v.principal is not None  # the API's own indicator function, same numbers (issue 22)
+    found = await run_in_threadpool(
+        indicators.region_indicators, request, v.principal, chosen, month, None, None, None
+    )
+    data["indicators"] = [f for f in found.figures if f.group is None]
     chart = {
         "labels": [v.month(m) for m in months],
         "series": [

@@ -58,6 +58,17 @@ class View:
     def pct(self, value: float | None) -> str:
         return i18n.share(value, self.lang)
 
+    def figure(self, value: float | None, unit: str) -> str:
+        """An indicator's value in its unit: kronor, per cent, or a (decimal) number."""
+        if value is None:
+            return i18n.DASH
+        if unit == "SEK":
+            return self.kr(round(value))
+        text = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        if self.lang == "sv":
+            text = text.replace(",", i18n.NNBSP).replace(".", ",")
+        return f"{text}\u00a0%" if unit == "%" else text
+
     def month(self, month: str) -> str:
         return i18n.month_name(month, self.lang)
 
