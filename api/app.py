@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import console, errors
 from api.auth import Authenticator
 from api.edge import Pseudonymise
 from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
@@ -127,6 +127,7 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(reference.router)
     positions.install(app)  # GET /projections/positions; 409 not_yet_projected
+    console.install(app, settings)  # the web console: /console (api/console/)
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)

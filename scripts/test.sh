@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the full suite: lint, types, schema drift, unit tests and the integration tiers (SQLite
-# file, real PostgreSQL, faults). With CI set, a skipped PostgreSQL or fault tier fails the run.
+# file, real PostgreSQL, faults) and the browser tier (real Chromium). With CI set, a skipped
+# PostgreSQL, fault or browser tier fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/_postgres_server.sh
 . scripts/_compose.sh
 . scripts/_chromium.sh
+. scripts/_console_assets.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== schemas" && .venv/bin/routing schemas check

@@ -180,6 +180,7 @@ def dev(
         base = f"http://{settings.host}:{port}"
         console.print(
             f"[bold]API[/] {base}  ·  OpenAPI {base}/docs  ·  health {base}/health\n"
+            f"[bold]Console[/] {base}/console/ (development sign-in per role)\n"
             f"[bold]Kafka[/] {settings.kafka_bootstrap_servers} (bundled: "
             f"{'yes' if broker else 'no'})  ·  summary {base}/projections/episode-summary\n"
             f"[bold]Tokens[/] every route but /health, /docs and /schemas needs one; try\n"

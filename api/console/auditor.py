@@ -1,0 +1,132 @@
+"""Auditor pages: an episode as it occurred versus as it was known at a chosen time (late
+facts marked) and what was learnt since; the hash chain's verification; the access trail;
+and the what-if simulation. The same service functions as ``/audit/...`` and
+``/access-trail``; auditors only; each view an ``audit`` entry in the access trail."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from api import access_trail
+from api.console import i18n
+from api.console.web import View, view
+from routing.access import Role
+from routing.audit import service as audit
+from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_out
+from routing.audit.store import check_chain
+from routing.reference.regions import load_regions
+
+router = APIRouter(include_in_schema=False)
+CHANGES_SHOWN = 200
+DAY = r"^(\d{4}-\d{2}-\d{2})?$"  # an empty form field is no value, not an error
+
+
+def _moment(local: str | None) -> datetime:
+    """A ``datetime-local`` form value, read as Swedish time; now when empty."""
+    if not local:
+        return datetime.now(i18n.STOCKHOLM).replace(microsecond=0)
+    return datetime.fromisoformat(local).replace(tzinfo=i18n.STOCKHOLM)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def episode(
+    request: Request,
+    episode_id: Annotated[uuid.UUID | None, Query()] = None,
+    at: Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$")] = None,
+) -> Response:
+    v = await view(request, Role.auditor, trail="audit")
+    moment = _moment(at)
+    timeline = None
+    if episode_id is not None:
+        timeline = await run_in_threadpool(_timeline, request, episode_id, moment)
+    trail = await run_in_threadpool(access_trail.entries, request, None, None, None, 30, 0)
+    return v.render(
+        "audit.html", episode_id=episode_id or "", at=moment.strftime("%Y-%m-%dT%H:%M"),
+        timeline=timeline, trail=trail,
+    )  # fmt: skip
+
+
+def _timeline(request: Request, episode_id: uuid.UUID, at: datetime) -> dict[str, Any] | None:
+    episodes, policy = request.app.state.episodes, request.app.state.settings.rulebook_policy()
+    try:
+        known = view_out(episode_id, audit.episode_known_at(episodes, episode_id, at, policy))
+        occurred = view_out(episode_id, audit.episode_occurred_by(episodes, episode_id, at, policy))
+        now = datetime.now(i18n.STOCKHOLM)
+        learnt = learnt_out(
+            episode_id, audit.episode_learnt(episodes, episode_id, at, now), at, now
+        )
+    except LookupError:
+        return None
+    known_ids = {f.event_id for f in known.facts}
+    return {"known": known, "occurred": occurred, "learnt": learnt, "known_ids": known_ids}
+
+
+@router.get("/audit/chain", response_class=HTMLResponse)
+async def chain(request: Request) -> Response:
+    """Recomputes the event log's hash chain (reads the whole log: slow on a large store)."""
+    v = await view(request, Role.auditor, trail="audit")
+    report = await run_in_threadpool(check_chain, request.app.state.episodes.recorder)
+    return v.render("chain.html", report=report)
+
+
+@router.get("/what-if", response_class=HTMLResponse)
+async def what_if(
+    request: Request,
+    start_: Annotated[str | None, Query(alias="start", pattern=DAY)] = None,
+    end_: Annotated[str | None, Query(alias="end", pattern=DAY)] = None,
+    home_region: Annotated[list[str] | None, Query()] = None,
+    ds_2023_27: Annotated[str | None, Query(pattern="^(on|off)$")] = None,
+    effective_: Annotated[str | None, Query(alias="effective", pattern=DAY)] = None,
+) -> Response:
+    """A policy simulation from a GET form: paid versus would-pay per home region (chart and
+    table) and the contacts whose outcome changes."""
+    v = await view(request, Role.auditor, trail="audit")
+    start, end, effective = (
+        date.fromisoformat(d) if d else None for d in (start_, end_, effective_)
+    )
+    result, error = None, None
+    if start and end:
+        try:
+            body = SimulationIn(
+                home_regions=home_region or [], start=start, end=end,
+                ds_2023_27_enabled=ds_2023_27 != "off", ds_2023_27_effective=effective,
+            )  # fmt: skip
+        except ValidationError as exc:
+            error = "; ".join(str(e["msg"]) for e in exc.errors())
+        else:
+            result = await run_in_threadpool(_simulate, request, body)
+    return _what_if_page(v, result, error, home_region or [], start, end, ds_2023_27, effective)
+
+
+def _simulate(request: Request, body: SimulationIn) -> Any:
+    baseline = request.app.state.settings.rulebook_policy()
+    outcome = audit.simulate(
+        request.app.state.episodes, baseline, body.alternative(baseline), body.scope()
+    )
+    return simulation_out(outcome, CHANGES_SHOWN)
+
+
+def _what_if_page(
+    v: View, result: Any, error: str | None, chosen: list[str], start: date | None,
+    end: date | None, ds: str | None, effective: date | None,
+) -> Response:  # fmt: skip
+    chart = None
+    if result is not None:
+        rows = [r for r in result.regions if r.paid or r.would_pay]
+        chart = json.dumps({
+            "labels": [i18n.region_name(r.home_region) for r in rows],
+            "series": [{"label": v.t("paid"), "data": [r.paid for r in rows]},
+                       {"label": v.t("would_pay"), "data": [r.would_pay for r in rows]}],
+        })  # fmt: skip
+    return v.render(
+        "whatif.html", result=result, error=error, chosen=chosen, start=start, end=end,
+        ds=ds or "on", effective=effective, chart=chart, regions=load_regions().regions,
+    )  # fmt: skip

@@ -1,0 +1,159 @@
+"""Read-model queries the console needs beyond the API's (projections/liability_queries.py):
+the care region's side of a month, a trend, what moved after a close, sorted contact pages.
+
+Same tables, same connection, read only. Column names in SQL come from the fixed maps below,
+never from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.db import Cursor
+from routing.liability.decision import LiabilityDecision
+
+GROUPS = ("home_region", "care_region", "profession", "mode", "status")
+SORTS = {
+    "contact": "episode_id, contact_id",
+    "amount": "invoiced_amount DESC, episode_id, contact_id",
+    "status": "status, episode_id, contact_id",
+    "care_region": "care_region, episode_id, contact_id",
+    "home_region": "home_region, episode_id, contact_id",
+}
+SIDES = {"home": "home_region", "care": "care_region"}
+
+
+def owed_totals(cur: Cursor, care_region: str, month: str) -> dict[str, Any]:
+    """What ``care_region`` is owed by other home regions for ``month``, the mirror of
+    liability_queries.month_totals (which groups by care region)."""
+    out: dict[str, Any] = {"care_region": care_region, "month": month}
+    for key in ("home_region", "profession", "mode", "status"):
+        cur.execute(
+            f"SELECT {key}, COUNT(*), SUM(invoiced_amount) FROM liability_decisions"  # noqa: S608
+            f" WHERE care_region = %s AND home_region <> %s AND month = %s"
+            f" GROUP BY {key} ORDER BY {key}",
+            (care_region, care_region, month),
+        )
+        out[f"by_{key}"] = [
+            {key: r[0], "contacts": int(r[1]), "invoiced_amount": int(r[2] or 0)}
+            for r in cur.fetchall()
+        ]
+    out["contacts"] = sum(r["contacts"] for r in out["by_status"])
+    out["invoiced_amount"] = sum(r["invoiced_amount"] for r in out["by_status"])
+    return out
+
+
+def trend(cur: Cursor, region: str, months: list[str]) -> list[dict[str, Any]]:
+    """Per month: invoiced to ``region`` as home region (owes) and by it as care region
+    (owed), other regions only. Two queries, one on each side's index."""
+    found: dict[str, list[int]] = {m: [0, 0] for m in months}
+    for side, (mine, other) in enumerate((("home_region", "care_region"),
+                                          ("care_region", "home_region"))):  # fmt: skip
+        cur.execute(
+            f"SELECT month, SUM(invoiced_amount) FROM liability_decisions"  # noqa: S608
+            f" WHERE {mine} = %s AND month >= %s AND month <= %s AND {other} <> %s"
+            " GROUP BY month",
+            (region, months[0], months[-1], region),
+        )
+        for month, amount in cur.fetchall():
+            if str(month) in found:
+                found[str(month)][side] = int(amount or 0)
+    return [{"month": m, "owes": found[m][0], "owed": found[m][1]} for m in months]
+
+
+def closes(cur: Cursor, region: str, month: str) -> list[dict[str, Any]]:
+    """Every close of ``month`` involving ``region``, each with what was issued after it:
+    debits and credit notes (with their reasons), so finance sees how much moved."""
+    cur.execute(
+        "SELECT home_region, care_region, closed_at FROM liability_closed_months"
+        " WHERE (home_region = %s OR care_region = %s) AND month = %s"
+        " ORDER BY home_region, care_region",
+        (region, region, month),
+    )
+    out = []
+    for home, care, closed_at in cur.fetchall():
+        cur.execute(
+            "SELECT type_of_invoice, credit_reason, COUNT(*), SUM(amount)"
+            " FROM liability_invoice_lines WHERE home_region = %s AND care_region = %s"
+            " AND month = %s AND issued_at > %s GROUP BY type_of_invoice, credit_reason"
+            " ORDER BY type_of_invoice, credit_reason",
+            (home, care, month, closed_at),
+        )
+        after = [
+            {"type": int(t), "reason": r, "lines": int(n), "amount": int(a or 0)}
+            for t, r, n, a in cur.fetchall()
+        ]
+        out.append({"home_region": str(home), "care_region": str(care),
+                    "closed_at": str(closed_at), "after": after,
+                    "moved": sum(a["amount"] for a in after)})  # fmt: skip
+    return out
+
+
+def contact_page(
+    cur: Cursor, side: str, region: str, month: str, filters: dict[str, str],
+    sort: str, limit: int, offset: int,
+) -> tuple[int, list[LiabilityDecision]]:  # fmt: skip
+    """One page of the contacts behind a figure (``side``: home or care), and how many there
+    are in all."""
+    where = [f"{SIDES[side]} = %s", "month = %s"]
+    params: list[Any] = [region, month]
+    if side == "care":
+        where.append("home_region <> care_region")
+    for key, value in filters.items():
+        if key in GROUPS and value:
+            where.append(f"{key} = %s")
+            params.append(value)
+    clause = " AND ".join(where)
+    cur.execute(f"SELECT COUNT(*) FROM liability_decisions WHERE {clause}", params)  # noqa: S608
+    total = int(cur.fetchone()[0])  # type: ignore[index]
+    cur.execute(
+        f"SELECT decision FROM liability_decisions WHERE {clause}"  # noqa: S608
+        f" ORDER BY {SORTS.get(sort, SORTS['contact'])} LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    )
+    return total, [LiabilityDecision.model_validate_json(r[0]) for r in cur.fetchall()]
+
+
+def facts(cur: Cursor, episode_id: str) -> list[dict[str, Any]]:
+    """The facts the liability projection holds for an episode, with when each was recorded."""
+    cur.execute(
+        "SELECT position, recorded_at, fact FROM liability_facts WHERE episode_id = %s"
+        " ORDER BY position",
+        (episode_id,),
+    )
+    return [{"position": int(p), "recorded_at": str(r), "fact": f} for p, r, f in cur.fetchall()]
+
+
+def at_risk(cur: Cursor, region: str, as_of: str, until: str, limit: int = 100) -> list[Any]:
+    """Open care-guarantee clocks of ``region`` whose deadline falls from ``as_of`` to
+    ``until``: the patients to act on before they become breaches."""
+    cur.execute(
+        "SELECT episode_id, clock, subject_id, month, start_at, deadline"
+        " FROM care_guarantee_clocks WHERE home_region = %s AND status = 'open'"
+        " AND deadline >= %s AND deadline <= %s ORDER BY deadline, episode_id LIMIT %s",
+        (region, as_of, until, limit),
+    )
+    names = ("episode_id", "clock", "subject_id", "month", "start_at", "deadline")
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+INDEXES = (
+    # Covering the month's groupings, so the liability page never reads the decisions' JSON.
+    "CREATE INDEX IF NOT EXISTS console_liability_home ON liability_decisions (home_region,"
+    " month, care_region, profession, mode, status, invoiced_amount, provider_reimbursement,"
+    " patient_fee)",
+    "CREATE INDEX IF NOT EXISTS console_liability_care ON liability_decisions (care_region,"
+    " month, home_region, profession, mode, status, invoiced_amount)",
+    "CREATE INDEX IF NOT EXISTS console_invoice_lines_home ON liability_invoice_lines"
+    " (home_region, month)",
+    "CREATE INDEX IF NOT EXISTS console_necessity_region ON necessity_visits (care_region, month)",
+)
+
+
+def create_indexes(cur: Cursor) -> None:
+    """The region-month indexes the console's (and the API's) finance reads need on a
+    national-scale read model: without them every figure is a full scan (benchmarks/
+    console.py: 1.7 s for the liability page at 200,000 events). Created once per process on
+    the live tables; they belong in the projections' ``create_tables`` (see docs/console.md)."""
+    for statement in INDEXES:
+        cur.execute(statement)
