@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api.console import auditor, finance, login, pages
 from api.console.oidc import ConsoleSettings, oidc_client
 from api.console.session import Sessions
-from api.console.web import LoginNeeded, Refused, login_redirect, refused_page
+from api.console.web import LoginNeeded, Refused, TrailOutcome, login_redirect, refused_page
 from routing.config import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -27,6 +27,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console_oidc = oidc_client(console)
     app.add_exception_handler(Refused, refused_page)  # type: ignore[arg-type]
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
+    app.add_middleware(TrailOutcome)
     pages_ = APIRouter(include_in_schema=False)
     for part in (login, finance, pages, auditor):
         pages_.include_router(part.router)

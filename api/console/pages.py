@@ -14,17 +14,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from api.console import i18n
-from api.console import queries as cq
 from api.console.finance import READERS, MonthQ, RegionQ, default_month, pick_region
 from api.console.web import console_db, view
-from projections import care_guarantee as cg
+from projections import care_guarantee_reading as cg
 from projections import necessity as nq
 from routing.guarantee.days import today
 from routing.necessity import shares
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)
-AT_RISK_DAYS = 7
 
 
 @router.get("/care-guarantee", response_class=HTMLResponse)
@@ -39,12 +37,11 @@ async def guarantee(
     months = i18n.previous_months(month, 12)
 
     def read() -> dict[str, Any]:
+        region = {"home_region": chosen}
         with console_db(request).transaction() as cur:
-            series = [cg.summary(cur, chosen, m, day) for m in months]
-            listed = cg.breaches(cur, {"home_region": chosen, "month": month}, day, 100, 0)
-            risk = cq.at_risk(
-                cur, chosen, day.isoformat(), (day + timedelta(AT_RISK_DAYS)).isoformat()
-            )
+            series = [{"clocks": cg.summary(cur, region, _period(m), day)} for m in months]
+            _, listed = cg.clock_list(cur, "breaches", region, _period(month), day, 100, 0)
+            _, risk = cg.clock_list(cur, "at_risk", region, None, day, 100, 0)
         return {"series": series, "breaches": listed, "at_risk": risk}
 
     data = await run_in_threadpool(read)
@@ -60,9 +57,15 @@ async def guarantee(
     return v.render(
         "guarantee.html", region=chosen, month=month, as_of=day, kinds=kinds,
         current=data["series"][-1], chart=json.dumps(chart), regions=load_regions().regions,
-        breaches=data["breaches"], at_risk=data["at_risk"], at_risk_days=AT_RISK_DAYS,
+        breaches=data["breaches"], at_risk=data["at_risk"],
         history=list(zip(months, data["series"], strict=True)),
     )  # fmt: skip
+
+
+def _period(month: str) -> cg.Period:
+    """The month as the API's period: its Swedish days, [first, first of the next)."""
+    first = date.fromisoformat(f"{month}-01")
+    return cg.Period(first, (first + timedelta(days=32)).replace(day=1))
 
 
 def _pct(summary: dict[str, Any], kind: str) -> float | None:

@@ -124,19 +124,6 @@ def facts(cur: Cursor, episode_id: str) -> list[dict[str, Any]]:
     return [{"position": int(p), "recorded_at": str(r), "fact": f} for p, r, f in cur.fetchall()]
 
 
-def at_risk(cur: Cursor, region: str, as_of: str, until: str, limit: int = 100) -> list[Any]:
-    """Open care-guarantee clocks of ``region`` whose deadline falls from ``as_of`` to
-    ``until``: the patients to act on before they become breaches."""
-    cur.execute(
-        "SELECT episode_id, clock, subject_id, month, start_at, deadline"
-        " FROM care_guarantee_clocks WHERE home_region = %s AND status = 'open'"
-        " AND deadline >= %s AND deadline <= %s ORDER BY deadline, episode_id LIMIT %s",
-        (region, as_of, until, limit),
-    )
-    names = ("episode_id", "clock", "subject_id", "month", "start_at", "deadline")
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 INDEXES = (
     # Covering the month's groupings, so the liability page never reads the decisions' JSON.
     "CREATE INDEX IF NOT EXISTS console_liability_home ON liability_decisions (home_region,"

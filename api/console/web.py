@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import access_trail
 from api.console import i18n
@@ -121,11 +122,40 @@ async def view(request: Request, *roles: Role, trail: str | None = None) -> View
     if principal is None:
         raise LoginNeeded
     current = View(request, principal)
+    if trail is not None:  # recorded with the page's status once answered (TrailOutcome)
+        request.state.console_trail = (request, principal, trail)
     if roles and not principal.has(*roles):
         raise Refused(current.t("refused_role", roles=", ".join(r.value for r in roles)))
-    if trail is not None:
-        await run_in_threadpool(access_trail.record, request, principal, trail)
     return current
+
+
+class TrailOutcome:
+    """Records a console read in the access trail with the status it was answered with (a
+    page, a download, a refusal), as the API's ``require(..., trail=...)`` does: plain ASGI,
+    so the API's own routes pass through untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            pending = scope.get("state", {}).get("console_trail")
+            if pending is not None:
+                request, principal, kind = pending
+                await run_in_threadpool(access_trail.record, request, principal, kind, status)
 
 
 def check_region(v: View, *regions: str | None) -> None:

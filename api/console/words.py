@@ -130,10 +130,14 @@ WORDS: dict[str, dict[str, str]] = {
         "share_within": "Andel inom gränsen",
         "share_trend": "Andel inom gränsen per månad",
         "breaches": "Överskridanden",
-        "at_risk": "Riskerar att överskridas inom {days} dagar",
+        "at_risk": (
+            "Riskerar att överskridas (HSL 9 kap. 2 §): bokad tid efter gränsen,"
+            " eller ingen tid bokad när varningsfönstret börjat"
+        ),
         "start": "Start",
         "deadline": "Senast",
         "days": "Dagar",
+        "days_left": "Dagar kvar",
         "clock_contact": "Kontakt (0 dagar)",
         "clock_assessment": "Medicinsk bedömning (3 dagar)",
         "clock_specialist_visit": "Besök i specialiserad vård (90 dagar)",
@@ -301,10 +305,14 @@ WORDS: dict[str, dict[str, str]] = {
         "share_within": "Share within the limit",
         "share_trend": "Share within the limit by month",
         "breaches": "Breaches",
-        "at_risk": "At risk within {days} days",
+        "at_risk": (
+            "At risk (HSL 9 kap. 2 §): booked beyond the limit,"
+            " or nothing booked once the warning window has begun"
+        ),
         "start": "Start",
         "deadline": "Deadline",
         "days": "Days",
+        "days_left": "Days left",
         "clock_contact": "Contact (0 days)",
         "clock_assessment": "Medical assessment (3 days)",
         "clock_specialist_visit": "Specialist visit (90 days)",
