@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
 . scripts/_postgres.sh
 . scripts/_compose.sh
+. scripts/_contracts.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== schemas" && .venv/bin/routing schemas check

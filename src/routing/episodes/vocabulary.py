@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -158,10 +159,26 @@ CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidato
 HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", max_length=44)]
 """HSA-id of a care provider or care unit, e.g. SE2321000115-094882."""
 
+PSEUDONYM_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
+PATIENT_AT_THE_EDGE = r"^(?:[A-Za-z0-9_-]{8,128}|(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4})$"
+"""What the edges accept as ``patient``: a pseudonym, or a personnummer / samordningsnummer
+in any accepted spelling (the forms without a separator are also pseudonym-shaped)."""
+
 PatientPseudonym = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,128}$"),
+    StringConstraints(pattern=PSEUDONYM_PATTERN),
     BeforeValidator(_pseudonymised_at_the_edge),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PATIENT_AT_THE_EDGE,
+            "description": "The patient's keyed pseudonym, or a personnummer or "
+            "samordningsnummer (YYYYMMDD-NNNC, YYMMDD-NNNC, YYMMDD+NNNC, with or without "
+            "separator; date and check digit validated), replaced by its pseudonym before "
+            "anything is stored.",
+        },
+        mode="validation",
+    ),
 ]
 """Keyed pseudonym of the patient; the raw personnummer is replaced at the edge (C8)."""
 
