@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from api import errors
 from api.auth import Authenticator
+from api.contract import openapi_of
 from api.edge import Pseudonymise
 from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
 from api.limits import ASGIApp, BodySizeLimit
@@ -64,6 +66,9 @@ class RoutingAPI(FastAPI):
         scope["app"], scope["route"] = self, route  # ``route.path`` labels the metrics
         assert self.observed_lane is not None
         await self.observed_lane(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return openapi_of(self)
 
     async def serve_fast_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.fast_lane is not None

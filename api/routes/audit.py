@@ -11,11 +11,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.auth import require
 from api.deps import AppSettings, Episodes
 from api.errors import ErrorBody
+from api.params import Instant
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import (
@@ -35,7 +36,7 @@ router = APIRouter(
     dependencies=[Depends(require(Role.auditor, trail="audit"))],
 )
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-Moment = Annotated[AwareDatetime, Query(description="ISO 8601 with a time zone.")]
+Moment = Annotated[Instant, Query(description="ISO 8601 with a time zone.")]
 
 
 @router.get("/episodes/{episode_id}/known", response_model=EpisodeViewOut, responses=NOT_FOUND)

@@ -8,7 +8,6 @@ judged on ``as_of`` (default: today in Sweden): past their deadline they count a
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
-from api.params import MAX_OFFSET, KnownRegion
+from api.params import MAX_OFFSET, Day, KnownRegion, RegionSchema
 from api.routes.summaries import read_models
 from projections import care_guarantee as q
 from routing.access import Role
@@ -29,13 +28,18 @@ router = APIRouter(
     tags=["care guarantee"],
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14")]
+Region = Annotated[
+    str,
+    Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"),
+    KnownRegion,
+    RegionSchema,
+]
 Month = Annotated[
     str,
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish month of the start"),
 ]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Day on which open clocks are judged (default: today in Sweden)."),
 ]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
@@ -108,7 +112,7 @@ def guarantee_breaches(
     request: Request,
     caller: Caller,
     region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion
+        str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion, RegionSchema
     ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     clock: ClockKind | None = None,

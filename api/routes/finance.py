@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
-from api.params import MAX_OFFSET, KnownRegion
+from api.params import MAX_OFFSET, KnownRegion, RegionSchema
 from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
@@ -30,7 +30,9 @@ router = APIRouter(
     tags=["finance"],
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion]
+Region = Annotated[
+    str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion, RegionSchema
+]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -62,7 +64,7 @@ def liability_contacts(
     caller: Caller,
     home_region: Region,
     month: Month,
-    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion] = None,
+    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion, RegionSchema] = None,
     profession: str | None = None,
     mode: str | None = None,
     decision_status: Annotated[str | None, Query(alias="status")] = None,
@@ -98,7 +100,24 @@ def explain_contact(
     )
 
 
-@router.get("/invoices", summary="Invoice specification of a region pair and month")
+INVOICE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The specification: JSON, or with `format=csv` a semicolon-separated "
+        "UTF-8 file with BOM.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+    409: {"model": ErrorBody, "description": "The month is not closed for this region pair."},
+}
+
+
+@router.get(
+    "/invoices",
+    summary="Invoice specification of a region pair and month",
+    responses=INVOICE_RESPONSES,
+)
 def invoice_specification(
     request: Request,
     caller: Caller,

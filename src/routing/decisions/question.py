@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from routing.episodes.events import CriteriaSetRef
 from routing.episodes.vocabulary import (
@@ -17,6 +17,7 @@ from routing.episodes.vocabulary import (
     HsaId,
     Principle,
     Profession,
+    Timestamp,
     Urgency,
 )
 from routing.liability.decision import LiabilityDecision, TraceStep
@@ -37,8 +38,8 @@ class AssessmentFacts(BaseModel):
     outcome: AssessmentOutcome
     failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
     assessor_profession: Profession
-    assessor_licensed: bool
-    occurred_at: AwareDatetime
+    assessor_licensed: StrictBool
+    occurred_at: Timestamp
 
 
 class RoutingQuestion(BaseModel):
@@ -47,7 +48,7 @@ class RoutingQuestion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     request_id: UUID = Field(description="Chosen by the client; a retry reuses it.")
-    planned_start: AwareDatetime = Field(
+    planned_start: Timestamp = Field(
         description="When the contact would start: chooses the rulebook (C1)."
     )
     episode_id: UUID | None = None
@@ -62,8 +63,8 @@ class RoutingQuestion(BaseModel):
     )
     triage: TriageFacts | None = None
     assessment: AssessmentFacts | None = None
-    patient_prefers_physical: bool = False
-    can_use_digital_tools: bool = True
+    patient_prefers_physical: StrictBool = False
+    can_use_digital_tools: StrictBool = True
     listed_unit_id: HsaId | None = None
 
     @model_validator(mode="after")

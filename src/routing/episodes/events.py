@@ -12,7 +12,6 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +35,7 @@ from routing.episodes.vocabulary import (
     Principle,
     Profession,
     SourceId,
+    Timestamp,
     Urgency,
 )
 
@@ -43,16 +43,26 @@ _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
 
 
+def _tag_required(schema: dict[str, Any]) -> None:
+    """``type`` (``kind``) has a default in each model but picks the model in its union: a
+    body without it is refused, so the published schema says it is required."""
+    for tag in ("type", "kind"):
+        if tag in schema.get("properties", {}) and tag not in schema.get("required", []):
+            schema["required"] = [tag, *schema.get("required", [])]
+
+
 class EpisodeEvent(BaseModel):
     """Envelope fields every event carries."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=False, json_schema_extra=_tag_required
+    )
 
     type: str
     schema_version: Literal[1] = 1
     event_id: UUID = Field(description="Chosen by the client; a retry reuses it (idempotency).")
     episode_id: UUID
-    occurred_at: AwareDatetime = Field(
+    occurred_at: Timestamp = Field(
         description="When it happened (valid time). A timezone offset is required."
     )
     source: SourceId = Field(description="The posting system, e.g. 'kry-chat'.")
@@ -93,14 +103,14 @@ class ContactRequested(EpisodeEvent):
 
 
 class AlgorithmTriage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     kind: Literal["algorithm"] = "algorithm"
     algorithm: Annotated[str, Field(min_length=1, max_length=64)]
     version: Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class ProfessionalTriage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     kind: Literal["profession"] = "profession"
     profession: Profession
 
@@ -229,7 +239,7 @@ class PhysicalVisitBooked(EpisodeEvent):
     type: Literal["physical_visit_booked"] = "physical_visit_booked"
     contact_id: LocalId
     care_unit_id: HsaId
-    scheduled_for: AwareDatetime
+    scheduled_for: Timestamp
 
 
 class PhysicalVisitHeld(EpisodeEvent):

@@ -6,11 +6,13 @@ terms they stand for are in the docstrings, because the sources and the regions 
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -116,6 +118,20 @@ class CancellationReason(StrEnum):
     recorded_in_error = "recorded_in_error"
 
 
+def _not_a_number(value: object) -> object:
+    """pydantic's lax mode reads a number as a Unix time or 0/1 as a boolean; the published
+    schema says a string (a boolean), so the server says so too."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time with an offset, not a number")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""An instant in a body: ISO 8601 with an offset (RFC 3339), never a number."""
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+"""A day in a body: YYYY-MM-DD, never a number."""
+
+
 # --- identifiers -------------------------------------------------------------------------
 
 COUNTY_CODES: frozenset[str] = frozenset(
@@ -153,7 +169,16 @@ def _pseudonymised_at_the_edge(value: object) -> object:
     return pseudonymiser.pseudonym(value)  # InvalidIdentityNumber is a ValueError
 
 
-CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidator(_county)]
+COUNTY_SCHEMA = {"type": "string", "enum": sorted(COUNTY_CODES)}
+"""A county code as published (JSON Schema, OpenAPI): the set itself, which is what the
+server accepts, not the ``^\\d{2}$`` that admits 00 or 42."""
+
+CountyCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{2}$"),
+    AfterValidator(_county),
+    WithJsonSchema(COUNTY_SCHEMA),
+]
 """Län code of one of the 21 regions, e.g. '14' for Västra Götaland."""
 
 HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", max_length=44)]
@@ -189,10 +214,30 @@ SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:/-]{1,1
 """The posting system, e.g. 'kry-chat' or '1177-direkt'."""
 
 
+def _home_region_schema(schema: dict[str, Any]) -> None:
+    """Publishes the rule ``_consistent`` enforces: the municipality lies in the county."""
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "county": {"const": county},
+                "municipality": {"pattern": f"^{county}[0-9]{{2}}$"},
+            }
+        }
+        for county in sorted(COUNTY_CODES)
+    ] + [
+        {
+            "properties": {
+                "county": {"const": ASYLUM_SEEKER_COUNTY},
+                "municipality": {"const": ASYLUM_SEEKER_MUNICIPALITY},
+            }
+        }
+    ]
+
+
 class HomeRegion(BaseModel):
     """Where the patient is folkbokförd when the care episode starts (hemregion)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_home_region_schema)
 
     county: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
     municipality: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]

@@ -33,7 +33,9 @@ class MonthClosed(BaseModel):
     event_id: UUID
     home_region: CountyCode
     care_region: CountyCode
-    month: str = Field(description="YYYY-MM, in Swedish time")
+    month: str = Field(
+        description="YYYY-MM, in Swedish time", json_schema_extra={"pattern": _MONTH.pattern}
+    )
     occurred_at: AwareDatetime
     source: SourceId
 
