@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors
 from api.auth import Authenticator
-from api.contract import openapi_of
+from api.contract import KnownQuery, openapi_of
 from api.edge import Pseudonymise
 from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
+from api.http_basics import HttpBasics
 from api.limits import ASGIApp, BodySizeLimit
 from api.observe import Observe
 from api.routes import (
@@ -140,6 +142,9 @@ def create_app(
             hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
         )
         app.observed_lane = Observe(app.serve_fast_lane)  # the same timing and correlation
+    app.add_middleware(KnownQuery, api=app)
+    app.add_middleware(GZipMiddleware, minimum_size=4096)  # /metrics is 600 KB
+    app.add_middleware(HttpBasics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # outermost: times and correlates every response, 413s too
     return app

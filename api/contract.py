@@ -9,12 +9,15 @@ here, once, so that a new route is documented the same way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
-from api.errors import ErrorBody
+from api.errors import ErrorBody, validation_body
 
 SCHEME = "bearerAuth"
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -83,3 +86,45 @@ def openapi_of(app: FastAPI) -> dict[str, Any]:
             _complete(operation, path not in PUBLIC)
     app.openapi_schema = doc
     return doc
+
+
+class KnownQuery:
+    """Refuses query parameters an operation does not declare (422 naming the first), as an
+    unknown body field is refused: ``?statu=open`` must not read as "no filter". The names
+    come from the OpenAPI document, so what it declares is what the server takes. Pure ASGI;
+    the fast lane's routes take no query at all (api/fastlane.py checks that itself)."""
+
+    def __init__(self, app: Any, api: FastAPI) -> None:
+        self.app, self.api = app, api
+        self._table: list[tuple[str, re.Pattern[str], frozenset[str]]] | None = None
+
+    def _allowed(self, method: str, path: str) -> frozenset[str] | None:
+        if self._table is None:
+            self._table = [
+                (m.upper(), re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", p) + "$"),
+                 frozenset(x["name"] for x in op.get("parameters", ()) if x["in"] == "query"))
+                for p, ops in openapi_of(self.api)["paths"].items() for m, op in ops.items()
+            ]  # fmt: skip
+        for m, pattern, names in self._table:
+            if m == method and pattern.match(path):
+                return names
+        return None  # not an operation of the document: the router answers (404, 405)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            allowed = self._allowed(scope["method"], scope["path"])
+            unknown = [] if allowed is None else unknown_query(scope["query_string"], allowed)
+            if unknown:
+                await JSONResponse(unknown_query_body(unknown[0]), 422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def unknown_query(query_string: bytes, allowed: frozenset[str]) -> list[str]:
+    names = (name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    return [name for name in names if name not in allowed]
+
+
+def unknown_query_body(name: str) -> dict[str, Any]:
+    error = {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+    return validation_body([error]).model_dump(exclude_none=True)

@@ -30,6 +30,7 @@ from api.auth import (
     principal_of,
     role_refusal,
 )
+from api.contract import unknown_query, unknown_query_body
 from api.errors import ErrorBody, rejected_body, validation_body
 from api.limits import too_large_body
 from routing.access import Principal, Role
@@ -110,6 +111,10 @@ class FastLane:
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+        if scope.get("query_string"):  # these routes declare no query parameters
+            name = unknown_query(scope["query_string"], frozenset())
+            if name:
+                return Reply(422, orjson.dumps(unknown_query_body(name[0])))
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
