@@ -13,7 +13,7 @@ from api import errors
 from api.auth import Authenticator
 from api.contract import KnownQuery, openapi_of
 from api.edge import Pseudonymise
-from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
+from api.fastlane import FastLane, HotRoute, JsonBodies, Receive, Scope, Send
 from api.http_basics import HttpBasics
 from api.limits import ASGIApp, BodySizeLimit
 from api.observe import Observe
@@ -51,6 +51,10 @@ distance-contact offers and answers, referrals) as events, and serves what they 
 * A sequence that cannot happen (completing a contact never started...) is a **409** whose
   `code` names the rule.
 """
+
+
+GZIP_MIN_BYTES = 4096
+"""Answers from this size on are compressed for clients that accept gzip (/metrics: 600 KB)."""
 
 
 class RoutingAPI(FastAPI):
@@ -141,9 +145,13 @@ def create_app(
         app.fast_lane = FastLane(
             hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
         )
-        app.observed_lane = Observe(app.serve_fast_lane)  # the same timing and correlation
+        # The same timing, correlation, HTTP basics and compression as FastAPI's stack below.
+        lane = GZipMiddleware(HttpBasics(app.serve_fast_lane), minimum_size=GZIP_MIN_BYTES)
+        app.observed_lane = Observe(lane)
+    hot_paths = frozenset({events.PATH, events.BATCH_PATH, decisions.PATH})
+    app.add_middleware(JsonBodies, paths=hot_paths)  # the lane's body rules on this path too
     app.add_middleware(KnownQuery, api=app)
-    app.add_middleware(GZipMiddleware, minimum_size=4096)  # /metrics is 600 KB
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(HttpBasics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # outermost: times and correlates every response, 413s too

@@ -26,6 +26,7 @@ _ANSWERS = {
     "401": "No bearer token, or an invalid or expired one (header `WWW-Authenticate`).",
     "403": "The token's role or binding does not allow it.",
     "413": "Body larger than the configured limit (ROUTING_MAX_BODY_BYTES).",
+    "415": "The body is not declared as JSON (Content-Type application/json).",
     "422": "Invalid request; `field` names the first bad field (`events[3].occurred_at`).",
 }
 _CHALLENGE = {
@@ -57,7 +58,7 @@ def _complete(operation: dict[str, Any], protected: bool) -> None:
     responses = operation.setdefault("responses", {})
     wanted = ["422"] if "parameters" in operation or "requestBody" in operation else []
     if "requestBody" in operation:
-        wanted += ["400", "413"]
+        wanted += ["400", "413", "415"]
     if protected:
         wanted += ["401", "403"]
         operation["security"] = [{SCHEME: []}]

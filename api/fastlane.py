@@ -15,6 +15,7 @@ does not turn into a 4xx reaches uvicorn, which logs it and answers 500, as Fast
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,8 @@ class FastLane:
         body = await self._body(receive)
         if body is None:
             return self._too_large()
+        if (bad_body := body_refusal(headers.get(b"content-type"), body)) is not None:
+            return bad_body
         try:
             with pseudonymising(self.pseudonymiser):
                 return await route.handler(state, body, caller)
@@ -155,6 +158,70 @@ class FastLane:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_JSON_TYPE = re.compile(rb"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+
+
+def body_refusal(content_type: bytes | None, body: bytes) -> Reply | None:
+    """What both paths answer to a body that is not a JSON object, before any model sees it
+    (the fast lane parses with ``validate_json``, FastAPI with ``json.loads`` and
+    ``validate_python``: left to them, the same body got two different messages)."""
+    if content_type is None or not _JSON_TYPE.match(content_type):
+        shown = content_type.decode("latin-1") if content_type else "none"
+        message = f"Content-Type must be application/json (was {shown})"
+        return error_reply(415, ErrorBody(code="unsupported_media_type", message=message))
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return _body_error(f"Invalid JSON: {exc}", "json_invalid")
+    if not isinstance(parsed, dict):
+        return _body_error("Input should be a JSON object", "dict_type")
+    return None
+
+
+def _body_error(message: str, kind: str) -> Reply:
+    error = {"loc": ("body",), "msg": message, "type": kind}
+    return error_reply(422, validation_body([error]))
+
+
+class JsonBodies:
+    """``body_refusal`` for the hot routes on FastAPI's path (``ROUTING_FAST_LANE=false``,
+    or the lane's routes reached another way): reads the body, refuses it as the lane
+    would, or hands the same bytes on."""
+
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], paths: frozenset[str]
+    ) -> None:
+        self.app, self.paths = app, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        refusal = body_refusal(dict(scope["headers"]).get(b"content-type"), body)
+        if refusal is not None:
+            await refusal.response()(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 def error_reply(status: int, body: ErrorBody) -> Reply:

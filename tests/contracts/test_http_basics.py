@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from routing.config import Settings, StoreKind
-from tests.auth_support import TEST_KEYS, all_roles
+from tests.auth_support import TEST_KEYS, all_roles, token
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,25 @@ def test_unknown_query_parameters_are_refused(client: TestClient) -> None:
     assert r.status_code == 422
     assert r.json()["field"] == "query.sinse"
     assert client.post("/events?x=1", json={}).json()["field"] == "query.x"
+
+
+def test_the_401_challenge_says_whether_the_token_was_refused(client: TestClient) -> None:
+    expired = token(lifetime=-3600)
+    for path in ("/access-trail", "/events"):  # FastAPI's path and the fast lane
+        none = (
+            client.post(path, json={}, headers={"authorization": ""})
+            if path == "/events"
+            else client.get(path, headers={"authorization": ""})
+        )
+        assert none.headers["www-authenticate"] == 'Bearer realm="routing"', path
+        for bad in ("Bearer nonsense", f"Bearer {expired}"):
+            sent = {"authorization": bad}
+            r = (
+                client.post(path, json={}, headers=sent)
+                if path == "/events"
+                else client.get(path, headers=sent)
+            )
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"] == (
+                'Bearer realm="routing", error="invalid_token"'
+            ), (path, bad)
