@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors
+from api import docs, errors
 from api.auth import Authenticator
 from api.contract import KnownQuery, openapi_of
 from api.edge import Pseudonymise
@@ -110,6 +110,8 @@ def create_app(
         summary="Digital-first contact routing and inter-regional liability for Swedish care.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py: the same page, its assets served from the package
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.episodes = service or open_episodes(settings)
@@ -120,6 +122,7 @@ def create_app(
     app.state.policy = settings.rulebook_policy()
     app.state.decision_cache = DecisionCache(settings.decision_cache_size)
     errors.install(app)
+    docs.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)
     app.include_router(decisions.router)

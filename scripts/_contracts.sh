@@ -3,7 +3,8 @@
 #   installed with `npm ci` into tests/contracts/node/node_modules when the lock file changed;
 # - promtool from Debian's `prometheus` package: only the binary, unpacked into .tools/ (the
 #   package itself would install and start a Prometheus service).
-# Both need root (apt) only when absent; without them the contract tests fail and say why.
+# - chromium (Debian) for opening /docs offline.
+# They need root (apt) only when absent; without them the contract tests fail and say why.
 node_dir=tests/contracts/node
 node_stamp="$node_dir/node_modules/.installed-$(sha256sum "$node_dir/package-lock.json" | cut -c1-16)"
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -28,4 +29,9 @@ if [ ! -x .tools/promtool ] && command -v apt-get >/dev/null; then
     echo "could not get promtool; the metrics contract test will say so" >&2
   fi
   rm -rf "$tmp"
+fi
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing chromium with apt (the /docs page is opened offline) ..." >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "could not install chromium; the /docs test will say so" >&2
 fi

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
+from api import examples
 from api.auth import require
 from api.deps import AppSettings, Episodes
 from api.errors import ErrorBody
@@ -110,7 +111,7 @@ async def chain(
 
 @router.post("/simulations", response_model=SimulationOut)
 async def simulate(
-    body: SimulationIn,
+    body: Annotated[SimulationIn, Body(openapi_examples=examples.SIMULATION)],
     episodes: Episodes,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=0, le=10_000, description="Changed contacts listed.")] = 100,

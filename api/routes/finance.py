@@ -10,10 +10,11 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from api import examples
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
@@ -153,7 +154,10 @@ def invoice_specification(
     responses=ERROR_RESPONSES,
 )
 async def close_month(
-    event: MonthClosed, episodes: Episodes, response: Response, caller: Caller
+    event: Annotated[MonthClosed, Body(openapi_examples=examples.MONTH_CLOSE)],
+    episodes: Episodes,
+    response: Response,
+    caller: Caller,
 ) -> MonthClosedOut:
     """Closes a month for invoices from a care region to a home region. Idempotent by
     `event_id`; closing an already closed month is a 409. Region finance of either region."""

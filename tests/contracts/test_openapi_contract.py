@@ -87,9 +87,7 @@ def test_undeclared_answers_are_declared(doc: dict[str, Any]) -> None:
     assert "HTTPValidationError" not in doc["components"]["schemas"]
 
 
-def test_region_parameters_are_the_set_of_codes(
-    client: TestClient, doc: dict[str, Any]
-) -> None:
+def test_region_parameters_are_the_set_of_codes(client: TestClient, doc: dict[str, Any]) -> None:
     params = [
         p for _, _, op in _operations(doc) for p in op.get("parameters", ())
         if p["name"] in ("home_region", "care_region", "region")

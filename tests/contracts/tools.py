@@ -38,3 +38,11 @@ def promtool_check_metrics(exposition: str) -> subprocess.CompletedProcess[str]:
         [tool, "check", "metrics"],
         input=exposition, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
+
+
+def chromium() -> str:
+    """A headless-capable Chromium (Debian's ``chromium``)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    pytest.fail(f"chromium is not installed; {INSTALL}")
