@@ -19,6 +19,7 @@ from routing.episodes.vocabulary import (
     Profession,
     Timestamp,
     Urgency,
+    assessment_rules,
 )
 from routing.liability.decision import LiabilityDecision, TraceStep
 
@@ -32,7 +33,7 @@ class TriageFacts(BaseModel):
 class AssessmentFacts(BaseModel):
     """A need-and-suitability assessment already made (R5, C4)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=assessment_rules)
     criteria_set: CriteriaSetRef
     answered_criteria: list[str] = Field(default_factory=list, max_length=200)
     outcome: AssessmentOutcome

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     TypeAdapter,
     model_validator,
 )
@@ -28,6 +29,7 @@ from routing.episodes.vocabulary import (
     ContactMode,
     CountyCode,
     DeclineReason,
+    DistanceMode,
     HomeRegion,
     HsaId,
     LocalId,
@@ -37,6 +39,7 @@ from routing.episodes.vocabulary import (
     SourceId,
     Timestamp,
     Urgency,
+    assessment_rules,
 )
 
 _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
@@ -49,6 +52,11 @@ def _tag_required(schema: dict[str, Any]) -> None:
     for tag in ("type", "kind"):
         if tag in schema.get("properties", {}) and tag not in schema.get("required", []):
             schema["required"] = [tag, *schema.get("required", [])]
+
+
+def _assessment_schema(schema: dict[str, Any]) -> None:
+    _tag_required(schema)
+    assessment_rules(schema)
 
 
 class EpisodeEvent(BaseModel):
@@ -137,6 +145,8 @@ class CriteriaSetRef(BaseModel):
 class NeedAndSuitabilityAssessed(EpisodeEvent):
     """Behovs- och lämplighetsbedömning (R5, R9). Under Ds 2023:27 it must precede the contact."""
 
+    model_config = ConfigDict(json_schema_extra=_assessment_schema)
+
     type: Literal["need_and_suitability_assessed"] = "need_and_suitability_assessed"
     contact_id: LocalId | None = None
     criteria_set: CriteriaSetRef
@@ -144,9 +154,11 @@ class NeedAndSuitabilityAssessed(EpisodeEvent):
         default_factory=list, max_length=200, description="Ids of the criteria answered."
     )
     outcome: AssessmentOutcome
-    failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
+    failed_principles: list[Principle] = Field(
+        default_factory=list, max_length=4, json_schema_extra={"uniqueItems": True}
+    )
     assessor_profession: Profession
-    assessor_licensed: bool
+    assessor_licensed: StrictBool
 
     @model_validator(mode="after")
     def _reasons_match_outcome(self) -> Self:
@@ -170,7 +182,10 @@ class NeedAndSuitabilityAssessed(EpisodeEvent):
 class DistanceContactOffered(EpisodeEvent):
     type: Literal["distance_contact_offered"] = "distance_contact_offered"
     contact_id: LocalId
-    modes: Annotated[list[ContactMode], Field(min_length=1, max_length=4)]
+    modes: Annotated[
+        list[DistanceMode],
+        Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}),
+    ]
 
     @model_validator(mode="after")
     def _only_distance(self) -> Self:
@@ -193,7 +208,7 @@ class OfferDeclined(EpisodeEvent):
 class ContactStarted(EpisodeEvent):
     type: Literal["contact_started"] = "contact_started"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
     profession: Profession
 
     @model_validator(mode="after")
@@ -211,7 +226,7 @@ class ContactModeChanged(EpisodeEvent):
 
     type: Literal["contact_mode_changed"] = "contact_mode_changed"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
 
     @model_validator(mode="after")
     def _distance(self) -> Self:
@@ -223,10 +238,10 @@ class ContactModeChanged(EpisodeEvent):
 class ContactCompleted(EpisodeEvent):
     type: Literal["contact_completed"] = "contact_completed"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
     profession: Profession
     content: ContactContent
-    physical_follow_up_needed: bool = False
+    physical_follow_up_needed: StrictBool = False
 
     @model_validator(mode="after")
     def _distance(self) -> Self:

@@ -126,6 +126,29 @@ def _not_a_number(value: object) -> object:
     return value
 
 
+DistanceMode = Annotated[
+    ContactMode,
+    WithJsonSchema({"type": "string", "enum": [m.value for m in ContactMode if m.is_distance]}),
+]
+"""A mode the event accepts only as a distance mode (its validator says why otherwise)."""
+
+
+def assessment_rules(schema: dict[str, Any]) -> None:
+    """Publishes the outcome/principles rule the assessment validators enforce (R5): a
+    'physical_required' names at least one failed principle, 'distance_suitable' none."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"outcome": {"const": "physical_required"}}},
+            "then": {"required": ["failed_principles"],
+                     "properties": {"failed_principles": {"minItems": 1}}},
+        },
+        {
+            "if": {"properties": {"outcome": {"const": "distance_suitable"}}},
+            "then": {"properties": {"failed_principles": {"maxItems": 0}}},
+        },
+    ]  # fmt: skip
+
+
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 """An instant in a body: ISO 8601 with an offset (RFC 3339), never a number."""
 Day = Annotated[date, BeforeValidator(_not_a_number)]

@@ -11,9 +11,9 @@ from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from routing.episodes.vocabulary import CountyCode, SourceId
+from routing.episodes.vocabulary import CountyCode, SourceId, Timestamp
 
 BILLING_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:billing-month")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -36,7 +36,7 @@ class MonthClosed(BaseModel):
     month: str = Field(
         description="YYYY-MM, in Swedish time", json_schema_extra={"pattern": _MONTH.pattern}
     )
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     source: SourceId
 
     @field_validator("month")
