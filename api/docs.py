@@ -27,7 +27,6 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     redirect = "/docs/oauth2-redirect"
 
-    @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
@@ -40,11 +39,9 @@ def install(app: FastAPI) -> None:
             swagger_ui_parameters={"persistAuthorization": True},
         )
 
-    @app.get(redirect, include_in_schema=False)
-    async def oauth2_redirect() -> HTMLResponse:
+    async def oauth2_redirect(_: Request) -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
@@ -54,3 +51,8 @@ def install(app: FastAPI) -> None:
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
         )
+
+    # Plain Starlette routes, as FastAPI registers its own pages: not API operations.
+    app.add_route("/docs", docs, include_in_schema=False)
+    app.add_route(redirect, oauth2_redirect, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
