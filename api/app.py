@@ -138,21 +138,19 @@ def create_app(
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)
+    routes = [
+        HotRoute(events.PATH, events.record_body, events.ROLES),
+        HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
+        HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
+    ]
+    hot = {("POST", r.path): r for r in routes}
+    lane = FastLane(hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser)
+    app.add_middleware(JsonBodies, lane=lane)  # the lane's checks, in its order, on this path
     if settings.fast_lane:
-        routes = [
-            HotRoute(events.PATH, events.record_body, events.ROLES),
-            HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
-            HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
-        ]
-        hot = {("POST", r.path): r for r in routes}
-        app.fast_lane = FastLane(
-            hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
-        )
+        app.fast_lane = lane
         # The same timing, correlation, HTTP basics and compression as FastAPI's stack below.
-        lane = GZipMiddleware(HttpBasics(app.serve_fast_lane), minimum_size=GZIP_MIN_BYTES)
-        app.observed_lane = Observe(lane)
-    hot_paths = frozenset({events.PATH, events.BATCH_PATH, decisions.PATH})
-    app.add_middleware(JsonBodies, paths=hot_paths)  # the lane's body rules on this path too
+        served = GZipMiddleware(HttpBasics(app.serve_fast_lane), minimum_size=GZIP_MIN_BYTES)
+        app.observed_lane = Observe(served)
     app.add_middleware(KnownQuery, api=app)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(HttpBasics)

@@ -111,27 +111,40 @@ class FastLane:
         )
         await send({"type": "http.response.body", "body": reply.body})
 
-    async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+    async def checked(
+        self, route: HotRoute, scope: Scope, receive: Receive
+    ) -> tuple[Reply, None] | tuple[None, tuple[bytes, Principal]]:
+        """Every check before the handler, in the lane's order (query, declared size, token,
+        role, body size, body shape): the refusal, or the body and the caller. FastAPI's
+        path runs the same checks first (``JsonBodies``), so both answer alike."""
         if scope.get("query_string"):  # these routes declare no query parameters
             name = unknown_query(scope["query_string"], frozenset())
             if name:
-                return Reply(422, orjson.dumps(unknown_query_body(name[0])))
+                return Reply(422, orjson.dumps(unknown_query_body(name[0]))), None
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return self._too_large()
+            return self._too_large(), None
         header = headers.get(b"authorization")
         try:
             caller = await principal_of(self.authenticator, header and header.decode("latin-1"))
         except Unauthenticated as exc:
-            return _unauthorized(str(exc))
+            return _unauthorized(str(exc)), None
         if (refusal := role_refusal(caller, route.roles)) is not None:
-            return error_reply(403, ErrorBody(code="forbidden", message=refusal))
+            return error_reply(403, ErrorBody(code="forbidden", message=refusal)), None
         body = await self._body(receive)
         if body is None:
-            return self._too_large()
+            return self._too_large(), None
         if (bad_body := body_refusal(headers.get(b"content-type"), body)) is not None:
-            return bad_body
+            return bad_body, None
+        return None, (body, caller)
+
+    async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+        refusal, accepted = await self.checked(route, scope, receive)
+        if refusal is not None:
+            return refusal
+        assert accepted is not None
+        body, caller = accepted
         try:
             with pseudonymising(self.pseudonymiser):
                 return await route.handler(state, body, caller)
@@ -186,32 +199,26 @@ def _body_error(message: str, kind: str) -> Reply:
 
 
 class JsonBodies:
-    """``body_refusal`` for the hot routes on FastAPI's path (``ROUTING_FAST_LANE=false``,
-    or the lane's routes reached another way): reads the body, refuses it as the lane
-    would, or hands the same bytes on."""
+    """The lane's checks on FastAPI's path for the lane's routes (``ROUTING_FAST_LANE=false``):
+    ``FastLane.checked`` answers the refusals, as the lane would; what passes goes on to
+    FastAPI with the same bytes. Without it FastAPI parsed the body before checking the token
+    (a 422 where the lane said 401) and read a text/plain body as no JSON at all."""
 
     def __init__(
-        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], paths: frozenset[str]
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], lane: FastLane
     ) -> None:
-        self.app, self.paths = app, paths
+        self.app, self.lane = app, lane
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+        route = self.lane.route(scope)
+        if route is None:
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # client went away
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        refusal = body_refusal(dict(scope["headers"]).get(b"content-type"), body)
+        refusal, accepted = await self.lane.checked(route, scope, receive)
         if refusal is not None:
             await refusal.response()(scope, receive, send)
             return
+        assert accepted is not None
         replayed = False
 
         async def replay() -> Message:
@@ -219,7 +226,7 @@ class JsonBodies:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": accepted[0], "more_body": False}
 
         await self.app(scope, replay, send)
 

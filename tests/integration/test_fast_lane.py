@@ -227,3 +227,16 @@ def test_requests_are_correlated_and_timed_alike(lanes: tuple[TestClient, TestCl
     timed = [line for line in metrics.splitlines() if 'route="/events"' in line]
     assert any('status="201"' in line for line in timed), timed
     assert any('status="422"' in line for line in timed), timed
+
+
+@pytest.mark.parametrize(("content_type", "content"), [("text/plain", b"{}"),
+                                                       ("application/json", b"{")])  # fmt: skip
+def test_the_token_is_checked_before_the_body_on_both(
+    lanes: tuple[TestClient, TestClient], content_type: str, content: bytes
+) -> None:
+    """FastAPI parsed the body first: a bad body without a token was a 422 there, a 401 here."""
+    for path in ("/events", "/events/batch", "/routing/decisions"):
+        sent = {"content-type": content_type, "authorization": ""}
+        assert _both(lanes, path, content, sent)[:2] == (401, "unauthorized")
+        auditor = {"content-type": content_type, **bearer([Role.auditor])}
+        assert _both(lanes, path, content, auditor)[:2] == (403, "forbidden")
