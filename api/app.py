@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
-from api import console, errors
+from api import console, docs, errors
 from api.auth import Authenticator
+from api.contract import KnownQuery, openapi_of
 from api.edge import Pseudonymise
-from api.fastlane import FastLane, HotRoute, Receive, Scope, Send
+from api.fastlane import FastLane, HotRoute, JsonBodies, Receive, Scope, Send
+from api.http_basics import HttpBasics
 from api.limits import ASGIApp, BodySizeLimit
 from api.observe import Observe
 from api.routes import (
@@ -52,6 +56,10 @@ distance-contact offers and answers, referrals) as events, and serves what they 
 """
 
 
+GZIP_MIN_BYTES = 4096
+"""Answers from this size on are compressed for clients that accept gzip (/metrics: 600 KB)."""
+
+
 class RoutingAPI(FastAPI):
     """FastAPI, with the fast lane (api/fastlane.py) in front of everything."""
 
@@ -67,6 +75,9 @@ class RoutingAPI(FastAPI):
         scope["app"], scope["route"] = self, route  # ``route.path`` labels the metrics
         assert self.observed_lane is not None
         await self.observed_lane(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return openapi_of(self)
 
     async def serve_fast_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.fast_lane is not None
@@ -102,6 +113,8 @@ def create_app(
         summary="Digital-first contact routing and inter-regional liability for Swedish care.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py: the same page, its assets served from the package
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.episodes = service or open_episodes(settings)
@@ -112,6 +125,7 @@ def create_app(
     app.state.policy = settings.rulebook_policy()
     app.state.decision_cache = DecisionCache(settings.decision_cache_size)
     errors.install(app)
+    docs.install(app)
     app.include_router(events.router)
     app.include_router(episodes.router)
     app.include_router(decisions.router)
@@ -131,17 +145,22 @@ def create_app(
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)
+    routes = [
+        HotRoute(events.PATH, events.record_body, events.ROLES),
+        HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
+        HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
+    ]
+    hot = {("POST", r.path): r for r in routes}
+    lane = FastLane(hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser)
+    app.add_middleware(JsonBodies, lane=lane)  # the lane's checks, in its order, on this path
     if settings.fast_lane:
-        routes = [
-            HotRoute(events.PATH, events.record_body, events.ROLES),
-            HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
-            HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
-        ]
-        hot = {("POST", r.path): r for r in routes}
-        app.fast_lane = FastLane(
-            hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser
-        )
-        app.observed_lane = Observe(app.serve_fast_lane)  # the same timing and correlation
+        app.fast_lane = lane
+        # The same timing, correlation, HTTP basics and compression as FastAPI's stack below.
+        served = GZipMiddleware(HttpBasics(app.serve_fast_lane), minimum_size=GZIP_MIN_BYTES)
+        app.observed_lane = Observe(served)
+    app.add_middleware(KnownQuery, api=app)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+    app.add_middleware(HttpBasics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe)  # outermost: times and correlates every response, 413s too
     return app

@@ -16,6 +16,7 @@ that is unavailable 503 with Retry-After, anything else 500, both in the JSON er
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from api.auth import (
     principal_of,
     role_refusal,
 )
+from api.contract import unknown_query, unknown_query_body
 from api.errors import ErrorBody, rejected_body, server_error, validation_body
 from api.limits import too_large_body
 from routing.access import Principal, Role
@@ -113,21 +115,40 @@ class FastLane:
         )
         await send({"type": "http.response.body", "body": reply.body})
 
-    async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+    async def checked(
+        self, route: HotRoute, scope: Scope, receive: Receive
+    ) -> tuple[Reply, None] | tuple[None, tuple[bytes, Principal]]:
+        """Every check before the handler, in the lane's order (query, declared size, token,
+        role, body size, body shape): the refusal, or the body and the caller. FastAPI's
+        path runs the same checks first (``JsonBodies``), so both answer alike."""
+        if scope.get("query_string"):  # these routes declare no query parameters
+            name = unknown_query(scope["query_string"], frozenset())
+            if name:
+                return Reply(422, orjson.dumps(unknown_query_body(name[0]))), None
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return self._too_large()
+            return self._too_large(), None
         header = headers.get(b"authorization")
         try:
             caller = await principal_of(self.authenticator, header and header.decode("latin-1"))
         except Unauthenticated as exc:
-            return _unauthorized(str(exc))
+            return _unauthorized(str(exc)), None
         if (refusal := role_refusal(caller, route.roles)) is not None:
-            return error_reply(403, ErrorBody(code="forbidden", message=refusal))
+            return error_reply(403, ErrorBody(code="forbidden", message=refusal)), None
         body = await self._body(receive)
         if body is None:
-            return self._too_large()
+            return self._too_large(), None
+        if (bad_body := body_refusal(headers.get(b"content-type"), body)) is not None:
+            return bad_body, None
+        return None, (body, caller)
+
+    async def _reply(self, route: HotRoute, state: Any, scope: Scope, receive: Receive) -> Reply:
+        refusal, accepted = await self.checked(route, scope, receive)
+        if refusal is not None:
+            return refusal
+        assert accepted is not None
+        body, caller = accepted
         try:
             with pseudonymising(self.pseudonymiser):
                 return await route.handler(state, body, caller)
@@ -154,6 +175,64 @@ class FastLane:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+_JSON_TYPE = re.compile(rb"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+
+
+def body_refusal(content_type: bytes | None, body: bytes) -> Reply | None:
+    """What both paths answer to a body that is not a JSON object, before any model sees it
+    (the fast lane parses with ``validate_json``, FastAPI with ``json.loads`` and
+    ``validate_python``: left to them, the same body got two different messages)."""
+    if content_type is None or not _JSON_TYPE.match(content_type):
+        shown = content_type.decode("latin-1") if content_type else "none"
+        message = f"Content-Type must be application/json (was {shown})"
+        return error_reply(415, ErrorBody(code="unsupported_media_type", message=message))
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return _body_error(f"Invalid JSON: {exc}", "json_invalid")
+    if not isinstance(parsed, dict):
+        return _body_error("Input should be a JSON object", "dict_type")
+    return None
+
+
+def _body_error(message: str, kind: str) -> Reply:
+    error = {"loc": ("body",), "msg": message, "type": kind}
+    return error_reply(422, validation_body([error]))
+
+
+class JsonBodies:
+    """The lane's checks on FastAPI's path for the lane's routes (``ROUTING_FAST_LANE=false``):
+    ``FastLane.checked`` answers the refusals, as the lane would; what passes goes on to
+    FastAPI with the same bytes. Without it FastAPI parsed the body before checking the token
+    (a 422 where the lane said 401) and read a text/plain body as no JSON at all."""
+
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], lane: FastLane
+    ) -> None:
+        self.app, self.lane = app, lane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.lane.route(scope)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        refusal, accepted = await self.lane.checked(route, scope, receive)
+        if refusal is not None:
+            await refusal.response()(scope, receive, send)
+            return
+        assert accepted is not None
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": accepted[0], "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 def error_reply(status: int, body: ErrorBody) -> Reply:

@@ -1,19 +1,22 @@
-"""Query and path parameters: a region code must name a region, and no parameter of any
-route holds NUL, a non-ASCII digit or an identity number.
+"""Query and path parameters: a region code must name a region, an instant must be an ISO
+8601 timestamp with an offset, and no parameter of any route holds NUL, a non-ASCII digit
+or an identity number.
 
 ``^\\d{2}$`` alone lets '02' (unused since 1998) or '42' through to an empty answer, which
-reads as "nothing owed"; a 422 naming the parameter says what is wrong.
+reads as "nothing owed"; a 422 naming the parameter says what is wrong. The published schema
+is the set of codes itself, so that what the OpenAPI document admits is what the server does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, WithJsonSchema
 from starlette.routing import compile_path
 from starlette.types import Message, Scope, Send
 
@@ -31,7 +34,44 @@ def _region_code(code: str | None) -> str | None:
     )
 
 
+REGION_SCHEMA = {"type": "string", "enum": [*sorted(COUNTY_CODES), ASYLUM_SEEKER_COUNTY]}
 KnownRegion = AfterValidator(_region_code)
+RegionSchema = WithJsonSchema(REGION_SCHEMA)
+"""Put after ``Query(...)``: the parameter's published schema is the set of codes."""
+
+
+def _iso_instant(value: Any) -> Any:
+    """pydantic reads '0.5' as a Unix time; a query instant must be ISO 8601 (RFC 3339)."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time with an offset") from None
+    return value
+
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_instant),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A query parameter naming an instant: ISO 8601 with a time zone, never a number."""
+
+
+def _iso_date(value: Any) -> Any:
+    """pydantic reads '0' as a Unix time; a query day must be YYYY-MM-DD."""
+    if isinstance(value, str):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date, YYYY-MM-DD") from None
+    return value
+
+
+Day = Annotated[
+    date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})
+]
+"""A query parameter naming a day: YYYY-MM-DD, never a number."""
 
 MAX_OFFSET = 2**31 - 1
 """Paging offsets beyond this are refused (422) rather than overflowing the database's integer."""

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 . scripts/_compose.sh
 . scripts/_chromium.sh
 . scripts/_console_assets.sh
+. scripts/_contracts.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
 echo "== schemas" && .venv/bin/routing schemas check

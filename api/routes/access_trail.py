@@ -6,11 +6,11 @@ from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from api import access_trail
 from api.auth import require
-from api.params import MAX_OFFSET
+from api.params import MAX_OFFSET, Instant
 from routing.access import Role
 
 router = APIRouter(
@@ -42,7 +42,7 @@ def read_trail(
     subject: Annotated[str | None, Query(max_length=256)] = None,
     kind: Annotated[access_trail.Kind | None, Query(description="What was read.")] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Entries at or after this instant (with offset).")
+        Instant | None, Query(description="Entries at or after this instant (with offset).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

@@ -8,14 +8,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
+from api import examples
 from api.auth import require
 from api.deps import AppSettings, Episodes
 from api.errors import ErrorBody
+from api.params import Instant
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import (
@@ -35,7 +37,7 @@ router = APIRouter(
     dependencies=[Depends(require(Role.auditor, trail="audit"))],
 )
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-Moment = Annotated[AwareDatetime, Query(description="ISO 8601 with a time zone.")]
+Moment = Annotated[Instant, Query(description="ISO 8601 with a time zone.")]
 
 
 @router.get("/episodes/{episode_id}/known", response_model=EpisodeViewOut, responses=NOT_FOUND)
@@ -109,7 +111,7 @@ async def chain(
 
 @router.post("/simulations", response_model=SimulationOut)
 async def simulate(
-    body: SimulationIn,
+    body: Annotated[SimulationIn, Body(openapi_examples=examples.SIMULATION)],
     episodes: Episodes,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=0, le=10_000, description="Changed contacts listed.")] = 100,

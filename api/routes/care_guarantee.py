@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_region, forced_region, require
 from api.errors import ErrorBody
-from api.params import MAX_OFFSET, KnownRegion
+from api.params import MAX_OFFSET, Day, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import care_guarantee_reading as q
@@ -38,18 +38,21 @@ router = APIRouter(
     ],
 )
 Region = Annotated[
-    str, Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"), KnownRegion
+    str,
+    Query(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"),
+    KnownRegion,
+    RegionSchema,
 ]
 MonthQ = Annotated[
     str | None,
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: clocks that started then."),
 ]
 FromQ = Annotated[
-    date | None, Query(alias="from", description="First start day of the period (with `to`).")
+    Day | None, Query(alias="from", description="First start day of the period (with `to`).")
 ]
-ToQ = Annotated[date | None, Query(description="Last start day of the period, inclusive.")]
+ToQ = Annotated[Day | None, Query(description="Last start day of the period, inclusive.")]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Day on which open clocks are judged (default: today in Sweden)."),
 ]
 AgeBandQ = Annotated[
@@ -275,7 +278,7 @@ def _list(
 
 
 ListRegion = Annotated[
-    str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion
+    str | None, Query(pattern=r"^\d{2}$", description="Home county"), KnownRegion, RegionSchema
 ]
 Limit = Annotated[int, Query(ge=1, le=5000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 
+from api import examples
 from api.auth import require
 from api.errors import ERROR_RESPONSES
 from api.fastlane import Reply
@@ -41,7 +42,9 @@ async def answer_body(state: Any, body: bytes, _: Principal) -> Reply:
 
 
 @router.post("/decisions", response_model=RoutingAnswer, responses=ERROR_RESPONSES)
-async def routing_decision(q: RoutingQuestion, request: Request) -> Any:
+async def routing_decision(
+    q: Annotated[RoutingQuestion, Body(openapi_examples=examples.DECISION)], request: Request
+) -> Any:
     """Must a distance contact be offered, and in which modes; the patient's own region's
     digital door first (R7); is an assessment needed for the home region to pay; what the
     bill and the patient fee would be. Recorded for audit; a retry with the same

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Request, status
 from pydantic import BaseModel, Field
 
+from api import examples
 from api.auth import Caller, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, rejected_body
@@ -104,7 +105,11 @@ async def post_event(
     responses=ERROR_RESPONSES,
     summary="Record up to 1000 facts in one transaction",
 )
-def post_batch(episodes: Episodes, batch: BatchIn, caller: Caller) -> BatchOut:
+def post_batch(
+    episodes: Episodes,
+    batch: Annotated[BatchIn, Body(openapi_examples=examples.batch())],
+    caller: Caller,
+) -> BatchOut:
     """All events are stored, or none: the first refused event is named by its index."""
     results = episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
     _count(batch.events, results)

@@ -10,14 +10,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from api import examples
 from api.auth import Caller, check_region, forbidden, forced_region, require
 from api.deps import Episodes
 from api.errors import ERROR_RESPONSES, ErrorBody
-from api.params import MAX_OFFSET, KnownRegion
+from api.params import MAX_OFFSET, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import liability_queries as q
@@ -34,7 +35,9 @@ router = APIRouter(
         Depends(caught_up("liability")),
     ],
 )
-Region = Annotated[str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion]
+Region = Annotated[
+    str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion, RegionSchema
+]
 Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
@@ -69,7 +72,7 @@ def liability_contacts(
     caller: Caller,
     home_region: Region,
     month: Month,
-    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion] = None,
+    care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion, RegionSchema] = None,
     profession: str | None = None,
     mode: str | None = None,
     decision_status: Annotated[str | None, Query(alias="status")] = None,
@@ -105,7 +108,24 @@ def explain_contact(
     )
 
 
-@router.get("/invoices", summary="Invoice specification of a region pair and month")
+INVOICE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The specification: JSON, or with `format=csv` a semicolon-separated "
+        "UTF-8 file with BOM.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+    409: {"model": ErrorBody, "description": "The month is not closed for this region pair."},
+}
+
+
+@router.get(
+    "/invoices",
+    summary="Invoice specification of a region pair and month",
+    responses=INVOICE_RESPONSES,
+)
 def invoice_specification(
     request: Request,
     caller: Caller,
@@ -141,7 +161,10 @@ def invoice_specification(
     responses=ERROR_RESPONSES,
 )
 async def close_month(
-    event: MonthClosed, episodes: Episodes, response: Response, caller: Caller
+    event: Annotated[MonthClosed, Body(openapi_examples=examples.MONTH_CLOSE)],
+    episodes: Episodes,
+    response: Response,
+    caller: Caller,
 ) -> MonthClosedOut:
     """Closes a month for invoices from a care region to a home region. Idempotent by
     `event_id`; closing an already closed month is a 409. Region finance of either region."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from api.deps import AppSettings, Episodes
+from api.errors import ErrorBody
 from routing.episodes.schemas import event_schemas
 
 router = APIRouter(tags=["meta"])
@@ -31,7 +32,10 @@ def list_schemas() -> dict[str, list[str]]:
     return {"event_types": sorted(event_schemas())}
 
 
-@router.get("/schemas/events/{event_type}")
+@router.get(
+    "/schemas/events/{event_type}",
+    responses={404: {"model": ErrorBody, "description": "No event type of that name."}},
+)
 def get_schema(event_type: str) -> dict[str, Any]:
     schemas = event_schemas()
     if event_type not in schemas:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from api.auth import Caller, check_region, require
 from api.errors import ErrorBody
-from api.params import KnownRegion
+from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import necessity as q
@@ -31,7 +31,10 @@ router = APIRouter(
     ],
 )
 Region = Annotated[
-    str, Query(pattern=r"^\d{2}$", description="Län code of the care region"), KnownRegion
+    str,
+    Query(pattern=r"^\d{2}$", description="Län code of the care region"),
+    KnownRegion,
+    RegionSchema,
 ]
 Month = Annotated[
     str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish time")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, require
-from api.params import KnownRegion
+from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from projections import create_read_model_tables
 from projections.db import ReadModelDB
@@ -61,7 +61,7 @@ def episode_summary(
     request: Request,
     caller: Caller,
     home_region: Annotated[
-        str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion
+        str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion, RegionSchema
     ] = None,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
 ) -> SummaryOut:

@@ -99,7 +99,7 @@ async def test_one_correlation_id_from_request_to_projection_log(
         )
     assert done == len(records)
     assert sample("routing_rebuild_messages_done", projection=name) == done
-    assert sample("routing_rebuild_messages_total", projection=name) == done
+    assert sample("routing_rebuild_messages_to_read", projection=name) == done
     assert sample("routing_rebuild_running", projection=name) == 0
 
 

@@ -94,7 +94,7 @@ def test_schema_refuses_another_type(name: str) -> None:
         ("referral_rejected", {"reason": ""}, ["reason"]),
         (
             "need_and_suitability_assessed",
-            {"failed_principles": ["grumpy"]},
+            {"outcome": "physical_required", "failed_principles": ["grumpy"]},
             ["failed_principles", 0],
         ),
     ],

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, model_validator
 
 from routing.audit.history import EpisodeView, Learnt
 from routing.audit.simulation import ContactChange, Outcome, Scope, Simulation
 from routing.episodes.journey import EpisodeState
+from routing.episodes.vocabulary import COUNTY_SCHEMA, Day
 from routing.liability.decision import LiabilityDecision
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.regions import load_regions
@@ -79,13 +80,13 @@ class SimulationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    home_regions: list[str] = Field(
+    home_regions: list[Annotated[str, WithJsonSchema(COUNTY_SCHEMA)]] = Field(
         default_factory=list, description="County codes (e.g. '14'); empty = every region."
     )
-    start: date = Field(description="First contact date (Swedish time).")
-    end: date = Field(description="Last contact date (Swedish time).")
-    ds_2023_27_enabled: bool = Field(True, description="Whether the alternative applies it.")
-    ds_2023_27_effective: date | None = Field(
+    start: Day = Field(description="First contact date (Swedish time).")
+    end: Day = Field(description="Last contact date (Swedish time).")
+    ds_2023_27_enabled: StrictBool = Field(True, description="Whether the alternative applies it.")
+    ds_2023_27_effective: Day | None = Field(
         None, description="The alternative's effective date (default: the one in force)."
     )
 

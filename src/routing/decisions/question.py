@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from routing.episodes.events import CriteriaSetRef
 from routing.episodes.vocabulary import (
@@ -17,7 +17,9 @@ from routing.episodes.vocabulary import (
     HsaId,
     Principle,
     Profession,
+    Timestamp,
     Urgency,
+    assessment_rules,
 )
 from routing.identity.screen import refuse_raw, unparsed_uuids
 from routing.liability.decision import LiabilityDecision, TraceStep
@@ -32,14 +34,14 @@ class TriageFacts(BaseModel):
 class AssessmentFacts(BaseModel):
     """A need-and-suitability assessment already made (R5, C4)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=assessment_rules)
     criteria_set: CriteriaSetRef
     answered_criteria: list[str] = Field(default_factory=list, max_length=200)
     outcome: AssessmentOutcome
     failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
     assessor_profession: Profession
-    assessor_licensed: bool
-    occurred_at: AwareDatetime
+    assessor_licensed: StrictBool
+    occurred_at: Timestamp
 
 
 class RoutingQuestion(BaseModel):
@@ -54,7 +56,7 @@ class RoutingQuestion(BaseModel):
         return refuse_raw(cls.__name__, data, unparsed_uuids(cls))
 
     request_id: UUID = Field(description="Chosen by the client; a retry reuses it.")
-    planned_start: AwareDatetime = Field(
+    planned_start: Timestamp = Field(
         description="When the contact would start: chooses the rulebook (C1)."
     )
     episode_id: UUID | None = None
@@ -69,8 +71,8 @@ class RoutingQuestion(BaseModel):
     )
     triage: TriageFacts | None = None
     assessment: AssessmentFacts | None = None
-    patient_prefers_physical: bool = False
-    can_use_digital_tools: bool = True
+    patient_prefers_physical: StrictBool = False
+    can_use_digital_tools: StrictBool = True
     listed_unit_id: HsaId | None = None
 
     @model_validator(mode="after")

@@ -8,15 +8,14 @@ that sends it is refused like any other unknown field.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     TypeAdapter,
     model_validator,
 )
@@ -30,7 +29,9 @@ from routing.episodes.vocabulary import (
     ContactContent,
     ContactMode,
     CountyCode,
+    Day,
     DeclineReason,
+    DistanceMode,
     HomeRegion,
     HsaId,
     LocalId,
@@ -40,7 +41,9 @@ from routing.episodes.vocabulary import (
     ReferralPurpose,
     SourceId,
     Specialty,
+    Timestamp,
     Urgency,
+    assessment_rules,
 )
 from routing.identity.screen import refuse_raw, unparsed_uuids
 
@@ -48,16 +51,31 @@ _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
 
 
+def _tag_required(schema: dict[str, Any]) -> None:
+    """``type`` (``kind``) has a default in each model but picks the model in its union: a
+    body without it is refused, so the published schema says it is required."""
+    for tag in ("type", "kind"):
+        if tag in schema.get("properties", {}) and tag not in schema.get("required", []):
+            schema["required"] = [tag, *schema.get("required", [])]
+
+
+def _assessment_schema(schema: dict[str, Any]) -> None:
+    _tag_required(schema)
+    assessment_rules(schema)
+
+
 class EpisodeEvent(BaseModel):
     """Envelope fields every event carries."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=False, json_schema_extra=_tag_required
+    )
 
     type: str
     schema_version: Literal[1] = 1
     event_id: UUID = Field(description="Chosen by the client; a retry reuses it (idempotency).")
     episode_id: UUID
-    occurred_at: AwareDatetime = Field(
+    occurred_at: Timestamp = Field(
         description="When it happened (valid time). A timezone offset is required."
     )
     source: SourceId = Field(description="The posting system, e.g. 'kry-chat'.")
@@ -118,14 +136,14 @@ class ContactRequested(EpisodeEvent):
 
 
 class AlgorithmTriage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     kind: Literal["algorithm"] = "algorithm"
     algorithm: Annotated[str, Field(min_length=1, max_length=64)]
     version: Annotated[str, Field(min_length=1, max_length=32)]
 
 
 class ProfessionalTriage(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     kind: Literal["profession"] = "profession"
     profession: Profession
 
@@ -152,6 +170,8 @@ class CriteriaSetRef(BaseModel):
 class NeedAndSuitabilityAssessed(EpisodeEvent):
     """Behovs- och lämplighetsbedömning (R5, R9). Under Ds 2023:27 it must precede the contact."""
 
+    model_config = ConfigDict(json_schema_extra=_assessment_schema)
+
     type: Literal["need_and_suitability_assessed"] = "need_and_suitability_assessed"
     contact_id: LocalId | None = None
     criteria_set: CriteriaSetRef
@@ -159,9 +179,11 @@ class NeedAndSuitabilityAssessed(EpisodeEvent):
         default_factory=list, max_length=200, description="Ids of the criteria answered."
     )
     outcome: AssessmentOutcome
-    failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
+    failed_principles: list[Principle] = Field(
+        default_factory=list, max_length=4, json_schema_extra={"uniqueItems": True}
+    )
     assessor_profession: Profession
-    assessor_licensed: bool
+    assessor_licensed: StrictBool
 
     @model_validator(mode="after")
     def _reasons_match_outcome(self) -> Self:
@@ -185,7 +207,10 @@ class NeedAndSuitabilityAssessed(EpisodeEvent):
 class DistanceContactOffered(EpisodeEvent):
     type: Literal["distance_contact_offered"] = "distance_contact_offered"
     contact_id: LocalId
-    modes: Annotated[list[ContactMode], Field(min_length=1, max_length=4)]
+    modes: Annotated[
+        list[DistanceMode],
+        Field(min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}),
+    ]
 
     @model_validator(mode="after")
     def _only_distance(self) -> Self:
@@ -208,7 +233,7 @@ class OfferDeclined(EpisodeEvent):
 class ContactStarted(EpisodeEvent):
     type: Literal["contact_started"] = "contact_started"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
     profession: Profession
 
     @model_validator(mode="after")
@@ -226,7 +251,7 @@ class ContactModeChanged(EpisodeEvent):
 
     type: Literal["contact_mode_changed"] = "contact_mode_changed"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
 
     @model_validator(mode="after")
     def _distance(self) -> Self:
@@ -238,10 +263,10 @@ class ContactModeChanged(EpisodeEvent):
 class ContactCompleted(EpisodeEvent):
     type: Literal["contact_completed"] = "contact_completed"
     contact_id: LocalId
-    mode: ContactMode
+    mode: DistanceMode
     profession: Profession
     content: ContactContent
-    physical_follow_up_needed: bool = False
+    physical_follow_up_needed: StrictBool = False
 
     @model_validator(mode="after")
     def _distance(self) -> Self:
@@ -254,7 +279,7 @@ class PhysicalVisitBooked(EpisodeEvent):
     type: Literal["physical_visit_booked"] = "physical_visit_booked"
     contact_id: LocalId
     care_unit_id: HsaId
-    scheduled_for: AwareDatetime
+    scheduled_for: Timestamp
 
 
 class PhysicalVisitHeld(EpisodeEvent):
@@ -341,7 +366,7 @@ class AppointmentBooked(GuaranteeSubjectFact):
     SOU 2021:59 §6.11.2, and what the early warning compares with the deadline."""
 
     type: Literal["appointment_booked"] = "appointment_booked"
-    scheduled_for: AwareDatetime
+    scheduled_for: Timestamp
     care_unit_id: HsaId | None = None
 
 
@@ -366,8 +391,8 @@ class MedicallyCausedWait(GuaranteeSubjectFact):
 
     type: Literal["medically_caused_wait"] = "medically_caused_wait"
     wait_id: LocalId
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -383,7 +408,7 @@ class CareDeclined(GuaranteeSubjectFact):
 
     type: Literal["care_declined"] = "care_declined"
     informed_of_guarantee: bool
-    offered_for: date = Field(description="The day of the care offered and declined.")
+    offered_for: Day = Field(description="The day of the care offered and declined.")
 
 
 class CareRequestedAgain(GuaranteeSubjectFact):

@@ -6,15 +6,18 @@ terms they stand for are in the docstrings, because the sources and the regions 
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -176,6 +179,43 @@ class AgeBand(StrEnum):
         return self is not AgeBand.age_18_plus
 
 
+def _not_a_number(value: object) -> object:
+    """pydantic's lax mode reads a number as a Unix time or 0/1 as a boolean; the published
+    schema says a string (a boolean), so the server says so too."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time with an offset, not a number")
+    return value
+
+
+DistanceMode = Annotated[
+    ContactMode,
+    WithJsonSchema({"type": "string", "enum": [m.value for m in ContactMode if m.is_distance]}),
+]
+"""A mode the event accepts only as a distance mode (its validator says why otherwise)."""
+
+
+def assessment_rules(schema: dict[str, Any]) -> None:
+    """Publishes the outcome/principles rule the assessment validators enforce (R5): a
+    'physical_required' names at least one failed principle, 'distance_suitable' none."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"outcome": {"const": "physical_required"}}},
+            "then": {"required": ["failed_principles"],
+                     "properties": {"failed_principles": {"minItems": 1}}},
+        },
+        {
+            "if": {"properties": {"outcome": {"const": "distance_suitable"}}},
+            "then": {"properties": {"failed_principles": {"maxItems": 0}}},
+        },
+    ]  # fmt: skip
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""An instant in a body: ISO 8601 with an offset (RFC 3339), never a number."""
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+"""A day in a body: YYYY-MM-DD, never a number."""
+
+
 # --- identifiers -------------------------------------------------------------------------
 
 COUNTY_CODES: frozenset[str] = frozenset(
@@ -213,16 +253,41 @@ def _pseudonymised_at_the_edge(value: object) -> object:
     return pseudonymiser.pseudonym(value)  # InvalidIdentityNumber is a ValueError
 
 
-CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$"), AfterValidator(_county)]
+COUNTY_SCHEMA = {"type": "string", "enum": sorted(COUNTY_CODES)}
+"""A county code as published (JSON Schema, OpenAPI): the set itself, which is what the
+server accepts, not the ``^\\d{2}$`` that admits 00 or 42."""
+
+CountyCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{2}$"),
+    AfterValidator(_county),
+    WithJsonSchema(COUNTY_SCHEMA),
+]
 """Län code of one of the 21 regions, e.g. '14' for Västra Götaland."""
 
 HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", max_length=44)]
 """HSA-id of a care provider or care unit, e.g. SE2321000115-094882."""
 
+PSEUDONYM_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
+PATIENT_AT_THE_EDGE = r"^(?:[A-Za-z0-9_-]{8,128}|(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4})$"
+"""What the edges accept as ``patient``: a pseudonym, or a personnummer / samordningsnummer
+in any accepted spelling (the forms without a separator are also pseudonym-shaped)."""
+
 PatientPseudonym = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,128}$"),
+    StringConstraints(pattern=PSEUDONYM_PATTERN),
     BeforeValidator(_pseudonymised_at_the_edge),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PATIENT_AT_THE_EDGE,
+            "description": "The patient's keyed pseudonym, or a personnummer or "
+            "samordningsnummer (YYYYMMDD-NNNC, YYMMDD-NNNC, YYMMDD+NNNC, with or without "
+            "separator; date and check digit validated), replaced by its pseudonym before "
+            "anything is stored.",
+        },
+        mode="validation",
+    ),
 ]
 """Keyed pseudonym of the patient; the raw personnummer is replaced at the edge (C8)."""
 
@@ -233,10 +298,30 @@ SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._:/-]{1,1
 """The posting system, e.g. 'kry-chat' or '1177-direkt'."""
 
 
+def _home_region_schema(schema: dict[str, Any]) -> None:
+    """Publishes the rule ``_consistent`` enforces: the municipality lies in the county."""
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "county": {"const": county},
+                "municipality": {"pattern": f"^{county}[0-9]{{2}}$"},
+            }
+        }
+        for county in sorted(COUNTY_CODES)
+    ] + [
+        {
+            "properties": {
+                "county": {"const": ASYLUM_SEEKER_COUNTY},
+                "municipality": {"const": ASYLUM_SEEKER_MUNICIPALITY},
+            }
+        }
+    ]
+
+
 class HomeRegion(BaseModel):
     """Where the patient is folkbokförd when the care episode starts (hemregion)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_home_region_schema)
 
     county: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
     municipality: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]

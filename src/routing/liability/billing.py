@@ -11,9 +11,9 @@ from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from routing.episodes.vocabulary import CountyCode, SourceId
+from routing.episodes.vocabulary import CountyCode, SourceId, Timestamp
 from routing.identity.screen import refuse_raw, unparsed_uuids
 
 BILLING_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:billing-month")
@@ -40,8 +40,10 @@ class MonthClosed(BaseModel):
     event_id: UUID
     home_region: CountyCode
     care_region: CountyCode
-    month: str = Field(description="YYYY-MM, in Swedish time")
-    occurred_at: AwareDatetime
+    month: str = Field(
+        description="YYYY-MM, in Swedish time", json_schema_extra={"pattern": _MONTH.pattern}
+    )
+    occurred_at: Timestamp
     source: SourceId
 
     @field_validator("month")

@@ -52,7 +52,7 @@ REBUILD_DONE = Gauge(
     "routing_rebuild_messages_done", "Messages a running rebuild has read.", ["projection"]
 )
 REBUILD_TOTAL = Gauge(
-    "routing_rebuild_messages_total", "Messages a running rebuild has to read.", ["projection"]
+    "routing_rebuild_messages_to_read", "Messages a running rebuild has to read.", ["projection"]
 )
 REBUILD_RUNNING = Gauge(
     "routing_rebuild_running", "1 while a rebuild of the projection runs.", ["projection"]
