@@ -77,6 +77,7 @@ def ingest(settings: Settings, service: CareEpisodes) -> Ingest:
         settings.inbound_topic,
         settings.dead_letter_topic,
         pseudonymiser=pseudonymiser(settings),
+        max_bytes=settings.max_body_bytes,
     )
 
 
