@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
     """/live, /ready and /metrics of a worker process on ``ROUTING_METRICS_PORT``."""
-    from routing.operations.health import BrokerProbe, Readiness
+    from routing.operations.health import BrokerProbe, Readiness, store_seen
     from routing.operations.server import ops_app
 
     assert settings.metrics_port
@@ -41,6 +41,7 @@ def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
         broker=BrokerProbe(settings.kafka_bootstrap_servers),
         topic=settings.events_topic,
         timeout=settings.ready_timeout_seconds,
+        seen=store_seen(service, settings.events_topic, settings.inbound_topic),
     )
     config = uvicorn.Config(
         ops_app(readiness),
