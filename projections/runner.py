@@ -14,6 +14,12 @@ The relay epoch on each message tells whether the log is the one the read model 
 from. A higher epoch means the broker lost its log and the relay republished the store: the
 read model is emptied and rebuilt from offset 0. A message whose offset lies beyond the stored
 position (positions were reset, or a rebuild swapped in) makes the consumer seek back.
+
+Unless the stored position is no longer in the log (below its first offset: records removed
+by retention, compaction, DeleteRecords, or a broker that lost them): seeking back would loop
+forever. The runner says so (``routing_projection_offset_missing_total``, an error log line,
+``/ready`` 503 naming it) and heals the only correct way, from the event store
+(``rebuild.rebuild_from_store``); it never skips the missing records silently.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from pydantic import ValidationError
 from projections import base
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
+from routing.episodes.service import CareEpisodes
 from routing.messaging.envelope import TYPE_PREFIX, decode
-from routing.operations import metrics
+from routing.operations import health, metrics
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ Record: TypeAlias = ConsumerRecord  # of bytes key and value
 class Applied:
     next_offset: int
     seek_to: int | None = None  # the consumer must continue from here instead
+    first: int | None = None  # with seek_to: the first offset delivered, beyond the position
 
 
 class ProjectionWorker:
@@ -92,7 +100,7 @@ class ProjectionWorker:
                     continue
                 if record.offset > next_offset:
                     self._save(cur, partition, next_offset, seen)
-                    return Applied(next_offset, seek_to=next_offset)
+                    return Applied(next_offset, seek_to=next_offset, first=record.offset)
                 epoch, newer, seen = self._apply_one(cur, record, epoch, seen)
                 if newer is not None:
                     break  # this page's work is discarded by the reset below
@@ -184,8 +192,10 @@ class ProjectionRunner:
         *,
         group_prefix: str = "routing-projection-",
         on_applied: Callable[[int], None] | None = None,
+        service: CareEpisodes | None = None,
     ) -> None:
         self.worker = ProjectionWorker(db, projection, topic)
+        self.service = service  # the event store, to heal from when the log lost records
         self.bootstrap = bootstrap_servers
         self.topic = topic
         self.group_id = group_prefix + projection.name
@@ -217,6 +227,8 @@ class ProjectionRunner:
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
     ) -> None:
         applied = await asyncio.to_thread(self.worker.apply, tp.partition, records)
+        if applied.first is not None and await self._offset_missing(consumer, tp, applied):
+            return
         if applied.seek_to is not None:
             targets = consumer.assignment() if applied.seek_to == 0 else {tp}
             for target in targets:
@@ -233,6 +245,44 @@ class ProjectionRunner:
             # A rebalance or a broker restart under way (CommitFailedError...): the read model
             # holds the position, so only lag monitoring lags until the next commit.
             log.warning("%s: offset commit failed: %r", self.worker.key, exc)
+
+    async def _offset_missing(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, applied: Applied
+    ) -> bool:
+        """Whether the stored position is below the log's start; if so, heals from the store
+        (or, without one, stops reading the partition and stays not ready)."""
+        position = applied.next_offset
+        partitions = sorted(consumer.partitions_for_topic(self.topic) or {tp.partition})
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        starts = {t.partition: int(o) for t, o in (await consumer.beginning_offsets(tps)).items()}
+        if position >= starts.get(tp.partition, 0):
+            return False  # in the log: the position was moved back (a swap); seek to it
+        key, name = f"offset_missing:{self.worker.key}", self.worker.projection.name
+        reason = (
+            f"{self.worker.key}: partition {tp.partition} next offset {position} is below the "
+            f"log's start {starts[tp.partition]}: records were removed before they were applied"
+        )
+        metrics.OFFSET_MISSING.labels(name).inc()
+        health.report_problem(key, reason + "; rebuilding from the event store")
+        if self.service is None:
+            log.error("%s; no event store to rebuild from: partition paused", reason)
+            consumer.pause(tp)
+            return True
+        log.error("%s; rebuilding the read model from the event store", reason)
+        from projections.rebuild import rebuild_from_store
+        from routing.messaging.progress import ProgressStore
+
+        store = self.service
+        epoch = (await asyncio.to_thread(ProgressStore(store).load, self.topic)).epoch
+        applied_facts = await asyncio.to_thread(
+            rebuild_from_store, self.worker.db, self.worker.projection, store, self.topic,
+            starts, epoch,
+        )  # fmt: skip
+        for target in consumer.assignment():
+            consumer.seek(target, await asyncio.to_thread(self.worker.position, target.partition))
+        health.clear_problem(key)
+        log.warning("%s: rebuilt from the event store (%d facts)", self.worker.key, applied_facts)
+        return True
 
     def _observe(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record], next_: int

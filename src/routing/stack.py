@@ -88,15 +88,24 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
 
 
 def runners(
-    settings: Settings, db: ReadModelDB, names: list[str] | None = None
+    settings: Settings,
+    db: ReadModelDB,
+    names: list[str] | None = None,
+    service: CareEpisodes | None = None,
 ) -> list[ProjectionRunner]:
+    """The runners; with ``service`` they heal from the event store when their offset is no
+    longer in the log."""
     assert settings.kafka_bootstrap_servers
     unknown = set(names or ()) - set(PROJECTIONS)
     if unknown:
         raise ValueError(f"unknown projection(s): {', '.join(sorted(unknown))}")
     return [
         ProjectionRunner(
-            db, build(settings), settings.kafka_bootstrap_servers, settings.events_topic
+            db,
+            build(settings),
+            settings.kafka_bootstrap_servers,
+            settings.events_topic,
+            service=service,
         )
         for name, build in PROJECTIONS.items()
         if not names or name in names
