@@ -41,7 +41,7 @@ from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
 from routing.episodes.service import CareEpisodes
 from routing.messaging.envelope import TYPE_PREFIX, decode
-from routing.operations import health, metrics
+from routing.operations import failpoints, health, metrics
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +239,8 @@ class ProjectionRunner:
         if self.on_applied:
             self.on_applied(len(records))
         self._observe(consumer, tp, records, applied.next_offset)
+        if self.worker.page_applied:
+            failpoints.reached("projection-after-db-commit")  # tests kill the process here
         try:
             await consumer.commit({tp: applied.next_offset})
         except KafkaError as exc:
