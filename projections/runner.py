@@ -192,10 +192,10 @@ class ProjectionRunner:
         *,
         group_prefix: str = "routing-projection-",
         on_applied: Callable[[int], None] | None = None,
-        service: CareEpisodes | None = None,
+        store: Callable[[], CareEpisodes] | None = None,
     ) -> None:
         self.worker = ProjectionWorker(db, projection, topic)
-        self.service = service  # the event store, to heal from when the log lost records
+        self.store = store  # opens the event store, to heal from when the log lost records
         self.bootstrap = bootstrap_servers
         self.topic = topic
         self.group_id = group_prefix + projection.name
@@ -266,7 +266,7 @@ class ProjectionRunner:
         )
         metrics.OFFSET_MISSING.labels(name).inc()
         health.report_problem(key, reason + "; rebuilding from the event store")
-        if self.service is None:
+        if self.store is None:
             log.error("%s; no event store to rebuild from: partition paused", reason)
             consumer.pause(tp)
             return True
@@ -274,12 +274,15 @@ class ProjectionRunner:
         from projections.rebuild import rebuild_from_store
         from routing.messaging.progress import ProgressStore
 
-        store = self.service
-        epoch = (await asyncio.to_thread(ProgressStore(store).load, self.topic)).epoch
-        applied_facts = await asyncio.to_thread(
-            rebuild_from_store, self.worker.db, self.worker.projection, store, self.topic,
-            starts, epoch,
-        )  # fmt: skip
+        store = await asyncio.to_thread(self.store)
+        try:
+            epoch = (await asyncio.to_thread(ProgressStore(store).load, self.topic)).epoch
+            applied_facts = await asyncio.to_thread(
+                rebuild_from_store, self.worker.db, self.worker.projection, store, self.topic,
+                starts, epoch,
+            )  # fmt: skip
+        finally:
+            store.close()
         for target in consumer.assignment():
             consumer.seek(target, await asyncio.to_thread(self.worker.position, target.partition))
         health.clear_problem(key)

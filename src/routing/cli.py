@@ -205,7 +205,7 @@ async def _run_stack(
     if ingest:
         workers.append(stack.ingest(settings, service).run(stop))
     if run_projections:
-        workers += [r.run(stop) for r in stack.runners(settings, db, projections, service)]
+        workers += [r.run(stop) for r in stack.runners(settings, db, projections)]
     server = None
     if api:
         app_ = create_app(settings, service=service, read_models=db)

@@ -88,13 +88,12 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
 
 
 def runners(
-    settings: Settings,
-    db: ReadModelDB,
-    names: list[str] | None = None,
-    service: CareEpisodes | None = None,
+    settings: Settings, db: ReadModelDB, names: list[str] | None = None
 ) -> list[ProjectionRunner]:
-    """The runners; with ``service`` they heal from the event store when their offset is no
-    longer in the log."""
+    """The runners; each opens the event store (only) to heal when its offset is no longer
+    in the log."""
+    from routing.store import open_episodes
+
     assert settings.kafka_bootstrap_servers
     unknown = set(names or ()) - set(PROJECTIONS)
     if unknown:
@@ -105,7 +104,7 @@ def runners(
             build(settings),
             settings.kafka_bootstrap_servers,
             settings.events_topic,
-            service=service,
+            store=lambda: open_episodes(settings),
         )
         for name, build in PROJECTIONS.items()
         if not names or name in names
