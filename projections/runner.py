@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -40,6 +41,7 @@ from projections import base
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
 from routing.episodes.service import CareEpisodes
+from routing.messaging import broker
 from routing.messaging.envelope import TYPE_PREFIX, decode
 from routing.operations import failpoints, health, metrics
 
@@ -74,6 +76,11 @@ class ProjectionWorker:
     def position(self, partition: int) -> int:
         with self.db.transaction() as cur:
             return base.read_position(cur, self.key, self.topic, partition)
+
+    def epoch(self) -> int | None:
+        """The relay epoch the read model was built from (None: nothing applied yet)."""
+        with self.db.transaction() as cur:
+            return base.read_epoch(cur, self.key)
 
     def apply(self, partition: int, records: list[Record]) -> Applied:
         self.correlations, self.page_applied = set(), 0
@@ -196,6 +203,7 @@ class ProjectionRunner:
     ) -> None:
         self.worker = ProjectionWorker(db, projection, topic)
         self.store = store  # opens the event store, to heal from when the log lost records
+        self.epoch_check_interval = 5.0
         self.bootstrap = bootstrap_servers
         self.topic = topic
         self.group_id = group_prefix + projection.name
@@ -214,14 +222,43 @@ class ProjectionRunner:
         )
         await consumer.start()
         consumer.subscribe([self.topic], listener=_ResumeFromStore(self.worker, consumer))
+        peek, checked = broker.RecordPeek(self.bootstrap), time.monotonic()
         try:
             while not stop.is_set():
                 pages = await consumer.getmany(timeout_ms=200, max_records=2000)
                 for tp, records in pages.items():
                     await self._page(consumer, tp, records)
+                if not pages and time.monotonic() - checked > self.epoch_check_interval:
+                    checked = time.monotonic()
+                    await self._check_epoch(consumer, peek)
         finally:
             await consumer.stop()
+            await peek.close()
             log.info("%s: stopped", self.worker.key)
+
+    async def _check_epoch(self, consumer: AIOKafkaConsumer, peek: broker.RecordPeek) -> None:
+        """While idle: is the last message applied on each partition still there, of the read
+        model's epoch? A relay that republished exactly as many messages as the read model had
+        read leaves nothing beyond its positions to reveal the new epoch."""
+        epoch = await asyncio.to_thread(self.worker.epoch)
+        if epoch is None:
+            return
+        for tp in sorted(consumer.assignment()):
+            position = await asyncio.to_thread(self.worker.position, tp.partition)
+            if position == 0:
+                continue
+            try:
+                record = await peek.at(tp, position - 1)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.debug("%s: epoch check failed: %r", self.worker.key, exc)
+                return
+            newer = _epoch_header(record) if record is not None else None
+            if newer is not None and newer > epoch:
+                await asyncio.to_thread(self.worker.reset, newer)
+                self.worker.projection.discard_cache()
+                for target in consumer.assignment():
+                    consumer.seek(target, 0)
+                return
 
     async def _page(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]

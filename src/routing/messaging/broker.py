@@ -281,3 +281,34 @@ async def read_records(
         return out, {tp.partition: positions[tp] for tp in tps}
     finally:
         await consumer.stop()
+
+
+class RecordPeek:
+    """Reads single records by position through one long-lived consumer (no group)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def at(self, tp: TopicPartition, offset: int) -> ConsumerRecord[bytes, bytes] | None:
+        """The record at ``offset``, or None when the log does not hold it (now)."""
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+            )
+            await consumer.start()
+            self._consumer = consumer
+        try:
+            self._consumer.assign([tp])
+            self._consumer.seek(tp, offset)
+            page = await self._consumer.getmany(tp, timeout_ms=500, max_records=1)
+        except BaseException:
+            await self.close()
+            raise
+        return next((r for r in page.get(tp, []) if r.offset == offset), None)
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
