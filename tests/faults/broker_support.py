@@ -11,8 +11,9 @@ stored, projected, lost, double-counted) are printed as one ``FAULT-FIGURES`` JS
 
 from __future__ import annotations
 
-import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -144,5 +145,13 @@ async def wait_for(predicate: Any, what: str, proc: ks.Routing, timeout: float =
         raise AssertionError(f"{exc}\n--- {proc.args}:\n{proc.tail(40)}") from None
 
 
-async def sleep_a_moment() -> None:
-    await asyncio.sleep(0.2)
+def verify(settings: Settings, cwd: Path) -> str:
+    """``routing verify`` (every projection replayed from the store and compared with the
+    live read model); fails unless all are equal. Returns its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "routing.cli", "verify", "--workers", "1"],
+        env=ks.routing_env(settings), capture_output=True, text=True, timeout=300, check=False,
+        cwd=cwd,
+    )  # fmt: skip
+    assert done.returncode == 0, f"routing verify found differences:\n{done.stdout}{done.stderr}"
+    return done.stdout

@@ -43,6 +43,7 @@ def fault_settings(
     return ks.stack_settings(
         postgres_settings, kafka_names, bundled_broker.bootstrap_servers, tmp_path,
         port=free_port(), ready_max_projection_lag=0,
+        replay_schema=f"{postgres_settings.postgres_schema}_replay",
     )  # fmt: skip
 
 
@@ -152,6 +153,7 @@ async def test_ready_and_lag_are_true_after_batches_and_a_replaced_broker(
             counts = ks.summary_counts(db)
         assert counts == ks.expected_summary(episodes + more)
         facts = ks.stored_facts(service)
+        bs.verify(settings, tmp_path)
         bs.figures(
             "broker_replaced_readiness",
             recovery_ready_seconds=back,
