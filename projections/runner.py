@@ -17,9 +17,8 @@ position (positions were reset, or a rebuild swapped in) makes the consumer seek
 
 Unless the stored position is no longer in the log (below its first offset: records removed
 by retention, compaction, DeleteRecords, or a broker that lost them): seeking back would loop
-forever. The runner says so (``routing_projection_offset_missing_total``, an error log line,
-``/ready`` 503 naming it) and heals the only correct way, from the event store
-(``rebuild.rebuild_from_store``); it never skips the missing records silently.
+forever. The runner says so and heals the only correct way, from the event store
+(``healing.py``); it never skips the missing records silently.
 """
 
 from __future__ import annotations
@@ -37,13 +36,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from projections import base
+from projections import base, healing
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.messaging.envelope import TYPE_PREFIX, decode
-from routing.operations import failpoints, health, metrics
+from routing.operations import failpoints, metrics
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +100,8 @@ class ProjectionWorker:
                 if record.offset < next_offset:
                     # Already applied (a redelivery), unless the broker lost its log and the
                     # relay's republished one is still shorter than our position here.
-                    if epoch is not None and (_epoch_header(record) or 0) > epoch:
-                        newer = _epoch_header(record)
+                    if epoch is not None and (epoch_of(record) or 0) > epoch:
+                        newer = epoch_of(record)
                         break
                     continue
                 if record.offset > next_offset:
@@ -167,7 +166,7 @@ class ProjectionWorker:
             base.write_epoch(cur, self.key, epoch)
 
 
-def _epoch_header(record: Record) -> int | None:
+def epoch_of(record: Record) -> int | None:
     """Peeks at the CloudEvent's relay epoch without a full decode."""
     match = _EPOCH.search(record.value or b"")
     return int(match.group(1)) if match else None
@@ -230,41 +229,17 @@ class ProjectionRunner:
                     await self._page(consumer, tp, records)
                 if not pages and time.monotonic() - checked > self.epoch_check_interval:
                     checked = time.monotonic()
-                    await self._check_epoch(consumer, peek)
+                    await healing.check_epoch(self, consumer, peek)
         finally:
             await consumer.stop()
             await peek.close()
             log.info("%s: stopped", self.worker.key)
 
-    async def _check_epoch(self, consumer: AIOKafkaConsumer, peek: broker.RecordPeek) -> None:
-        """While idle: is the last message applied on each partition still there, of the read
-        model's epoch? A relay that republished exactly as many messages as the read model had
-        read leaves nothing beyond its positions to reveal the new epoch."""
-        epoch = await asyncio.to_thread(self.worker.epoch)
-        if epoch is None:
-            return
-        for tp in sorted(consumer.assignment()):
-            position = await asyncio.to_thread(self.worker.position, tp.partition)
-            if position == 0:
-                continue
-            try:
-                record = await peek.at(tp, position - 1)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                log.debug("%s: epoch check failed: %r", self.worker.key, exc)
-                return
-            newer = _epoch_header(record) if record is not None else None
-            if newer is not None and newer > epoch:
-                await asyncio.to_thread(self.worker.reset, newer)
-                self.worker.projection.discard_cache()
-                for target in consumer.assignment():
-                    consumer.seek(target, 0)
-                return
-
     async def _page(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
     ) -> None:
         applied = await asyncio.to_thread(self.worker.apply, tp.partition, records)
-        if applied.first is not None and await self._offset_missing(consumer, tp, applied):
+        if applied.first is not None and await healing.offset_missing(self, consumer, tp, applied):
             return
         if applied.seek_to is not None:
             targets = consumer.assignment() if applied.seek_to == 0 else {tp}
@@ -284,47 +259,6 @@ class ProjectionRunner:
             # A rebalance or a broker restart under way (CommitFailedError...): the read model
             # holds the position, so only lag monitoring lags until the next commit.
             log.warning("%s: offset commit failed: %r", self.worker.key, exc)
-
-    async def _offset_missing(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, applied: Applied
-    ) -> bool:
-        """Whether the stored position is below the log's start; if so, heals from the store
-        (or, without one, stops reading the partition and stays not ready)."""
-        position = applied.next_offset
-        partitions = sorted(consumer.partitions_for_topic(self.topic) or {tp.partition})
-        tps = [TopicPartition(self.topic, p) for p in partitions]
-        starts = {t.partition: int(o) for t, o in (await consumer.beginning_offsets(tps)).items()}
-        if position >= starts.get(tp.partition, 0):
-            return False  # in the log: the position was moved back (a swap); seek to it
-        key, name = f"offset_missing:{self.worker.key}", self.worker.projection.name
-        reason = (
-            f"{self.worker.key}: partition {tp.partition} next offset {position} is below the "
-            f"log's start {starts[tp.partition]}: records were removed before they were applied"
-        )
-        metrics.OFFSET_MISSING.labels(name).inc()
-        health.report_problem(key, reason + "; rebuilding from the event store")
-        if self.store is None:
-            log.error("%s; no event store to rebuild from: partition paused", reason)
-            consumer.pause(tp)
-            return True
-        log.error("%s; rebuilding the read model from the event store", reason)
-        from projections.rebuild import rebuild_from_store
-        from routing.messaging.progress import ProgressStore
-
-        store = await asyncio.to_thread(self.store)
-        try:
-            epoch = (await asyncio.to_thread(ProgressStore(store).load, self.topic)).epoch
-            applied_facts = await asyncio.to_thread(
-                rebuild_from_store, self.worker.db, self.worker.projection, store, self.topic,
-                starts, epoch,
-            )  # fmt: skip
-        finally:
-            store.close()
-        for target in consumer.assignment():
-            consumer.seek(target, await asyncio.to_thread(self.worker.position, target.partition))
-        health.clear_problem(key)
-        log.warning("%s: rebuilt from the event store (%d facts)", self.worker.key, applied_facts)
-        return True
 
     def _observe(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record], next_: int
