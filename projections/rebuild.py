@@ -22,6 +22,7 @@ from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
 from projections.runner import ProjectionWorker
 from routing.episodes.service import CareEpisodes
+from routing.messaging import broker
 from routing.operations import metrics
 
 
@@ -77,8 +78,8 @@ async def _rebuild(
                 f"{topic} starts at {dict((tp.partition, o) for tp, o in starts.items())}, "
                 "not 0: records were removed; rebuild from the store"
             )
+        ends = await broker.true_end_offsets(consumer, tps)  # progress against the real end
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         total, done = sum(ends.values()), 0
         progress(0, total)
         remaining = {tp for tp in tps if ends[tp] > 0}
@@ -92,8 +93,8 @@ async def _rebuild(
                 applied = worker.apply(tp.partition, records)
                 if applied.seek_to is not None:
                     # The log was replaced under us (new relay epoch): start over.
+                    ends = await broker.true_end_offsets(consumer, tps)
                     await consumer.seek_to_beginning(*tps)
-                    ends = await consumer.end_offsets(tps)
                     total, done, remaining = sum(ends.values()), 0, {t for t in tps if ends[t]}
                     break
                 done += len(records)
