@@ -41,12 +41,16 @@ def records(episodes: list[list[bs.Body]], poison: list[bytes]) -> list[tuple[by
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("same_cluster", [False, True], ids=["new-cluster", "same-cluster-id"])
 async def test_ingest_reads_a_replaced_brokers_log_from_its_start(
     fault_settings: Settings,  # noqa: F811
     fault_service: CareEpisodes,  # noqa: F811
     bundled_broker: BundledBroker,
     tmp_path: object,
+    same_cluster: bool,
 ) -> None:
+    """With the same cluster id (a broker that lost its log but kept its id) the new log is
+    recognised by its partition ending below the stored position."""
     settings, service = fault_settings, fault_service
     await ks.create_topics(settings)
     before = journeys(4)  # 44 facts + 2 poison records on the first log
@@ -68,7 +72,7 @@ async def test_ingest_reads_a_replaced_brokers_log_from_its_start(
 
         await bs.wait_for(lettered_before, "the first log's poison dead-lettered", ingest)
 
-        bundled_broker.restart()  # the same port, an empty log, another cluster id
+        bundled_broker.restart(same_cluster=same_cluster)  # the same port, an empty log
         returned = bs.Stopwatch()
         await ks.create_topics(settings)  # as the front-ends' deployment would
         offsets = await bs.produce_inbound(settings, sent_after)
@@ -94,7 +98,7 @@ async def test_ingest_reads_a_replaced_brokers_log_from_its_start(
         assert letters == {(0, o): 1 for o in poison_at}
         assert body["checks"]["broker"]["ok"]
         bs.figures(
-            "broker_replaced_ingest",
+            "broker_replaced_ingest" + ("_same_cluster_id" if same_cluster else ""),
             recovery_stored_seconds=stored_in,
             recovery_ready_seconds=ready_in,
             accepted=len(sent_before) + len(sent_after),

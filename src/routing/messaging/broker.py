@@ -54,9 +54,11 @@ class BundledBroker:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> BundledBroker:
-        """Starts an empty broker; every start is a new cluster (as a lost log would be)."""
-        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
+    def start(self, timeout: float = 15.0, *, same_cluster: bool = False) -> BundledBroker:
+        """Starts an empty broker; every start is a new cluster (as a lost log would be),
+        unless ``same_cluster``: a broker that lost its log but kept its cluster id."""
+        if not (same_cluster and self.cluster_id):
+            self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own bundled binary
             [
@@ -91,10 +93,11 @@ class BundledBroker:
                 self.process.kill()
                 self.process.wait()
 
-    def restart(self) -> None:
-        """Stops and starts again on the same port: an empty log and a new cluster id."""
+    def restart(self, *, same_cluster: bool = False) -> None:
+        """Stops and starts again on the same port: an empty log and (unless
+        ``same_cluster``) a new cluster id."""
         self.stop()
-        self.start()
+        self.start(same_cluster=same_cluster)
 
 
 async def ensure_topics(bootstrap: str, topics: list[TopicSpec]) -> None:
