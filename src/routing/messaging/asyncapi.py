@@ -84,22 +84,41 @@ def build(settings: Settings | None = None) -> dict[str, Any]:
     messages["DeadLetter"] = {
         "name": "dead_letter",
         "title": "An inbound message that could not be applied",
-        "summary": "The original key and bytes, unchanged; the headers say why.",
+        "summary": (
+            "The original key, bytes and headers, identity numbers replaced; the dlq-* headers "
+            "say why. A record too large for the topic comes as a reference instead "
+            "(header dlq-reference: true): a JSON object with reason_code, reason, original "
+            "(topic, partition, offset, timestamp), size, sha256, key_sha256 and first_bytes "
+            "(redacted). One letter per inbound record and ingest generation."
+        ),
         "headers": {
             "type": "object",
             "required": ["dlq-reason-code", "dlq-reason", "dlq-original-topic"],
             "properties": {
                 "dlq-reason-code": {
                     "type": "string",
-                    "description": "not_json | validation_error | a journey rule | event_id_reused",
+                    "description": (
+                        "not_json | validation_error | too_large | a journey rule | event_id_reused"
+                    ),
                 },
                 "dlq-reason": {"type": "string"},
                 "dlq-original-topic": {"type": "string"},
                 "dlq-original-partition": {"type": "string"},
                 "dlq-original-offset": {"type": "string"},
+                "dlq-ingest-generation": {
+                    "type": "string",
+                    "description": "Which inbound log (bumped when the broker lost it).",
+                },
+                "dlq-reference": {
+                    "type": "string",
+                    "description": "true: the payload is a reference to an oversized record.",
+                },
             },
         },
-        "payload": {"description": "The original message value, byte for byte."},
+        "payload": {
+            "description": "The original message value (identity numbers replaced), or a "
+            "reference to it (dlq-reference)."
+        },
     }
     del keyed  # per-model top-level refs are not needed: every message refers by name
     return {
