@@ -148,6 +148,9 @@ class Ingest:
                     checked = time.monotonic()
                     if not await self._same_log(consumer, watch, batches):
                         continue  # the records in hand are read again (or from the new log)
+                    if not batches and await self._ends_below_tracked(consumer):
+                        await self._replaced(consumer, self.progress.cluster_id or "")
+                        continue
                 try:
                     for tp, records in batches.items():
                         await self._handle(tp, records, consumer.highwater(tp))
@@ -190,6 +193,15 @@ class Ingest:
         if current == self.progress.cluster_id:
             return True
         await self._replaced(consumer, current)
+        return False
+
+    async def _ends_below_tracked(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether an idle partition's log now ends below the stored position (a broker that
+        lost its log but kept its cluster id answers an empty fetch there, not an error)."""
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is not None and end < await asyncio.to_thread(self.tracked, tp.partition):
+                return True
         return False
 
     async def _replaced(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
