@@ -1,4 +1,10 @@
-"""Rebuilds a read model from offset 0 into fresh tables, then swaps them in atomically.
+"""Rebuilds a read model into fresh tables, then swaps them in atomically.
+
+From Kafka (``rebuild``): offset 0 to the end. When the log no longer starts at 0 (records
+removed by retention, compaction, DeleteRecords, or a broker that lost them) a rebuild from
+Kafka would silently miss facts, so it is refused, and the read model is rebuilt from the
+event store instead (``rebuild_from_store``), which is also how a runner heals when its own
+offset is no longer in the log.
 
 The live tables keep serving (and the live runner keeps updating them) until the swap; the
 swap moves the rebuilt positions under the live name, and a running runner notices the
@@ -15,7 +21,13 @@ from projections import base
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
 from projections.runner import ProjectionWorker
+from routing.episodes.service import CareEpisodes
+from routing.messaging import broker
 from routing.operations import metrics
+
+
+class LogIncompleteError(RuntimeError):
+    """The event topic no longer starts at offset 0: rebuild from the store instead."""
 
 
 async def rebuild(
@@ -60,8 +72,14 @@ async def _rebuild(
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
+        starts = await consumer.beginning_offsets(tps) if tps else {}
+        if any(starts.values()):
+            raise LogIncompleteError(
+                f"{topic} starts at {dict((tp.partition, o) for tp, o in starts.items())}, "
+                "not 0: records were removed; rebuild from the store"
+            )
+        ends = await broker.true_end_offsets(consumer, tps)  # progress against the real end
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         total, done = sum(ends.values()), 0
         progress(0, total)
         remaining = {tp for tp in tps if ends[tp] > 0}
@@ -75,8 +93,8 @@ async def _rebuild(
                 applied = worker.apply(tp.partition, records)
                 if applied.seek_to is not None:
                     # The log was replaced under us (new relay epoch): start over.
+                    ends = await broker.true_end_offsets(consumer, tps)
                     await consumer.seek_to_beginning(*tps)
-                    ends = await consumer.end_offsets(tps)
                     total, done, remaining = sum(ends.values()), 0, {t for t in tps if ends[t]}
                     break
                 done += len(records)
@@ -107,3 +125,50 @@ def _swap(db: ReadModelDB, projection: Projection) -> None:
             "UPDATE projection_store_positions SET projection = %s WHERE projection = %s",
             (live, fresh),
         )
+
+
+def rebuild_from_store(
+    db: ReadModelDB,
+    projection: Projection,
+    service: CareEpisodes,
+    topic: str,
+    starts: dict[int, int],
+    epoch: int,
+) -> int:
+    """Rebuilds the read model from the event store into fresh tables and swaps them in,
+    positioned at ``starts`` (the log's first offset of every partition, read *before* this
+    call). Returns the facts applied.
+
+    Correct because every record removed from the log was published, hence stored, before
+    ``starts`` was read, so its fact is at or below the store's last position read here;
+    every partition's highest applied store position is set to that position, so the runner
+    skips the log's copies of facts already folded in and applies only the later ones."""
+    from routing.audit.reading import FactReader
+
+    fresh = projection.name + REBUILD_SUFFIX
+    reader = FactReader(service, 5000)
+    last = reader.last_position()
+    projection.discard_cache()
+    with db.transaction() as cur:
+        projection.drop(cur, REBUILD_SUFFIX)
+        projection.create(cur, REBUILD_SUFFIX)
+        base.create_position_tables(cur)
+        base.forget(cur, fresh)
+    applied = 0
+    try:
+        for batch in reader.pages(0, last):
+            with db.transaction() as cur:
+                for stored in batch:
+                    if stored.type in projection.interesting:
+                        projection.apply(cur, stored.cloud_event(epoch), REBUILD_SUFFIX)
+                        applied += 1
+                projection.flush(cur, REBUILD_SUFFIX)
+    finally:
+        projection.discard_cache()
+    with db.transaction() as cur:
+        for partition, start in starts.items():
+            base.write_position(cur, fresh, topic, partition, start)
+            base.write_store_position(cur, fresh, topic, partition, last)
+        base.write_epoch(cur, fresh, epoch)
+    _swap(db, projection)
+    return applied

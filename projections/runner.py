@@ -14,6 +14,11 @@ The relay epoch on each message tells whether the log is the one the read model 
 from. A higher epoch means the broker lost its log and the relay republished the store: the
 read model is emptied and rebuilt from offset 0. A message whose offset lies beyond the stored
 position (positions were reset, or a rebuild swapped in) makes the consumer seek back.
+
+Unless the stored position is no longer in the log (below its first offset: records removed
+by retention, compaction, DeleteRecords, or a broker that lost them): seeking back would loop
+forever. The runner says so and heals the only correct way, from the event store
+(``healing.py``); it never skips the missing records silently.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -30,11 +36,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from projections import base
+from projections import base, healing
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
+from routing.episodes.service import CareEpisodes
+from routing.messaging import broker
 from routing.messaging.envelope import TYPE_PREFIX, decode
-from routing.operations import metrics, resilience
+from routing.operations import failpoints, metrics, resilience
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ Record: TypeAlias = ConsumerRecord  # of bytes key and value
 class Applied:
     next_offset: int
     seek_to: int | None = None  # the consumer must continue from here instead
+    first: int | None = None  # with seek_to: the first offset delivered, beyond the position
 
 
 class ProjectionWorker:
@@ -68,6 +77,11 @@ class ProjectionWorker:
         with self.db.transaction() as cur:
             return base.read_position(cur, self.key, self.topic, partition)
 
+    def epoch(self) -> int | None:
+        """The relay epoch the read model was built from (None: nothing applied yet)."""
+        with self.db.transaction() as cur:
+            return base.read_epoch(cur, self.key)
+
     @resilience.patiently  # one transaction: a page cut off by a restart is applied again
     def apply(self, partition: int, records: list[Record]) -> Applied:
         self.correlations, self.page_applied = set(), 0
@@ -88,13 +102,13 @@ class ProjectionWorker:
                 if record.offset < next_offset:
                     # Already applied (a redelivery), unless the broker lost its log and the
                     # relay's republished one is still shorter than our position here.
-                    if epoch is not None and (_epoch_header(record) or 0) > epoch:
-                        newer = _epoch_header(record)
+                    if epoch is not None and (epoch_of(record) or 0) > epoch:
+                        newer = epoch_of(record)
                         break
                     continue
                 if record.offset > next_offset:
                     self._save(cur, partition, next_offset, seen)
-                    return Applied(next_offset, seek_to=next_offset)
+                    return Applied(next_offset, seek_to=next_offset, first=record.offset)
                 epoch, newer, seen = self._apply_one(cur, record, epoch, seen)
                 if newer is not None:
                     break  # this page's work is discarded by the reset below
@@ -154,7 +168,7 @@ class ProjectionWorker:
             base.write_epoch(cur, self.key, epoch)
 
 
-def _epoch_header(record: Record) -> int | None:
+def epoch_of(record: Record) -> int | None:
     """Peeks at the CloudEvent's relay epoch without a full decode."""
     match = _EPOCH.search(record.value or b"")
     return int(match.group(1)) if match else None
@@ -186,8 +200,11 @@ class ProjectionRunner:
         *,
         group_prefix: str = "routing-projection-",
         on_applied: Callable[[int], None] | None = None,
+        store: Callable[[], CareEpisodes] | None = None,
     ) -> None:
         self.worker = ProjectionWorker(db, projection, topic)
+        self.store = store  # opens the event store, to heal from when the log lost records
+        self.epoch_check_interval = 5.0
         self.bootstrap = bootstrap_servers
         self.topic = topic
         self.group_id = group_prefix + projection.name
@@ -206,19 +223,26 @@ class ProjectionRunner:
         )
         await consumer.start()
         consumer.subscribe([self.topic], listener=_ResumeFromStore(self.worker, consumer))
+        peek, checked = broker.RecordPeek(self.bootstrap), time.monotonic()
         try:
             while not stop.is_set():
                 pages = await consumer.getmany(timeout_ms=200, max_records=2000)
                 for tp, records in pages.items():
                     await self._page(consumer, tp, records)
+                if not pages and time.monotonic() - checked > self.epoch_check_interval:
+                    checked = time.monotonic()
+                    await healing.check_epoch(self, consumer, peek)
         finally:
             await consumer.stop()
+            await peek.close()
             log.info("%s: stopped", self.worker.key)
 
     async def _page(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]
     ) -> None:
         applied = await asyncio.to_thread(self.worker.apply, tp.partition, records)
+        if applied.first is not None and await healing.offset_missing(self, consumer, tp, applied):
+            return
         if applied.seek_to is not None:
             targets = consumer.assignment() if applied.seek_to == 0 else {tp}
             for target in targets:
@@ -229,6 +253,8 @@ class ProjectionRunner:
         if self.on_applied:
             self.on_applied(len(records))
         self._observe(consumer, tp, records, applied.next_offset)
+        if self.worker.page_applied:
+            failpoints.reached("projection-after-db-commit")  # tests kill the process here
         try:
             await consumer.commit({tp: applied.next_offset})
         except KafkaError as exc:

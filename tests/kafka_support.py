@@ -403,7 +403,8 @@ class Routing:
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self) -> Routing:
+    def start(self, **env: str) -> Routing:
+        """Starts the process; ``env`` adds variables (e.g. ``ROUTING_FAILPOINTS``)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
         with self.log.open("ab") as log:
@@ -411,7 +412,7 @@ class Routing:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "routing.cli", *self.args],
                 cwd=self.cwd,
-                env=routing_env(self.settings),
+                env={**routing_env(self.settings), **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -422,6 +423,14 @@ class Routing:
         assert self.proc.poll() is None, f"not running:\n{self.tail()}"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+
+    def stopped(self) -> bool:
+        """Whether the process stopped itself (SIGSTOP at a failpoint: state ``T``)."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"exited with {self.proc.returncode}:\n{self.tail()}")
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] == "T"
 
     def terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

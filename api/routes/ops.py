@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from projections import PROJECTIONS, base
 from routing.config import Settings
-from routing.operations.health import BrokerProbe, Readiness
+from routing.operations.health import BrokerProbe, Readiness, store_seen
 
 router = APIRouter(tags=["operations"])
 
@@ -53,6 +53,8 @@ def readiness(request: Request) -> Readiness:
             positions=lambda: _positions(state),
             projections=list(PROJECTIONS),
             max_lag=settings.ready_max_projection_lag,
+            seen=store_seen(state.episodes, settings.events_topic, settings.inbound_topic),
+            epochs=lambda: _epochs(state),
         )
     return checker
 
@@ -63,3 +65,13 @@ def _positions(state: Any) -> dict[str, dict[int, int]]:
     settings: Settings = state.settings
     with read_models_of(state).transaction() as cur:
         return base.all_positions(cur, settings.events_topic)
+
+
+def _epochs(state: Any) -> dict[str, int]:
+    """The relay epoch each live read model was built from."""
+    from api.routes.summaries import read_models_of
+
+    with read_models_of(state).transaction() as cur:
+        base.create_position_tables(cur)
+        cur.execute("SELECT projection, epoch FROM projection_epochs")
+        return {str(p): int(e) for p, e in cur.fetchall()}

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
     """/live, /ready and /metrics of a worker process on ``ROUTING_METRICS_PORT``."""
-    from routing.operations.health import BrokerProbe, Readiness
+    from routing.operations.health import BrokerProbe, Readiness, store_seen
     from routing.operations.server import ops_app
 
     assert settings.metrics_port
@@ -41,6 +41,7 @@ def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
         broker=BrokerProbe(settings.kafka_bootstrap_servers),
         topic=settings.events_topic,
         timeout=settings.ready_timeout_seconds,
+        seen=store_seen(service, settings.events_topic, settings.inbound_topic),
     )
     config = uvicorn.Config(
         ops_app(readiness),
@@ -77,6 +78,7 @@ def ingest(settings: Settings, service: CareEpisodes) -> Ingest:
         settings.inbound_topic,
         settings.dead_letter_topic,
         pseudonymiser=pseudonymiser(settings),
+        max_bytes=settings.max_body_bytes,
     )
 
 
@@ -88,13 +90,21 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
 def runners(
     settings: Settings, db: ReadModelDB, names: list[str] | None = None
 ) -> list[ProjectionRunner]:
+    """The runners; each opens the event store (only) to heal when its offset is no longer
+    in the log."""
+    from routing.store import open_episodes
+
     assert settings.kafka_bootstrap_servers
     unknown = set(names or ()) - set(PROJECTIONS)
     if unknown:
         raise ValueError(f"unknown projection(s): {', '.join(sorted(unknown))}")
     return [
         ProjectionRunner(
-            db, build(settings), settings.kafka_bootstrap_servers, settings.events_topic
+            db,
+            build(settings),
+            settings.kafka_bootstrap_servers,
+            settings.events_topic,
+            store=lambda: open_episodes(settings),
         )
         for name, build in PROJECTIONS.items()
         if not names or name in names

@@ -5,8 +5,9 @@
 2. The broker is down for a while and comes back empty: facts are still accepted (the API
    writes only to the store), the relay republishes them all under a new epoch, the
    projection starts again from that log and ends with exact counts.
-3. A projection is killed between its read-model commit and its Kafka offset commit, twice:
-   restarted in the same consumer group, it counts nothing twice.
+3. ``routing projections run`` is SIGKILLed between its read-model commit and its Kafka
+   offset commit (it stops itself at a failpoint there), twice: restarted in the same
+   consumer group, it counts nothing twice.
 
 The expected counts are computed straight from the generated events, never from the read model.
 """
@@ -14,12 +15,10 @@ The expected counts are computed straight from the generated events, never from 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,7 +26,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from projections.episode_summary import EpisodeSummary
-from projections.runner import Applied, ProjectionWorker
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
 from routing.messaging.broker import BundledBroker, cluster_id
@@ -180,10 +178,6 @@ async def test_broker_outage_delays_but_loses_nothing(
 # --- FAULT 3 ---------------------------------------------------------------------------------
 
 
-class Killed(Exception):  # noqa: N818 - stands for a kill, not an error
-    """Stands for the process dying right after a read-model commit, before the offset commit."""
-
-
 async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """The group's committed offsets (OffsetFetch, without joining the group)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
@@ -201,68 +195,49 @@ async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 
 @pytest.mark.asyncio
 async def test_projection_killed_between_its_commits_counts_nothing_twice(
-    settings: Settings, service: CareEpisodes, monkeypatch: pytest.MonkeyPatch
+    store: Settings, bundled_broker: BundledBroker, kafka_names: dict[str, str], tmp_path: Path
 ) -> None:
-    assert settings.kafka_bootstrap_servers
-    bootstrap, topic = settings.kafka_bootstrap_servers, settings.events_topic
-    episodes = ks.demo_episodes(400, seed=301)
-    ks.load(service, episodes)
-    await ks.publish_all(ks.relay_for(settings, service), len(ks.stored_facts(service)))
+    """``routing projections run episode_summary`` stops itself at the failpoint between a
+    page's read-model commit and its Kafka offset commit (``operations/failpoints.py``) and
+    is killed there with SIGKILL, twice; restarted, it counts nothing twice."""
+    bootstrap = bundled_broker.bootstrap_servers
+    settings = ks.stack_settings(store, kafka_names, bootstrap, tmp_path)
+    topic, group = settings.events_topic, "routing-projection-episode_summary"
+    await ks.create_topics(settings)
+    service = open_episodes(settings)
+    try:
+        episodes = ks.demo_episodes(400, seed=301)
+        ks.load(service, episodes)
+        await ks.publish_all(ks.relay_for(settings, service), len(ks.stored_facts(service)))
+    finally:
+        service.close()
     expected = ks.expected_summary(episodes)
-    group = f"fault3-{time.monotonic_ns()}-"
-    real_apply = ProjectionWorker.apply
+    runner = ks.Routing(settings, tmp_path, "projections", "run", "episode_summary")
+    try:
+        with ks.read_models(settings) as db:
+            for _ in range(2):  # killed after its second page that applied facts, twice
+                runner.start(ROUTING_FAILPOINTS="projection-after-db-commit=2")
+                await ks.eventually(
+                    runner.stopped, timeout=60, what=f"the failpoint:\n{runner.tail()}"
+                )
+                in_db = ks.positions(db, EpisodeSummary.name, topic)
+                in_kafka = await committed(bootstrap, group, topic)
+                assert all(o <= in_db[p] for p, o in in_kafka.items())
+                ahead = [p for p, o in in_db.items() if in_kafka.get(p, 0) < o]
+                assert ahead, "a page is in the read model whose offset Kafka does not have"
+                assert 0 < sum(ks.summary_counts(db).values()) < sum(expected.values())
+                runner.sigkill()
 
-    def dying_after(pages: int) -> Any:
-        """``apply`` (one page, one read-model transaction) that kills the process once the
-        transaction of the ``pages + 1``-th page that moved the read model on has committed,
-        before the runner commits its offset. (Pages of redelivered messages move nothing.)"""
-        done = 0
-
-        def apply(self: ProjectionWorker, partition: int, records: list[Any]) -> Applied:
-            nonlocal done
-            before = self.position(partition)
-            applied = real_apply(self, partition, records)
-            done += applied.next_offset > before
-            if done > pages:
-                raise Killed(f"after the read-model commit of partition {partition}")
-            return applied
-
-        return apply
-
-    # A killed member does not leave its group: the restarted one waits until the broker
-    # expires it. A short session keeps that wait short (the default is 10 s).
-    real_init = AIOKafkaConsumer.__init__
-
-    def short_session(self: AIOKafkaConsumer, *topics: str, **kw: Any) -> None:
-        kw.setdefault("session_timeout_ms", 3000)
-        kw.setdefault("heartbeat_interval_ms", 500)
-        real_init(self, *topics, **kw)
-
-    monkeypatch.setattr(AIOKafkaConsumer, "__init__", short_session)
-
-    gaps: list[bool] = []
-    with ks.read_models(settings) as db:
-        for _ in range(2):  # twice: killed after its second page each time
-            monkeypatch.setattr(ProjectionWorker, "apply", dying_after(1))
-            runner = ks.runner_for(settings, db, group=group)
-            with pytest.raises(Killed):
-                await asyncio.wait_for(runner.run(asyncio.Event()), timeout=30)
-            monkeypatch.setattr(ProjectionWorker, "apply", real_apply)
-
-            in_db = ks.positions(db, EpisodeSummary.name, topic)
-            in_kafka = await committed(bootstrap, runner.group_id, topic)
-            assert in_kafka, "the first page's offset commit got through"
-            assert all(o <= in_db[p] for p, o in in_kafka.items())
-            # The kill left a page in the read model whose offset Kafka does not have. (A
-            # rebalance during the page can let the runner's assignment listener commit the
-            # read model's positions first, closing that gap: at least one of the two kills.)
-            gaps.append(any(in_kafka.get(p, 0) < o for p, o in in_db.items()))
-            assert 0 < sum(ks.summary_counts(db).values()) < sum(expected.values())
-        assert any(gaps), "a page is in the read model but its offset is not in Kafka"
-
-        runner = ks.runner_for(settings, db, group=group)
-        async with ks.background() as workers:
-            workers.start(runner.run)
-            ends = await ks.wait_caught_up(db, settings, service, workers=workers)
-        assert ks.summary_counts(db) == expected
-        assert await committed(bootstrap, runner.group_id, topic) == ends
+            runner.start()
+            service = open_episodes(settings)
+            try:
+                ends = await ks.wait_caught_up(db, settings, service, timeout=90)
+            finally:
+                service.close()
+            assert ks.summary_counts(db) == expected
+            await ks.eventually(
+                lambda: committed(bootstrap, group, topic), timeout=30, what="offsets committed"
+            )
+            assert await committed(bootstrap, group, topic) == ends
+    finally:
+        runner.terminate()

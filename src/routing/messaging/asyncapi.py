@@ -85,13 +85,16 @@ DEAD_LETTER = {
     "name": "dead_letter",
     "title": "An inbound message that could not be applied",
     "summary": "The original key, value and headers, with identity numbers redacted; "
-    "added headers say why.",
+    "added headers say why. A record too large for the topic comes as a reference.",
     "description": (
         "Key, value and the original headers are copied from the inbound message, except "
         "that identity numbers are never copied: a `patient` shaped like a personnummer or "
         "samordningsnummer is replaced by its keyed pseudonym (valid) or `[redacted]` "
-        "(invalid), and a valid number anywhere else is replaced too. A message without one "
-        "is copied byte for byte."
+        "(invalid), and a number anywhere else is replaced too. A message without one "
+        "is copied byte for byte. A record too large for the dead-letter topic comes as a "
+        "reference instead (header dlq-reference: true): a JSON object with reason_code, "
+        "reason, original (topic, partition, offset, timestamp), size, sha256, key_sha256 and "
+        "first_bytes (redacted). One letter per inbound record and ingest generation."
     ),
     "headers": {
         "type": "object",
@@ -99,15 +102,28 @@ DEAD_LETTER = {
         "properties": {
             "dlq-reason-code": {
                 "type": "string",
-                "description": "not_json | validation_error | a journey rule | event_id_reused",
+                "description": (
+                    "not_json | validation_error | too_large | a journey rule | event_id_reused"
+                ),
             },
             "dlq-reason": {"type": "string", "description": "Redacted, at most 2000 bytes."},
             "dlq-original-topic": {"type": "string"},
             "dlq-original-partition": {"type": "string"},
             "dlq-original-offset": {"type": "string"},
+            "dlq-ingest-generation": {
+                "type": "string",
+                "description": "Which inbound log (bumped when the broker lost it).",
+            },
+            "dlq-reference": {
+                "type": "string",
+                "description": "true: the payload is a reference to an oversized record.",
+            },
         },
     },
-    "payload": {"description": "The original message value, identity numbers redacted."},
+    "payload": {
+        "description": "The original message value (identity numbers redacted), or a reference "
+        "to it (dlq-reference)."
+    },
 }
 
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer import AIOKafkaConsumer
 from aiokafka.errors import TopicAlreadyExistsError
@@ -54,9 +54,11 @@ class BundledBroker:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> BundledBroker:
-        """Starts an empty broker; every start is a new cluster (as a lost log would be)."""
-        self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
+    def start(self, timeout: float = 15.0, *, same_cluster: bool = False) -> BundledBroker:
+        """Starts an empty broker; every start is a new cluster (as a lost log would be),
+        unless ``same_cluster``: a broker that lost its log but kept its cluster id."""
+        if not (same_cluster and self.cluster_id):
+            self.cluster_id = f"routing-dev-{uuid.uuid4().hex[:12]}"
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own bundled binary
             [
@@ -91,10 +93,11 @@ class BundledBroker:
                 self.process.kill()
                 self.process.wait()
 
-    def restart(self) -> None:
-        """Stops and starts again on the same port: an empty log and a new cluster id."""
+    def restart(self, *, same_cluster: bool = False) -> None:
+        """Stops and starts again on the same port: an empty log and (unless
+        ``same_cluster``) a new cluster id."""
         self.stop()
-        self.start()
+        self.start(same_cluster=same_cluster)
 
 
 async def ensure_topics(bootstrap: str, topics: list[TopicSpec]) -> None:
@@ -187,3 +190,128 @@ async def inspect(bootstrap: str, topic: str) -> BrokerView:
     finally:
         await consumer.stop()
     return BrokerView(cluster_id, {tp.partition: off for tp, off in ends.items()})
+
+
+class ClusterWatch:
+    """The broker's cluster id through one long-lived admin client (a check per page must not
+    open a connection each time). Reconnects after a failure."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def cluster_id(self) -> str:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+            try:
+                await admin.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await admin.close()
+                raise
+            self._admin = admin
+        try:
+            cluster = await self._admin.describe_cluster()
+        except BaseException:
+            await self.close()
+            raise
+        return str(cluster.get("cluster_id"))
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+
+async def true_end_offsets(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], *, timeout: float = 3.0
+) -> dict[TopicPartition, int]:
+    """The real end of each partition: ListOffsets, corrected by the high watermark of a fetch
+    at that offset. The bundled Tansu answers ListOffsets with the last batch's base offset
+    + 1 (too low after a multi-record produce) but reports the high watermark of a fetch
+    correctly; on Apache Kafka both agree. ``consumer`` must not belong to a group: it is
+    assigned ``tps`` (and keeps that assignment)."""
+    if not tps:
+        return {}
+    listed = await consumer.end_offsets(tps)
+    consumer.assign(tps)
+    for tp in tps:
+        consumer.seek(tp, listed[tp])
+    deadline = time.monotonic() + timeout
+    while any(consumer.highwater(tp) is None for tp in tps):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no fetch answer for {tps} within {timeout}s")
+        await consumer.getmany(*tps, timeout_ms=50, max_records=1)
+    return {tp: max(int(listed[tp]), int(consumer.highwater(tp) or 0)) for tp in tps}
+
+
+async def read_records(
+    bootstrap: str, topic: str, start: dict[int, int], *, timeout: float = 30.0
+) -> tuple[list[ConsumerRecord[bytes, bytes]], dict[int, int]]:
+    """Every message of ``topic`` from ``start`` (partition -> offset; absent: the beginning)
+    up to its real end now; returns them and the next offset of each partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        ends = await true_end_offsets(consumer, tps)
+        firsts = await consumer.beginning_offsets(tps) if tps else {}
+        out: list[ConsumerRecord[bytes, bytes]] = []
+        positions = {tp: max(start.get(tp.partition, 0), firsts[tp]) for tp in tps}
+        for tp in tps:
+            consumer.seek(tp, positions[tp])
+        remaining = {tp for tp in tps if positions[tp] < ends[tp]}
+        deadline = time.monotonic() + timeout
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end within {timeout}s")
+            pages = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
+            for tp, records in pages.items():
+                records = [r for r in records if r.offset < ends[tp]]
+                out.extend(records)
+                if records:
+                    positions[tp] = records[-1].offset + 1
+                if positions[tp] >= ends[tp] or await consumer.position(tp) >= ends[tp]:
+                    positions[tp] = max(positions[tp], ends[tp])
+                    remaining.discard(tp)
+        return out, {tp.partition: positions[tp] for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+class RecordPeek:
+    """Reads single records by position through one long-lived consumer (no group)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def at(self, tp: TopicPartition, offset: int) -> ConsumerRecord[bytes, bytes] | None:
+        """The record at ``offset``, or None when the log does not hold it (now)."""
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
+            )
+            await consumer.start()
+            self._consumer = consumer
+        try:
+            self._consumer.assign([tp])
+            self._consumer.seek(tp, offset)
+            page = await self._consumer.getmany(tp, timeout_ms=500, max_records=1)
+        except BaseException:
+            await self.close()
+            raise
+        return next((r for r in page.get(tp, []) if r.offset == offset), None)
+
+    async def close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()

@@ -6,6 +6,14 @@ the facts it caused, so a redelivered message is recognised and skipped: exactly
 effects without Kafka transactions. Anything that cannot be applied (not JSON, not a valid
 event, refused by a journey rule, an event id reused with another body) goes to the
 dead-letter topic with its original bytes and headers naming the reason; the consumer carries on.
+A record larger than a fact may be (``max_bytes``) is dead-lettered too, as a reference when
+the dead-letter topic could not hold it (``dead_letters.py``): one letter per bad record, even
+across restarts.
+
+The stored positions belong to one inbound log. A broker that lost its log (another cluster
+id, or a partition that now ends below the stored position) starts a new *generation*
+(``progress.IngestProgress``): positions under new tracking names, read from the new log's
+start. Re-reading is safe (facts are idempotent by event id); skipping is not.
 
 This is an edge of patient identity (C8): a raw personnummer or samordningsnummer in a
 message's ``patient`` field is validated and replaced by its keyed pseudonym while parsing,
@@ -17,10 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Tracking
@@ -29,31 +37,36 @@ from pydantic import ValidationError
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.service import CareEpisodes, EventRejected
 from routing.identity import (
-    InvalidIdentityNumber,
     Pseudonymiser,
-    looks_like_identity_number,
     pseudonymising,
-    redact_identity_numbers,
 )
+from routing.messaging import broker
+from routing.messaging.dead_letters import DeadLetter, DeadLetters, Redactor
+from routing.messaging.progress import IngestProgress, ProgressStore
 from routing.operations import correlation, metrics, resilience
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    record: ConsumerRecord[bytes, bytes]
-    code: str
-    reason: str
+MAX_BYTES = 2 * 1024 * 1024  # as ROUTING_MAX_BODY_BYTES: no fact is larger
 
 
-def tracking_name(topic: str, partition: int) -> str:
-    return f"ingest:{topic}:{partition}"
+def tracking_name(topic: str, partition: int, generation: int = 1) -> str:
+    """Where a partition's position is stored; the first generation keeps the original name."""
+    base = f"ingest:{topic}:{partition}"
+    return base if generation == 1 else f"{base}@{generation}"
+
+
+class _LogReplaced(Exception):  # noqa: N818 - a signal, handled by the run loop
+    """A partition ends below the stored position: the broker lost the log we read."""
 
 
 def _parse(
-    record: ConsumerRecord[bytes, bytes], pseudonymiser: Pseudonymiser | None
+    record: ConsumerRecord[bytes, bytes], pseudonymiser: Pseudonymiser | None, max_bytes: int
 ) -> EpisodeEvent | DeadLetter:
+    size = len(record.value or b"")
+    if size > max_bytes:
+        return DeadLetter(record, "too_large", f"{size} bytes; a fact has at most {max_bytes}")
     try:
         data = _json(record.value)
         if pseudonymiser is None:
@@ -92,6 +105,8 @@ class Ingest:
         *,
         group_id: str = "routing-ingest",
         pseudonymiser: Pseudonymiser | None = None,
+        max_bytes: int = MAX_BYTES,
+        broker_check_interval: float = 5.0,
     ) -> None:
         self.service = service
         self.bootstrap = bootstrap_servers
@@ -99,28 +114,52 @@ class Ingest:
         self.dead_letter_topic = dead_letter_topic
         self.group_id = group_id
         self.pseudonymiser = pseudonymiser
+        self.redactor = Redactor(pseudonymiser)
+        self.max_bytes = max_bytes
+        self.broker_check_interval = broker_check_interval
+        self.progress_store = ProgressStore(service)
+        self.progress = IngestProgress(topic)
+        self.letters = DeadLetters(bootstrap_servers, dead_letter_topic, topic, self.redactor)
         self.applied = 0
-        self.dead_lettered = 0
+
+    @property
+    def dead_lettered(self) -> int:
+        return self.letters.count
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.progress = await asyncio.to_thread(self.progress_store.load_ingest, self.topic)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
+            max_partition_fetch_bytes=16 * 1024 * 1024,  # a record over this could not be read
         )
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-        await producer.start()
+        watch = broker.ClusterWatch(self.bootstrap)
+        await self.letters.start(self.progress.generation)
         await consumer.start()
+        await self._same_log(consumer, watch)  # first run: notes the cluster
         consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
+        checked = time.monotonic()
         try:
             while not stop.is_set():
                 # A stop request lets the batch in hand finish and commit; it never cuts
                 # a batch short (its effects are stored atomically anyway).
                 batches = await consumer.getmany(timeout_ms=200, max_records=500)
-                for tp, records in batches.items():
-                    await self._handle(tp, records, producer)
+                if batches or time.monotonic() - checked > self.broker_check_interval:
+                    checked = time.monotonic()
+                    if not await self._same_log(consumer, watch, batches):
+                        continue  # the records in hand are read again (or from the new log)
+                    if not batches and await self._ends_below_tracked(consumer):
+                        await self._replaced(consumer, self.progress.cluster_id or "")
+                        continue
+                try:
+                    for tp, records in batches.items():
+                        await self._handle(tp, records, consumer.highwater(tp))
+                except _LogReplaced:
+                    await self._replaced(consumer, await watch.cluster_id())
+                    continue
                 if batches:
                     try:
                         await consumer.commit()  # for lag monitoring only; the store is the truth
@@ -128,39 +167,93 @@ class Ingest:
                         log.warning("ingest: offset commit failed: %r", exc)
         finally:
             await consumer.stop()
-            await producer.stop()
+            await self.letters.stop()
+            await watch.close()
             log.info(
                 "ingest stopped (%d applied, %d dead-lettered)", self.applied, self.dead_lettered
             )
+
+    async def _same_log(
+        self,
+        consumer: AIOKafkaConsumer,
+        watch: broker.ClusterWatch,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] | None = None,
+    ) -> bool:
+        """Whether the broker is still the cluster the stored positions belong to. When it
+        does not answer, the records in hand are put back (read again later); when it is
+        another cluster, a new generation starts from the new log's beginning."""
+        try:
+            current = await watch.cluster_id()
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("ingest: the broker did not say which cluster it is (%r)", exc)
+            for tp, records in (batches or {}).items():
+                consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(0.5)
+            return False
+        if self.progress.cluster_id is None:
+            self.progress = IngestProgress(self.topic, self.progress.generation, current)
+            await asyncio.to_thread(self.progress_store.save_ingest, self.progress)
+        if current == self.progress.cluster_id:
+            return True
+        await self._replaced(consumer, current)
+        return False
+
+    async def _ends_below_tracked(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether an idle partition's log now ends below the stored position (a broker that
+        lost its log but kept its cluster id answers an empty fetch there, not an error)."""
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is not None and end < await asyncio.to_thread(self.tracked, tp.partition):
+                return True
+        return False
+
+    async def _replaced(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
+        """Starts a new generation: every partition again from the new log's beginning."""
+        old = self.progress
+        self.progress = old.replaced(cluster)
+        log.warning(
+            "ingest: %s is a new log (cluster %s -> %s); reading it from its start as "
+            "generation %d",
+            self.topic, old.cluster_id, cluster, self.progress.generation,
+        )  # fmt: skip
+        metrics.INGEST_LOG_REPLACED.inc()
+        await asyncio.to_thread(self.progress_store.save_ingest, self.progress)
+        self.letters.new_generation(self.progress.generation)
+        await self.letters.catch_up()
+        assigned = list(consumer.assignment())
+        if assigned:
+            await consumer.seek_to_beginning(*assigned)
 
     async def _handle(
         self,
         tp: TopicPartition,
         records: list[ConsumerRecord[bytes, bytes]],
-        producer: AIOKafkaProducer,
+        end: int | None,
     ) -> None:
         done = await asyncio.to_thread(self.tracked, tp.partition)
+        if end is not None and end < done:
+            raise _LogReplaced(f"{tp} ends at {end}, below the stored position {done}")
         fresh = [r for r in records if r.offset + 1 > done]
         if not fresh:
             return
-        parsed = [(r, _parse(r, self.pseudonymiser)) for r in fresh]
-        dead = [p for _, p in parsed if isinstance(p, DeadLetter)]
-        for letter in dead:
-            await self._dead_letter(producer, letter)
+        parsed = [(r, _parse(r, self.pseudonymiser, self.max_bytes)) for r in fresh]
+        for letter in [p for _, p in parsed if isinstance(p, DeadLetter)]:
+            await self.letters.send(letter, _correlation_id(letter.record))
         valid = [(r, p) for r, p in parsed if not isinstance(p, DeadLetter)]
-        tracking = Tracking(tracking_name(tp.topic, tp.partition), fresh[-1].offset + 1)
+        name = tracking_name(tp.topic, tp.partition, self.progress.generation)
+        tracking = Tracking(name, fresh[-1].offset + 1)
         ids = [_correlation_id(r) for r, _ in valid]
         try:
             await self._record([p for _, p in valid], tracking, ids)
         except EventRejected:
             # One fact of the page was refused: apply them one by one to isolate it.
             for (record, event), cid in zip(valid, ids, strict=True):
-                one = Tracking(tracking_name(tp.topic, tp.partition), record.offset + 1)
+                one = Tracking(name, record.offset + 1)
                 try:
                     await self._record([event], one, [cid])
                 except EventRejected as rejected:
-                    await self._dead_letter(
-                        producer, DeadLetter(record, rejected.code, rejected.message)
+                    await self.letters.send(
+                        DeadLetter(record, rejected.code, rejected.message), cid
                     )
                     await asyncio.to_thread(self._track_only, one)
             await asyncio.to_thread(self._track_only, tracking)
@@ -180,8 +273,7 @@ class Ingest:
     @resilience.patiently  # a store restart: wait here, keeping the group membership
     def tracked(self, partition: int) -> int:
         """Offset + 1 of the last message of ``partition`` whose effects are stored."""
-        name = tracking_name(self.topic, partition)
-        return int(self.service.recorder.max_tracking_id(name) or 0)
+        return self.tracked_by_name(tracking_name(self.topic, partition, self.progress.generation))
 
     @resilience.patiently
     def _track_only(self, tracking: Tracking) -> None:
@@ -191,70 +283,12 @@ class Ingest:
     def tracked_by_name(self, name: str) -> int:
         return int(self.service.recorder.max_tracking_id(name) or 0)
 
-    async def _dead_letter(self, producer: AIOKafkaProducer, letter: DeadLetter) -> None:
-        r = letter.record
-        reason = self._redact(letter.reason)
-        log.warning(
-            "ingest: %s:%d@%d dead-lettered (%s): %s",
-            r.topic, r.partition, r.offset, letter.code, reason,
-            extra={"correlation_id": _correlation_id(r)},
-        )  # fmt: skip
-        headers = [
-            *((k, self._redact_bytes(v)) for k, v in (r.headers or ())),
-            ("dlq-reason-code", letter.code.encode()),
-            ("dlq-reason", reason.encode()[:2000]),
-            ("dlq-original-topic", r.topic.encode()),
-            ("dlq-original-partition", str(r.partition).encode()),
-            ("dlq-original-offset", str(r.offset).encode()),
-        ]
-        await producer.send_and_wait(
-            self.dead_letter_topic,
-            key=self._redact_bytes(r.key),
-            value=self._redact_bytes(r.value),
-            headers=headers,
-        )
-        self.dead_lettered += 1
-        metrics.DEAD_LETTERS.labels(letter.code).inc()
-
-    def _redact(self, text: str) -> str:
-        if self.pseudonymiser is None:
-            return redact_identity_numbers(text)
-        return self.pseudonymiser.redact(text)
-
-    def _redact_bytes(self, value: bytes | None) -> bytes | None:
-        """The original bytes, unless they hold an identity number: a ``patient`` shaped like
-        one (valid: its pseudonym; invalid: masked) or a valid one anywhere else."""
-        if value is None:
-            return None
-        text = value.decode("utf-8", errors="replace")
-        redacted = self._redact(_mask_patient(text, self.pseudonymiser))
-        return value if redacted == text else redacted.encode()
-
 
 def _correlation_id(record: ConsumerRecord[bytes, bytes]) -> str:
     """The producer's id (header ``correlation-id``, ``x-request-id`` or ``traceparent``),
     else one derived from the message's position: stable across redeliveries."""
     given = correlation.from_headers(record.headers or ())
     return given or f"kafka-{record.topic}-{record.partition}-{record.offset}"
-
-
-def _mask_patient(text: str, pseudonymiser: Pseudonymiser | None) -> str:
-    """A JSON message's ``patient`` value, if shaped like an identity number, replaced where
-    it occurs as a JSON string: even a wrong one is one digit from someone's number."""
-    import orjson
-
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
-    patient = data.get("patient") if isinstance(data, dict) else None
-    if not isinstance(patient, str) or not looks_like_identity_number(patient):
-        return text
-    try:
-        replacement = pseudonymiser.pseudonym(patient) if pseudonymiser else "[redacted]"
-    except InvalidIdentityNumber:
-        replacement = "[redacted]"
-    return text.replace(f'"{patient}"', f'"{replacement}"')
 
 
 class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -269,3 +303,8 @@ class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:
             self.consumer.seek(tp, await asyncio.to_thread(self.ingest.tracked, tp.partition))
+        # Letters another member (or this process before a crash) sent since the last look.
+        try:
+            await asyncio.wait_for(self.ingest.letters.catch_up(), timeout=30)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("ingest: could not read the dead-letter topic: %r", exc)

@@ -5,6 +5,10 @@ last acknowledged message landed (partition, offset, event id: the probe), and t
 epoch. A broker that answers with another cluster id, or no longer holds the probe message at
 its offset, has lost its log: the relay then starts a new epoch and republishes the store from
 the beginning. (End offsets alone cannot tell: the bundled broker under-reports them.)
+
+The ingest consumer keeps its own line here (``IngestProgress``): the cluster it reads from
+and its *generation*, bumped when the inbound log was replaced, which names the tracking
+records its positions are stored under (a new log starts again at offset 0).
 """
 
 from __future__ import annotations
@@ -37,6 +41,26 @@ class RelayProgress:
         return replace(self, position=0, epoch=self.epoch + 1, cluster_id=cluster_id, probe=None)
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """Which inbound log the stored positions belong to."""
+
+    topic: str
+    generation: int = 1
+    cluster_id: str | None = None
+
+    def replaced(self, cluster_id: str) -> IngestProgress:
+        """A new log: positions start again at its beginning, under a new generation."""
+        return replace(self, generation=self.generation + 1, cluster_id=cluster_id)
+
+
+_CREATE_INGEST = """
+CREATE TABLE IF NOT EXISTS {table} (
+    topic TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL,
+    cluster_id TEXT
+)"""
+
 _CREATE = """
 CREATE TABLE IF NOT EXISTS {table} (
     topic TEXT PRIMARY KEY,
@@ -56,14 +80,45 @@ class ProgressStore:
     def __init__(self, service: CareEpisodes) -> None:
         self.datastore: Any = getattr(service.factory, "datastore", None)
         self._memory: dict[str, RelayProgress] = {}
+        self._ingest: dict[str, IngestProgress] = {}
         if self.datastore is None:
             return
         schema = getattr(self.datastore, "schema", None)
         self.postgres = schema is not None
-        self.table = f'"{schema}".relay_progress' if self.postgres else "relay_progress"
+        prefix = f'"{schema}".' if self.postgres else ""
+        self.table = f"{prefix}relay_progress"
+        self.ingest_table = f"{prefix}ingest_progress"
         self.mark = "%s" if self.postgres else "?"
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(_CREATE.format(table=self.table))
+            cursor.execute(_CREATE_INGEST.format(table=self.ingest_table))
+
+    def load_ingest(self, topic: str) -> IngestProgress:
+        if self.datastore is None:
+            return self._ingest.get(topic, IngestProgress(topic))
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT generation, cluster_id FROM {self.ingest_table} WHERE topic = {self.mark}",
+                (topic,),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return IngestProgress(topic)
+        v = list(row.values()) if isinstance(row, dict) else list(row)
+        return IngestProgress(topic, int(v[0]), v[1])
+
+    def save_ingest(self, p: IngestProgress) -> None:
+        if self.datastore is None:
+            self._ingest[p.topic] = p
+            return
+        m = self.mark
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.ingest_table} (topic, generation, cluster_id) "
+                f"VALUES ({m}, {m}, {m}) ON CONFLICT (topic) DO UPDATE SET "
+                "generation = excluded.generation, cluster_id = excluded.cluster_id",
+                (p.topic, p.generation, p.cluster_id),
+            )
 
     def load(self, topic: str) -> RelayProgress:
         if self.datastore is None:

@@ -1,10 +1,15 @@
 """Liveness and readiness.
 
 Live: the process answers (its event loop is not stuck). Ready: it can do its work now: the
-event store answers, the broker answers, and (for the API, which serves read models) every
-projection is within ``ready_max_projection_lag`` messages of the end of each partition of
-the event topic. Projection positions come from the read-model database (they are stored
-with the read models); end offsets from the broker.
+event store answers, the broker answers and is the cluster the relay and the ingest consumer
+last wrote down (a replaced broker is not ready until they have noticed and started over), no
+component reported a fault it is still healing (``report_problem``: a projection whose offset
+is no longer in the log), and (for the API, which serves read models) every projection is
+within ``ready_max_projection_lag`` messages of the end of each partition of the event topic
+and none is positioned below the log's start. Projection positions and epochs come from the
+read-model database; the ends from the broker, corrected for brokers that under-report them
+(``broker.true_end_offsets``). A projection built from an older relay epoch than the relay's
+has the whole partition still to read.
 
 Results are cached for a moment so that a probe storm never becomes a database or broker
 storm.
@@ -22,9 +27,41 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from routing.messaging import broker as kafka
+
 log = logging.getLogger(__name__)
 
 Positions = dict[str, dict[int, int]]  # projection -> partition -> next offset
+
+_problems: dict[str, str] = {}
+
+
+def report_problem(key: str, reason: str) -> None:
+    """A fault this process is handling (readiness says so, naming it, until cleared)."""
+    _problems[key] = reason
+
+
+def clear_problem(key: str) -> None:
+    _problems.pop(key, None)
+
+
+def problems() -> dict[str, str]:
+    return dict(_problems)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the store says the processes last saw of the broker."""
+
+    relay_cluster: str | None = None
+    relay_epoch: int | None = None
+    ingest_cluster: str | None = None
+
+
+@dataclass(frozen=True)
+class LogBounds:
+    starts: dict[int, int]
+    ends: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -56,19 +93,31 @@ class BrokerProbe:
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
         self._consumer: AIOKafkaConsumer | None = None
+        self._watch = kafka.ClusterWatch(bootstrap)
 
     async def end_offsets(self, topic: str) -> dict[int, int]:
+        return (await self.bounds(topic)).ends
+
+    async def bounds(self, topic: str) -> LogBounds:
+        """First and (real) next offset of each partition of ``topic``."""
         consumer = await self._client()
         try:
             if not await consumer._client.force_metadata_update():
                 raise ConnectionError(f"no broker at {self.bootstrap} answered")
             partitions = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-            ends = await consumer.end_offsets(tps) if tps else {}
+            ends = await kafka.true_end_offsets(consumer, tps)
+            starts = await consumer.beginning_offsets(tps) if tps else {}
         except BaseException:
             await self.close()
             raise
-        return {tp.partition: int(offset) for tp, offset in ends.items()}
+        return LogBounds(
+            {tp.partition: int(o) for tp, o in starts.items()},
+            {tp.partition: int(o) for tp, o in ends.items()},
+        )
+
+    async def cluster_id(self) -> str:
+        return await self._watch.cluster_id()
 
     async def _client(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -77,6 +126,7 @@ class BrokerProbe:
                 enable_auto_commit=False,
                 request_timeout_ms=5000,
                 connections_max_idle_ms=60_000,
+                fetch_max_wait_ms=20,  # the probe's fetch at the end only wants the watermark
             )
             try:
                 await consumer.start()
@@ -89,27 +139,52 @@ class BrokerProbe:
 
     async def close(self) -> None:
         consumer, self._consumer = self._consumer, None
+        await self._watch.close()
         if consumer is not None:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
 
 def projection_lag(
-    positions: Positions, ends: dict[int, int], projections: list[str]
+    positions: Positions,
+    ends: dict[int, int],
+    projections: list[str],
+    *,
+    epochs: dict[str, int] | None = None,
+    relay_epoch: int | None = None,
 ) -> dict[str, dict[int, int]]:
-    """Messages each projection has still to read per partition (never negative: some brokers
-    under-report end offsets by their last batch)."""
+    """Messages each projection has still to read per partition, never negative. A projection
+    built from an older relay epoch than the relay's has to read every partition again from
+    its start (its positions belong to a log the broker lost)."""
+
+    def behind(name: str, p: int, end: int) -> int:
+        stale = relay_epoch is not None and (epochs or {}).get(name) != relay_epoch
+        return end if stale else max(0, end - positions.get(name, {}).get(p, 0))
+
     return {
-        name: {
-            p: max(0, end - positions.get(name, {}).get(p, 0)) for p, end in sorted(ends.items())
-        }
-        for name in projections
+        name: {p: behind(name, p, end) for p, end in sorted(ends.items())} for name in projections
     }
+
+
+def below_start(
+    positions: Positions, starts: dict[int, int], projections: list[str]
+) -> dict[str, dict[int, int]]:
+    """Partitions where a projection's next offset is no longer in the log (removed by
+    retention, compaction, DeleteRecords or a broker that lost records): name -> partition ->
+    the log's first offset."""
+    out: dict[str, dict[int, int]] = {}
+    for name in projections:
+        for p, start in starts.items():
+            if positions.get(name, {}).get(p, 0) < start:
+                out.setdefault(name, {})[p] = start
+    return out
 
 
 class Readiness:
     """The checks of one process. ``ping_store`` raises when the store does not answer;
-    ``positions`` (API only) reads the projections' stored positions."""
+    ``seen`` reads what the store says the relay and ingest last saw of the broker;
+    ``positions`` and ``epochs`` (API only) read the projections' stored positions and
+    relay epochs."""
 
     def __init__(
         self,
@@ -122,8 +197,11 @@ class Readiness:
         projections: list[str] | None = None,
         max_lag: int | None = None,
         cache_seconds: float = 1.0,
+        seen: Callable[[], Seen] | None = None,
+        epochs: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self.ping_store, self.broker, self.topic = ping_store, broker, topic
+        self.seen, self.epochs = seen, epochs
         self.timeout, self.positions = timeout, positions
         self.projections, self.max_lag = projections or [], max_lag
         self.cache_seconds = cache_seconds
@@ -148,16 +226,26 @@ class Readiness:
 
     async def _checks(self) -> list[Check]:
         checks = [await self._store()]
+        if _problems:
+            checks.append(Check("faults", False, problems()))
         if self.broker is None:
             return [*checks, Check("broker", True, "not configured")]
         try:
-            ends = await asyncio.wait_for(self.broker.end_offsets(self.topic), self.timeout)
+            bounds = await asyncio.wait_for(self.broker.bounds(self.topic), self.timeout)
+            cluster = await asyncio.wait_for(self.broker.cluster_id(), self.timeout)
         except Exception as exc:  # any broker failure means not ready
             await self.broker.close()
             return [*checks, Check("broker", False, _why(exc))]
-        checks.append(Check("broker", True, {"partitions": len(ends)}))
+        checks.append(Check("broker", True, {"partitions": len(bounds.ends), "cluster": cluster}))
+        seen = Seen()
+        if self.seen is not None:
+            try:
+                seen = await asyncio.wait_for(asyncio.to_thread(self.seen), self.timeout)
+            except Exception as exc:  # the store did not answer: the store check says so
+                log.debug("readiness: what the processes saw is unknown: %r", exc)
+            checks.append(_identity(cluster, seen))
         if self.positions is not None and self.max_lag is not None:
-            checks.append(await self._projections(ends))
+            checks.append(await self._projections(bounds, seen.relay_epoch))
         return checks
 
     async def _store(self) -> Check:
@@ -167,23 +255,68 @@ class Readiness:
             return Check("store", False, _why(exc))
         return Check("store", True)
 
-    async def _projections(self, ends: dict[int, int]) -> Check:
+    async def _projections(self, bounds: LogBounds, relay_epoch: int | None) -> Check:
         assert self.positions is not None
         assert self.max_lag is not None
         try:
             positions = await asyncio.wait_for(asyncio.to_thread(self.positions), self.timeout)
+            epochs = (
+                await asyncio.wait_for(asyncio.to_thread(self.epochs), self.timeout)
+                if self.epochs is not None
+                else None
+            )
         except Exception as exc:  # the read-model database did not answer
             return Check("projections", False, _why(exc))
-        lag = projection_lag(positions, ends, self.projections)
+        lag = projection_lag(
+            positions, bounds.ends, self.projections, epochs=epochs, relay_epoch=relay_epoch
+        )
         worst = {name: max(parts.values(), default=0) for name, parts in lag.items()}
         behind = {name: n for name, n in worst.items() if n > self.max_lag}
-        return Check(
-            "projections",
-            not behind,
-            {"max_lag": self.max_lag, "lag": worst, **({"behind": behind} if behind else {})},
+        missing = below_start(positions, bounds.starts, self.projections)
+        detail: dict[str, Any] = {"max_lag": self.max_lag, "lag": worst}
+        if behind:
+            detail["behind"] = behind
+        if missing:
+            detail["offset_missing"] = {
+                name: {
+                    p: f"next offset below the log's start {start}" for p, start in parts.items()
+                }
+                for name, parts in missing.items()
+            }
+        return Check("projections", not behind and not missing, detail)
+
+
+def _identity(cluster: str, seen: Seen) -> Check:
+    """Whether the broker is the cluster the relay and the ingest consumer last wrote down."""
+    saw = {"relay": seen.relay_cluster, "ingest": seen.ingest_cluster}
+    stale = {who: c for who, c in saw.items() if c is not None and c != cluster}
+    detail: dict[str, Any] = {"cluster": cluster, "last_seen": saw}
+    if stale:
+        detail["reason"] = (
+            "the broker is another cluster than the one "
+            + " and ".join(sorted(stale))
+            + " last saw: a replaced broker, not yet noticed"
         )
+    return Check("broker_identity", not stale, detail)
 
 
 def _why(exc: BaseException) -> str:
     text = str(exc).splitlines()[0][:200] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def store_seen(service: Any, events_topic: str, inbound_topic: str) -> Callable[[], Seen]:
+    """Reads what the relay and ingest last saw of the broker from the store (their progress
+    rows), for ``Readiness(seen=...)``."""
+    from routing.messaging.progress import ProgressStore
+
+    store: ProgressStore | None = None
+
+    def read() -> Seen:
+        nonlocal store
+        store = store or ProgressStore(service)
+        relay = store.load(events_topic)
+        ingest = store.load_ingest(inbound_topic)
+        return Seen(relay.cluster_id, relay.epoch if relay.cluster_id else None, ingest.cluster_id)
+
+    return read

@@ -58,6 +58,18 @@ REBUILD_RUNNING = Gauge(
     "routing_rebuild_running", "1 while a rebuild of the projection runs.", ["projection"]
 )
 
+INGEST_LOG_REPLACED = Counter(
+    "routing_ingest_log_replaced",
+    "Times the ingest consumer found the inbound log replaced (a new cluster, or a partition "
+    "ending below its stored position) and started again from the new log's beginning.",
+)
+OFFSET_MISSING = Counter(
+    "routing_projection_offset_missing",
+    "Times a projection's stored offset was no longer in the log (below the log's start); "
+    "each time the read model was rebuilt from the event store.",
+    ["projection"],
+)
+
 
 def count_accepted(channel: str, types: Iterable[str]) -> None:
     """Counts stored facts by type; children are cached by the library, labels stay bounded
