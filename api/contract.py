@@ -38,7 +38,10 @@ _CHALLENGE = {
 
 
 PUBLIC = frozenset(
-    {"/health", "/live", "/ready", "/metrics", "/schemas/events", "/schemas/events/{event_type}"}
+    {
+        "/health", "/live", "/ready", "/metrics", "/schemas/events", "/schemas/events/{event_type}",
+        "/projections/positions",
+    }
 )
 """The routes without a bearer token (README, *Security*); every other one is behind
 ``api.auth.require`` (tests/contracts/test_openapi_contract.py holds both lists to it)."""

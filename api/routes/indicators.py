@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forbidden, require
-from api.params import KnownRegion
+from api.params import Day, KnownRegion, RegionSchema
 from api.routes.summaries import read_models
 from projections import indicators as q
 from routing.access import Role, readable_regions
@@ -34,16 +34,19 @@ router = APIRouter(
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
 HomeRegion = Annotated[
-    str, Path(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"), KnownRegion
+    str,
+    Path(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"),
+    KnownRegion,
+    RegionSchema,
 ]
 Month = Annotated[
     str | None,
     Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (or give from and to)"),
 ]
-From = Annotated[date | None, Query(alias="from", description="First day (Swedish date)")]
-To = Annotated[date | None, Query(alias="to", description="Last day, inclusive")]
+From = Annotated[Day | None, Query(alias="from", description="First day (Swedish date)")]
+To = Annotated[Day | None, Query(alias="to", description="Last day, inclusive")]
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Day on which open three-day clocks are judged (default: today)."),
 ]
 
