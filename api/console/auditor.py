@@ -29,6 +29,9 @@ CHANGES_SHOWN = 200
 DAY = r"^(\d{4}-\d{2}-\d{2})?$"  # an empty form field is no value, not an error
 
 
+LOCAL = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$"  # datetime-local, seconds optional
+
+
 def _moment(local: str | None) -> datetime:
     """A ``datetime-local`` form value, read as Swedish time; now when empty."""
     if not local:
@@ -36,32 +39,49 @@ def _moment(local: str | None) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=i18n.STOCKHOLM)
 
 
+def _field(moment: datetime) -> str:
+    """A moment as a ``datetime-local`` value, seconds kept when there are any."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def episode(
     request: Request,
     episode_id: Annotated[uuid.UUID | None, Query()] = None,
-    at: Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$")] = None,
+    at: Annotated[str | None, Query(pattern=LOCAL)] = None,
+    until_: Annotated[str | None, Query(alias="until", pattern=LOCAL)] = None,
 ) -> Response:
+    """The episode as known and as occurred at ``at``, and what was learnt between ``at``
+    and ``until`` (now when empty): the API's ``/audit/episodes/{id}/learnt?since=&until=``."""
     v = await view(request, Role.auditor, trail="audit")
-    moment = _moment(at)
-    timeline = None
-    if episode_id is not None:
-        timeline = await run_in_threadpool(_timeline, request, episode_id, moment)
+    timeline, error = None, None
+    try:  # the pattern lets 2025-13-40T25:00 through; the calendar does not
+        moment = _moment(at)
+        until = _moment(until_) if until_ else datetime.now(i18n.STOCKHOLM)
+    except ValueError:
+        moment = until = datetime.now(i18n.STOCKHOLM).replace(microsecond=0)
+        error = v.t("no_such_time")
+    if error is None and until < moment:
+        error = v.t("until_before_at")
+    elif episode_id is not None:
+        timeline = await run_in_threadpool(_timeline, request, episode_id, moment, until)
     trail = await run_in_threadpool(access_trail.entries, request, None, None, None, 30, 0)
     return v.render(
-        "audit.html", episode_id=episode_id or "", at=moment.strftime("%Y-%m-%dT%H:%M"),
-        timeline=timeline, trail=trail,
+        "audit.html", episode_id=episode_id or "", at=_field(moment),
+        until=until_ or "", until_shown=until, error=error,
+        timeline=timeline, trail=trail, status_code=422 if error else 200,
     )  # fmt: skip
 
 
-def _timeline(request: Request, episode_id: uuid.UUID, at: datetime) -> dict[str, Any] | None:
+def _timeline(
+    request: Request, episode_id: uuid.UUID, at: datetime, until: datetime
+) -> dict[str, Any] | None:
     episodes, policy = request.app.state.episodes, request.app.state.settings.rulebook_policy()
     try:
         known = view_out(episode_id, audit.episode_known_at(episodes, episode_id, at, policy))
         occurred = view_out(episode_id, audit.episode_occurred_by(episodes, episode_id, at, policy))
-        now = datetime.now(i18n.STOCKHOLM)
         learnt = learnt_out(
-            episode_id, audit.episode_learnt(episodes, episode_id, at, now), at, now
+            episode_id, audit.episode_learnt(episodes, episode_id, at, until), at, until
         )
     except LookupError:
         return None
