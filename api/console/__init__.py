@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import auditor, finance, login, pages
+from api.console import auditor, credits, finance, login, pages
 from api.console.oidc import ConsoleSettings, oidc_client
 from api.console.session import Sessions
 from api.console.web import LoginNeeded, Refused, TrailOutcome, login_redirect, refused_page
@@ -29,7 +29,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
     app.add_middleware(TrailOutcome)
     pages_ = APIRouter(include_in_schema=False)
-    for part in (login, finance, pages, auditor):
+    for part in (login, finance, credits, pages, auditor):
         pages_.include_router(part.router)
     # Mounted, not included: the console is not part of the bearer-token API (its OpenAPI
     # document and role matrix); a mounted router still runs inside this app (request.app,

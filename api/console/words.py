@@ -108,6 +108,24 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif": "Tänk om",
         "debit": "debitering",
         "credit": "kreditnota",
+        "credit_notes": "Kreditnotor",
+        "credit_notes_title": "Kreditnotor {month}: {care} fakturerar {home}",
+        "credit_notes_explain": (
+            "Varje kreditrad (fakturatyp 381) tar bort en tidigare rad ur underlaget, med Ineras "
+            "kreditorsak. Rader utfärdade efter att månaden stängdes är markerade."
+        ),
+        "credit_line": "Rad",
+        "credited_line": "Krediterar rad",
+        "raised_at": "Utfärdad",
+        "raised_after_close": "efter stängningen",
+        "not_closed": "Månaden är inte stängd.",
+        "closed_at_was": "Månaden stängdes {at}.",
+        "no_credit_notes": "Inga kreditnotor.",
+        "credit_1": "Fel hemregion",
+        "credit_2": "Fel pris",
+        "credit_5": "Giltig remiss eller betalningsförbindelse saknas",
+        "credit_6": "Fakturerad mer än sex månader efter vården",
+        "credit_9": "Ej fakturerbar (t.ex. sjukvårdsrådgivning per telefon)",
         "price_list": "Prislista",
         "spec_after_close": (
             "Fakturaunderlaget kan laddas ner när stängningen har behandlats (några sekunder)."
@@ -287,6 +305,24 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif": "What-if",
         "debit": "debit",
         "credit": "credit note",
+        "credit_notes": "Credit notes",
+        "credit_notes_title": "Credit notes {month}: {care} invoicing {home}",
+        "credit_notes_explain": (
+            "Each credit line (invoice type 381) takes an earlier line out of the specification, "
+            "with Inera's reason for credit. Lines raised after the month was closed are marked."
+        ),
+        "credit_line": "Line",
+        "credited_line": "Credits line",
+        "raised_at": "Raised",
+        "raised_after_close": "after the close",
+        "not_closed": "The month is not closed.",
+        "closed_at_was": "The month was closed {at}.",
+        "no_credit_notes": "No credit notes.",
+        "credit_1": "Wrong home region",
+        "credit_2": "Wrong price",
+        "credit_5": "No valid referral or payment commitment",
+        "credit_6": "Invoiced more than six months after the care",
+        "credit_9": "Not billable (e.g. telephone health advice)",
         "price_list": "Price list",
         "spec_after_close": (
             "The specification can be downloaded once the close has been processed (seconds)."
