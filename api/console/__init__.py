@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console import auditor, credits, finance, login, pages
 from api.console.oidc import ConsoleSettings, oidc_client
+from api.console.runs import Runs
 from api.console.session import Sessions
 from api.console.web import LoginNeeded, Refused, TrailOutcome, login_redirect, refused_page
 from routing.config import Settings
@@ -25,6 +26,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     key = console.console_session_key
     app.state.console_sessions = Sessions(settings, key.get_secret_value() if key else None)
     app.state.console_oidc = oidc_client(console)
+    app.state.console_runs = Runs()
     app.add_exception_handler(Refused, refused_page)  # type: ignore[arg-type]
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
     app.add_middleware(TrailOutcome)

@@ -10,17 +10,18 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import access_trail
 from api.console import i18n
+from api.console.runs import Run, Runs
 from api.console.web import View, view
 from routing.access import Role
 from routing.audit import service as audit
-from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_out
+from routing.audit.models import SimulationIn, learnt_out, view_out
 from routing.audit.store import check_chain
 from routing.reference.regions import load_regions
 
@@ -106,13 +107,13 @@ async def what_if(
     ds_2023_27: Annotated[str | None, Query(pattern="^(on|off)$")] = None,
     effective_: Annotated[str | None, Query(alias="effective", pattern=DAY)] = None,
 ) -> Response:
-    """A policy simulation from a GET form: paid versus would-pay per home region (chart and
-    table) and the contacts whose outcome changes."""
+    """A policy simulation from a GET form: started in the background (api/console/runs.py),
+    then its page (progress while it reads the log, the result when done)."""
     v = await view(request, Role.auditor, trail="audit")
     start, end, effective = (
         date.fromisoformat(d) if d else None for d in (start_, end_, effective_)
     )
-    result, error = None, None
+    error = None
     if start and end:
         try:
             body = SimulationIn(
@@ -122,16 +123,49 @@ async def what_if(
         except ValidationError as exc:
             error = "; ".join(str(e["msg"]) for e in exc.errors())
         else:
-            result = await run_in_threadpool(_simulate, request, body)
-    return _what_if_page(v, result, error, home_region or [], start, end, ds_2023_27, effective)
+            run = await run_in_threadpool(_start, request, v, body)
+            return RedirectResponse(v.url(f"/what-if/runs/{run.id}"), status_code=303)
+    return _what_if_page(v, None, error, home_region or [], start, end, ds_2023_27, effective)
 
 
-def _simulate(request: Request, body: SimulationIn) -> Any:
+def _start(request: Request, v: View, body: SimulationIn) -> Run:
+    assert v.principal is not None
+    runs: Runs = request.app.state.console_runs
     baseline = request.app.state.settings.rulebook_policy()
-    outcome = audit.simulate(
-        request.app.state.episodes, baseline, body.alternative(baseline), body.scope()
-    )
-    return simulation_out(outcome, CHANGES_SHOWN)
+    return runs.start(request.app.state.episodes, baseline, body, v.principal.subject,
+                      CHANGES_SHOWN)  # fmt: skip
+
+
+def _run(request: Request, v: View, run_id: uuid.UUID) -> Run:
+    assert v.principal is not None
+    run = request.app.state.console_runs.get(str(run_id), v.principal.subject)
+    if run is None:  # another auditor's, or forgotten (only the newest are kept)
+        raise HTTPException(404, v.t("no_such_run"))
+    found: Run = run
+    return found
+
+
+@router.get("/what-if/runs/{run_id}", response_class=HTMLResponse)
+async def what_if_run(request: Request, run_id: uuid.UUID) -> Response:
+    """The run's progress while it reads the log (refreshed by a small script, or by a
+    meta refresh without one), then its result with the form filled in as it was run."""
+    v = await view(request, Role.auditor, trail="audit")
+    run = _run(request, v, run_id)
+    if not run.done or run.error:
+        return v.render("whatif_progress.html", run=run, status_code=200)
+    b = run.body
+    return _what_if_page(
+        v, run.result, None, b.home_regions, b.start, b.end,
+        "on" if b.ds_2023_27_enabled else "off", b.ds_2023_27_effective,
+    )  # fmt: skip
+
+
+@router.get("/what-if/runs/{run_id}/progress")
+async def what_if_progress(request: Request, run_id: uuid.UUID) -> JSONResponse:
+    """How far the run has read (for the page's script; not a read of audit data, so not
+    in the access trail: a poll a second would bury the trail)."""
+    v = await view(request, Role.auditor)
+    return JSONResponse(_run(request, v, run_id).progress())
 
 
 def _what_if_page(

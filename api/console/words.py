@@ -221,6 +221,16 @@ WORDS: dict[str, dict[str, str]] = {
         "not_applied": "tillämpas inte",
         "effective": "Från och med (tomt = som nu)",
         "simulate": "Simulera",
+        "whatif_running": "Simuleringen pågår",
+        "whatif_progress": "{read} av {total} poster i händelseloggen lästa",
+        "whatif_wait": (
+            "Sidan uppdateras av sig själv; resultatet visas här när simuleringen är klar."
+        ),
+        "whatif_failed": "Simuleringen misslyckades: {error}",
+        "whatif_again": "Ny simulering",
+        "no_such_run": (
+            "Ingen sådan körning (bara de senaste sparas, och bara för den som startade dem)."
+        ),
         "paid": "Betalat",
         "would_pay": "Skulle betala",
         "difference": "Skillnad",
@@ -418,6 +428,14 @@ WORDS: dict[str, dict[str, str]] = {
         "not_applied": "does not apply",
         "effective": "Effective from (empty = as now)",
         "simulate": "Simulate",
+        "whatif_running": "The simulation is running",
+        "whatif_progress": "{read} of {total} records in the event log read",
+        "whatif_wait": (
+            "This page refreshes itself; the result is shown here when the simulation is done."
+        ),
+        "whatif_failed": "The simulation failed: {error}",
+        "whatif_again": "New simulation",
+        "no_such_run": "No such run (only the latest are kept, and only for whoever started them).",
         "paid": "Paid",
         "would_pay": "Would pay",
         "difference": "Difference",
