@@ -198,6 +198,29 @@ WORDS: dict[str, dict[str, str]] = {
         "note": "Anmärkning",
         "chain": "Hashkedjans verifiering",
         "check_chain": "Verifiera hashkedjan nu",
+        "anchor": "Ankare (ett huvud som noterats tidigare, förvarat utanför databasen)",
+        "anchor_help": (
+            "Ange position och hash för ett kedjehuvud du noterat tidigare. Då syns också om "
+            "de nyaste raderna tagits bort eller om historiken fram till ankaret skrivits om."
+        ),
+        "anchor_position": "Position",
+        "anchor_digest": "Hash (64 hexadecimala tecken)",
+        "check_anchor": "Verifiera mot ankaret",
+        "anchor_held": "Ankaret finns kvar: position {position} har samma hash.",
+        "anchor_bad_position": (
+            "Positionen ska vara ett heltal från 1 (och anges tillsammans med hashen)."
+        ),
+        "anchor_bad_digest": (
+            "Hashen ska vara 64 hexadecimala tecken (och anges tillsammans med positionen)."
+        ),
+        "finding_kind": "Slag",
+        "finding_detail": "Beskrivning",
+        "finding_edited": "ändrad",
+        "finding_inserted": "infogad",
+        "finding_deleted": "borttagen",
+        "finding_relinked": "omlänkad",
+        "finding_truncated": "avkortad (rader borttagna)",
+        "finding_rewritten": "omskriven",
         "chain_intact": "Hashkedjan är obruten.",
         "chain_broken": "Hashkedjan är bruten: se fynden nedan.",
         "rows_checked": "Kontrollerade rader",
@@ -405,6 +428,25 @@ WORDS: dict[str, dict[str, str]] = {
         "note": "Note",
         "chain": "Hash chain verification",
         "check_chain": "Verify the hash chain now",
+        "anchor": "Anchor (a head noted earlier, kept outside the database)",
+        "anchor_help": (
+            "Give the position and digest of a chain head you noted earlier. Then removed newest "
+            "rows, or history rewritten up to the anchor, show too."
+        ),
+        "anchor_position": "Position",
+        "anchor_digest": "Digest (64 hexadecimal characters)",
+        "check_anchor": "Verify against the anchor",
+        "anchor_held": "The anchor holds: position {position} has the same digest.",
+        "anchor_bad_position": "The position is a whole number from 1 (given with the digest).",
+        "anchor_bad_digest": "The digest is 64 hexadecimal characters (given with the position).",
+        "finding_kind": "Kind",
+        "finding_detail": "Detail",
+        "finding_edited": "edited",
+        "finding_inserted": "inserted",
+        "finding_deleted": "deleted",
+        "finding_relinked": "relinked",
+        "finding_truncated": "truncated (rows removed)",
+        "finding_rewritten": "rewritten",
         "chain_intact": "The hash chain is intact.",
         "chain_broken": "The hash chain is broken: see the findings below.",
         "rows_checked": "Rows checked",
