@@ -4,9 +4,10 @@ shows how far it has read, then the result.
 
 The run is ``audit.simulate`` (src/routing/audit/service.py) step for step (a ``Simulator``
 fed ``episode_facts`` of a ``FactReader``), with the reader counting the store positions it
-has passed. One worker: two simulations at once would only share the same two cores and
-both finish later. The newest ``KEPT`` runs are kept in memory; a run belongs to the auditor
-who started it.
+has passed. One at a time (a lock the runs queue on): two at once would only share the
+same cores and both finish later. The newest ``KEPT`` runs are kept in memory; a run
+belongs to the auditor who started it. Daemon threads: stopping the server does not wait
+for a run to finish.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,7 +71,7 @@ class Runs:
     def __init__(self) -> None:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-what-if")
+        self._one_at_a_time = threading.Lock()
 
     def start(
         self, episodes: CareEpisodes, baseline: RulebookPolicy, body: SimulationIn, owner: str,
@@ -82,13 +82,22 @@ class Runs:
             self._runs[run.id] = run
             while len(self._runs) > KEPT:
                 self._runs.popitem(last=False)
-        self._worker.submit(_simulate, run, episodes, baseline, limit)
+        threading.Thread(
+            target=self._simulate, args=(run, episodes, baseline, limit),
+            name=f"console-what-if-{run.id[:8]}", daemon=True,
+        ).start()  # fmt: skip
         return run
 
     def get(self, run_id: str, owner: str) -> Run | None:
         with self._lock:
             run = self._runs.get(run_id)
         return run if run is not None and run.owner == owner else None
+
+    def _simulate(
+        self, run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int
+    ) -> None:
+        with self._one_at_a_time:
+            _simulate(run, episodes, baseline, limit)
 
 
 def _simulate(run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int) -> None:
