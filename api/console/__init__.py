@@ -11,8 +11,9 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import auditor, finance, login, pages
+from api.console import auditor, credits, finance, login, pages
 from api.console.oidc import ConsoleSettings, oidc_client
+from api.console.runs import Runs
 from api.console.session import Sessions
 from api.console.web import LoginNeeded, Refused, TrailOutcome, login_redirect, refused_page
 from routing.config import Settings
@@ -25,11 +26,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     key = console.console_session_key
     app.state.console_sessions = Sessions(settings, key.get_secret_value() if key else None)
     app.state.console_oidc = oidc_client(console)
+    app.state.console_runs = Runs()
     app.add_exception_handler(Refused, refused_page)  # type: ignore[arg-type]
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
     app.add_middleware(TrailOutcome)
     pages_ = APIRouter(include_in_schema=False)
-    for part in (login, finance, pages, auditor):
+    for part in (login, finance, credits, pages, auditor):
         pages_.include_router(part.router)
     # Mounted, not included: the console is not part of the bearer-token API (its OpenAPI
     # document and role matrix); a mounted router still runs inside this app (request.app,

@@ -6,27 +6,32 @@ and the what-if simulation. The same service functions as ``/audit/...`` and
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import access_trail
 from api.console import i18n
+from api.console.runs import Run, Runs
 from api.console.web import View, view
 from routing.access import Role
 from routing.audit import service as audit
-from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_out
+from routing.audit.models import SimulationIn, learnt_out, view_out
 from routing.audit.store import check_chain
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)
 CHANGES_SHOWN = 200
 DAY = r"^(\d{4}-\d{2}-\d{2})?$"  # an empty form field is no value, not an error
+
+
+LOCAL = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$"  # datetime-local, seconds optional
 
 
 def _moment(local: str | None) -> datetime:
@@ -36,32 +41,49 @@ def _moment(local: str | None) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=i18n.STOCKHOLM)
 
 
+def _field(moment: datetime) -> str:
+    """A moment as a ``datetime-local`` value, seconds kept when there are any."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def episode(
     request: Request,
     episode_id: Annotated[uuid.UUID | None, Query()] = None,
-    at: Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$")] = None,
+    at: Annotated[str | None, Query(pattern=LOCAL)] = None,
+    until_: Annotated[str | None, Query(alias="until", pattern=LOCAL)] = None,
 ) -> Response:
+    """The episode as known and as occurred at ``at``, and what was learnt between ``at``
+    and ``until`` (now when empty): the API's ``/audit/episodes/{id}/learnt?since=&until=``."""
     v = await view(request, Role.auditor, trail="audit")
-    moment = _moment(at)
-    timeline = None
-    if episode_id is not None:
-        timeline = await run_in_threadpool(_timeline, request, episode_id, moment)
+    timeline, error = None, None
+    try:  # the pattern lets 2025-13-40T25:00 through; the calendar does not
+        moment = _moment(at)
+        until = _moment(until_) if until_ else datetime.now(i18n.STOCKHOLM)
+    except ValueError:
+        moment = until = datetime.now(i18n.STOCKHOLM).replace(microsecond=0)
+        error = v.t("no_such_time")
+    if error is None and until < moment:
+        error = v.t("until_before_at")
+    elif episode_id is not None:
+        timeline = await run_in_threadpool(_timeline, request, episode_id, moment, until)
     trail = await run_in_threadpool(access_trail.entries, request, None, None, None, 30, 0)
     return v.render(
-        "audit.html", episode_id=episode_id or "", at=moment.strftime("%Y-%m-%dT%H:%M"),
-        timeline=timeline, trail=trail,
+        "audit.html", episode_id=episode_id or "", at=_field(moment),
+        until=until_ or "", until_shown=until, error=error,
+        timeline=timeline, trail=trail, status_code=422 if error else 200,
     )  # fmt: skip
 
 
-def _timeline(request: Request, episode_id: uuid.UUID, at: datetime) -> dict[str, Any] | None:
+def _timeline(
+    request: Request, episode_id: uuid.UUID, at: datetime, until: datetime
+) -> dict[str, Any] | None:
     episodes, policy = request.app.state.episodes, request.app.state.settings.rulebook_policy()
     try:
         known = view_out(episode_id, audit.episode_known_at(episodes, episode_id, at, policy))
         occurred = view_out(episode_id, audit.episode_occurred_by(episodes, episode_id, at, policy))
-        now = datetime.now(i18n.STOCKHOLM)
         learnt = learnt_out(
-            episode_id, audit.episode_learnt(episodes, episode_id, at, now), at, now
+            episode_id, audit.episode_learnt(episodes, episode_id, at, until), at, until
         )
     except LookupError:
         return None
@@ -70,11 +92,37 @@ def _timeline(request: Request, episode_id: uuid.UUID, at: datetime) -> dict[str
 
 
 @router.get("/audit/chain", response_class=HTMLResponse)
-async def chain(request: Request) -> Response:
-    """Recomputes the event log's hash chain (reads the whole log: slow on a large store)."""
+async def chain(
+    request: Request,
+    position: Annotated[str | None, Query(max_length=20)] = None,
+    digest: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Recomputes the event log's hash chain (reads the whole log: slow on a large store);
+    with an anchor (a head noted earlier, kept outside the database: position and digest)
+    also that the chain still holds it, so removed newest rows show (``check_chain``)."""
     v = await view(request, Role.auditor, trail="audit")
-    report = await run_in_threadpool(check_chain, request.app.state.episodes.recorder)
-    return v.render("chain.html", report=report)
+    anchor, error = _anchor(v, position, digest)
+    if error:
+        return v.render("chain.html", report=None, error=error, position=position or "",
+                        digest=digest or "", status_code=422)  # fmt: skip
+    recorder = request.app.state.episodes.recorder
+    report = await run_in_threadpool(lambda: check_chain(recorder, anchor=anchor))
+    return v.render(
+        "chain.html", report=report, error=None, anchor=anchor, position=position or "",
+        digest=digest or "",
+    )  # fmt: skip
+
+
+def _anchor(v: View, position: str | None, digest: str | None) -> tuple[Any, str | None]:
+    """The form's anchor: both fields or neither; a position from 1, a 64-hex digest."""
+    position, digest = (position or "").strip(), (digest or "").strip().lower()
+    if not position and not digest:
+        return None, None
+    if not (position.isdigit() and int(position) >= 1):
+        return None, v.t("anchor_bad_position")
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        return None, v.t("anchor_bad_digest")
+    return (int(position), digest), None
 
 
 @router.get("/what-if", response_class=HTMLResponse)
@@ -86,13 +134,13 @@ async def what_if(
     ds_2023_27: Annotated[str | None, Query(pattern="^(on|off)$")] = None,
     effective_: Annotated[str | None, Query(alias="effective", pattern=DAY)] = None,
 ) -> Response:
-    """A policy simulation from a GET form: paid versus would-pay per home region (chart and
-    table) and the contacts whose outcome changes."""
+    """A policy simulation from a GET form: started in the background (api/console/runs.py),
+    then its page (progress while it reads the log, the result when done)."""
     v = await view(request, Role.auditor, trail="audit")
     start, end, effective = (
         date.fromisoformat(d) if d else None for d in (start_, end_, effective_)
     )
-    result, error = None, None
+    error = None
     if start and end:
         try:
             body = SimulationIn(
@@ -102,16 +150,49 @@ async def what_if(
         except ValidationError as exc:
             error = "; ".join(str(e["msg"]) for e in exc.errors())
         else:
-            result = await run_in_threadpool(_simulate, request, body)
-    return _what_if_page(v, result, error, home_region or [], start, end, ds_2023_27, effective)
+            run = await run_in_threadpool(_start, request, v, body)
+            return RedirectResponse(v.url(f"/what-if/runs/{run.id}"), status_code=303)
+    return _what_if_page(v, None, error, home_region or [], start, end, ds_2023_27, effective)
 
 
-def _simulate(request: Request, body: SimulationIn) -> Any:
+def _start(request: Request, v: View, body: SimulationIn) -> Run:
+    assert v.principal is not None
+    runs: Runs = request.app.state.console_runs
     baseline = request.app.state.settings.rulebook_policy()
-    outcome = audit.simulate(
-        request.app.state.episodes, baseline, body.alternative(baseline), body.scope()
-    )
-    return simulation_out(outcome, CHANGES_SHOWN)
+    return runs.start(request.app.state.episodes, baseline, body, v.principal.subject,
+                      CHANGES_SHOWN)  # fmt: skip
+
+
+def _run(request: Request, v: View, run_id: uuid.UUID) -> Run:
+    assert v.principal is not None
+    run = request.app.state.console_runs.get(str(run_id), v.principal.subject)
+    if run is None:  # another auditor's, or forgotten (only the newest are kept)
+        raise HTTPException(404, v.t("no_such_run"))
+    found: Run = run
+    return found
+
+
+@router.get("/what-if/runs/{run_id}", response_class=HTMLResponse)
+async def what_if_run(request: Request, run_id: uuid.UUID) -> Response:
+    """The run's progress while it reads the log (refreshed by a small script, or by a
+    meta refresh without one), then its result with the form filled in as it was run."""
+    v = await view(request, Role.auditor, trail="audit")
+    run = _run(request, v, run_id)
+    if not run.done or run.error:
+        return v.render("whatif_progress.html", run=run, status_code=200)
+    b = run.body
+    return _what_if_page(
+        v, run.result, None, b.home_regions, b.start, b.end,
+        "on" if b.ds_2023_27_enabled else "off", b.ds_2023_27_effective,
+    )  # fmt: skip
+
+
+@router.get("/what-if/runs/{run_id}/progress")
+async def what_if_progress(request: Request, run_id: uuid.UUID) -> JSONResponse:
+    """How far the run has read (for the page's script; not a read of audit data, so not
+    in the access trail: a poll a second would bury the trail)."""
+    v = await view(request, Role.auditor)
+    return JSONResponse(_run(request, v, run_id).progress())
 
 
 def _what_if_page(

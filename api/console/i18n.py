@@ -65,7 +65,12 @@ def month_name(month: str, lang: str) -> str:
     return f"{MONTHS[lang][int(number) - 1]} {year}"
 
 
-def local_time(iso: str | None) -> str:
+def local_second(iso: str | None) -> str:
+    """As ``local_time`` to the second: a window chosen to the second is shown as chosen."""
+    return local_time(iso, "%Y-%m-%d %H:%M:%S")
+
+
+def local_time(iso: str | None, shape: str = "%Y-%m-%d %H:%M") -> str:
     """An ISO timestamp shown in Swedish time, 'YYYY-MM-DD HH:MM' (both languages)."""
     if not iso:
         return DASH
@@ -75,7 +80,7 @@ def local_time(iso: str | None) -> str:
         return iso
     if moment.tzinfo is None:
         return iso
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(STOCKHOLM).strftime(shape)
 
 
 def region_name(code: str | None) -> str:

@@ -26,6 +26,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters |= {
     "region": i18n.region_name,
     "local_time": i18n.local_time,
+    "local_second": i18n.local_second,
 }
 
 

@@ -108,6 +108,24 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif": "Tänk om",
         "debit": "debitering",
         "credit": "kreditnota",
+        "credit_notes": "Kreditnotor",
+        "credit_notes_title": "Kreditnotor {month}: {care} fakturerar {home}",
+        "credit_notes_explain": (
+            "Varje kreditrad (fakturatyp 381) tar bort en tidigare rad ur underlaget, med Ineras "
+            "kreditorsak. Rader utfärdade efter att månaden stängdes är markerade."
+        ),
+        "credit_line": "Rad",
+        "credited_line": "Krediterar rad",
+        "raised_at": "Utfärdad",
+        "raised_after_close": "efter stängningen",
+        "not_closed": "Månaden är inte stängd.",
+        "closed_at_was": "Månaden stängdes {at}.",
+        "no_credit_notes": "Inga kreditnotor.",
+        "credit_1": "Fel hemregion",
+        "credit_2": "Fel pris",
+        "credit_5": "Giltig remiss eller betalningsförbindelse saknas",
+        "credit_6": "Fakturerad mer än sex månader efter vården",
+        "credit_9": "Ej fakturerbar (t.ex. sjukvårdsrådgivning per telefon)",
         "price_list": "Prislista",
         "spec_after_close": (
             "Fakturaunderlaget kan laddas ner när stängningen har behandlats (några sekunder)."
@@ -172,10 +190,37 @@ WORDS: dict[str, dict[str, str]] = {
         "as_known": "Som det var känt vid tidpunkten",
         "decisions_then": "Beslut utifrån det som var känt då",
         "learnt_since": "Det som blivit känt sedan dess",
+        "learnt_between": "Det som blivit känt mellan {since} och {until}",
+        "until": "Till och med (svensk tid, tomt = nu)",
+        "no_such_time": "Ingen sådan tidpunkt i kalendern: välj datum och tid igen.",
+        "until_before_at": "Sluttiden ligger före starttiden: välj en sluttid efter den första.",
         "late_fact": "sent registrerad",
         "note": "Anmärkning",
         "chain": "Hashkedjans verifiering",
         "check_chain": "Verifiera hashkedjan nu",
+        "anchor": "Ankare (ett huvud som noterats tidigare, förvarat utanför databasen)",
+        "anchor_help": (
+            "Ange position och hash för ett kedjehuvud du noterat tidigare. Då syns också om "
+            "de nyaste raderna tagits bort eller om historiken fram till ankaret skrivits om."
+        ),
+        "anchor_position": "Position",
+        "anchor_digest": "Hash (64 hexadecimala tecken)",
+        "check_anchor": "Verifiera mot ankaret",
+        "anchor_held": "Ankaret finns kvar: position {position} har samma hash.",
+        "anchor_bad_position": (
+            "Positionen ska vara ett heltal från 1 (och anges tillsammans med hashen)."
+        ),
+        "anchor_bad_digest": (
+            "Hashen ska vara 64 hexadecimala tecken (och anges tillsammans med positionen)."
+        ),
+        "finding_kind": "Slag",
+        "finding_detail": "Beskrivning",
+        "finding_edited": "ändrad",
+        "finding_inserted": "infogad",
+        "finding_deleted": "borttagen",
+        "finding_relinked": "omlänkad",
+        "finding_truncated": "avkortad (rader borttagna)",
+        "finding_rewritten": "omskriven",
         "chain_intact": "Hashkedjan är obruten.",
         "chain_broken": "Hashkedjan är bruten: se fynden nedan.",
         "rows_checked": "Kontrollerade rader",
@@ -199,6 +244,16 @@ WORDS: dict[str, dict[str, str]] = {
         "not_applied": "tillämpas inte",
         "effective": "Från och med (tomt = som nu)",
         "simulate": "Simulera",
+        "whatif_running": "Simuleringen pågår",
+        "whatif_progress": "{read} av {total} poster i händelseloggen lästa",
+        "whatif_wait": (
+            "Sidan uppdateras av sig själv; resultatet visas här när simuleringen är klar."
+        ),
+        "whatif_failed": "Simuleringen misslyckades: {error}",
+        "whatif_again": "Ny simulering",
+        "no_such_run": (
+            "Ingen sådan körning (bara de senaste sparas, och bara för den som startade dem)."
+        ),
         "paid": "Betalat",
         "would_pay": "Skulle betala",
         "difference": "Skillnad",
@@ -283,6 +338,24 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif": "What-if",
         "debit": "debit",
         "credit": "credit note",
+        "credit_notes": "Credit notes",
+        "credit_notes_title": "Credit notes {month}: {care} invoicing {home}",
+        "credit_notes_explain": (
+            "Each credit line (invoice type 381) takes an earlier line out of the specification, "
+            "with Inera's reason for credit. Lines raised after the month was closed are marked."
+        ),
+        "credit_line": "Line",
+        "credited_line": "Credits line",
+        "raised_at": "Raised",
+        "raised_after_close": "after the close",
+        "not_closed": "The month is not closed.",
+        "closed_at_was": "The month was closed {at}.",
+        "no_credit_notes": "No credit notes.",
+        "credit_1": "Wrong home region",
+        "credit_2": "Wrong price",
+        "credit_5": "No valid referral or payment commitment",
+        "credit_6": "Invoiced more than six months after the care",
+        "credit_9": "Not billable (e.g. telephone health advice)",
         "price_list": "Price list",
         "spec_after_close": (
             "The specification can be downloaded once the close has been processed (seconds)."
@@ -347,10 +420,33 @@ WORDS: dict[str, dict[str, str]] = {
         "as_known": "As it was known at that time",
         "decisions_then": "Decisions on what was known then",
         "learnt_since": "What was learnt since",
+        "learnt_between": "What was learnt between {since} and {until}",
+        "until": "Up to (Swedish time, empty = now)",
+        "no_such_time": "No such time in the calendar: choose the date and time again.",
+        "until_before_at": "The end lies before the start: choose an end after the first time.",
         "late_fact": "recorded late",
         "note": "Note",
         "chain": "Hash chain verification",
         "check_chain": "Verify the hash chain now",
+        "anchor": "Anchor (a head noted earlier, kept outside the database)",
+        "anchor_help": (
+            "Give the position and digest of a chain head you noted earlier. Then removed newest "
+            "rows, or history rewritten up to the anchor, show too."
+        ),
+        "anchor_position": "Position",
+        "anchor_digest": "Digest (64 hexadecimal characters)",
+        "check_anchor": "Verify against the anchor",
+        "anchor_held": "The anchor holds: position {position} has the same digest.",
+        "anchor_bad_position": "The position is a whole number from 1 (given with the digest).",
+        "anchor_bad_digest": "The digest is 64 hexadecimal characters (given with the position).",
+        "finding_kind": "Kind",
+        "finding_detail": "Detail",
+        "finding_edited": "edited",
+        "finding_inserted": "inserted",
+        "finding_deleted": "deleted",
+        "finding_relinked": "relinked",
+        "finding_truncated": "truncated (rows removed)",
+        "finding_rewritten": "rewritten",
         "chain_intact": "The hash chain is intact.",
         "chain_broken": "The hash chain is broken: see the findings below.",
         "rows_checked": "Rows checked",
@@ -374,6 +470,14 @@ WORDS: dict[str, dict[str, str]] = {
         "not_applied": "does not apply",
         "effective": "Effective from (empty = as now)",
         "simulate": "Simulate",
+        "whatif_running": "The simulation is running",
+        "whatif_progress": "{read} of {total} records in the event log read",
+        "whatif_wait": (
+            "This page refreshes itself; the result is shown here when the simulation is done."
+        ),
+        "whatif_failed": "The simulation failed: {error}",
+        "whatif_again": "New simulation",
+        "no_such_run": "No such run (only the latest are kept, and only for whoever started them).",
         "paid": "Paid",
         "would_pay": "Would pay",
         "difference": "Difference",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from routing.access import Role
 from tests.auth_support import bearer
@@ -100,6 +100,7 @@ def test_what_if_equals_the_api(browser: Any, console_server: str) -> None:
         browser.execute_script("arguments[0].value = arguments[1]", element, day.isoformat())
     Select(browser.find_element(By.ID, "w-ds")).select_by_value("off")
     browser.find_element(By.ID, "run-whatif").click()
+    WebDriverWait(browser, 120).until(lambda d: d.find_elements(By.ID, "whatif-summary"))
     body = {"start": start.isoformat(), "end": end.isoformat(), "ds_2023_27_enabled": False}
     request = urllib.request.Request(
         f"{console_server}/audit/simulations", data=json.dumps(body).encode(),
