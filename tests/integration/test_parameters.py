@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,7 +31,10 @@ HOSTILE = {
     "samordningsnummer": "19701063-2391",
     "fullwidth-digits": "".join(chr(0xFF10 + int(d)) for d in "2025"),
 }
-EXAMPLES = {"episode_id": str(uuid4()), "contact_id": "c1"}
+EXAMPLES = {
+    "episode_id": str(uuid4()), "contact_id": "c1", "home_region": "14",
+    "event_type": "contact_requested",
+}  # fmt: skip
 
 
 def get_parameters(app: Any) -> dict[str, list[tuple[str, str]]]:
@@ -56,7 +60,7 @@ def cases(app: Any) -> Iterator[tuple[str, str, str, str]]:
 
 def _url(path: str, field: str, value: str) -> str:
     where, name = field.split(".", 1)
-    params = {p: EXAMPLES.get(p, "x") for p in ("episode_id", "contact_id")}
+    params = {p: EXAMPLES.get(p, "x") for p in re.findall(r"{(\w+)}", path)}
     if where == "path":
         params[name] = value
     url = path.format(**{k: quote(v, safe="") for k, v in params.items()})
