@@ -113,7 +113,7 @@ def test_routing_dev_reads_see_their_writes(tmp_path: Path) -> None:
         assert invoices.status_code == 200, invoices.text  # at once: no 409 "not closed"
         positions = httpx.get(f"{base}/projections/positions").json()
         assert set(positions["projections"]) == {
-            "episode_summary", "liability", "necessity", "care_guarantee"
+            "episode_summary", "liability", "necessity", "care_guarantee", "indicators"
         }  # fmt: skip
         assert positions["projections"]["liability"] >= closed.json()["position"]
         assert positions["store"] >= closed.json()["position"]
