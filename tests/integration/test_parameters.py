@@ -121,3 +121,23 @@ def test_the_reported_urls(port: int, url: str, field: str) -> None:
     body = json.loads(r.read())
     assert (r.status, body["code"], body["field"]) == (422, "validation_error", field)
     assert r.getheader("connection") != "close"
+
+
+def test_an_episode_id_shaped_like_a_date_is_not_an_identity_number(
+    sqlite_settings: Any,
+) -> None:
+    """A UUID whose last group holds a date-shaped run of digits (one random UUID in several
+    thousand) is an episode id, not a personnummer: the read answers 404 (unknown episode),
+    not 422; the same digits standing alone are still refused."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.auth_support import all_roles
+
+    with TestClient(create_app(sqlite_settings), headers=all_roles()) as client:
+        dated = "0b6f1f52-5a53-4c55-9a8e-191212121212"
+        assert client.get(f"/episodes/{dated}").status_code == 404
+        assert client.get(f"/care-guarantee/episodes/{dated}").status_code in (200, 404)
+        refused = client.get("/access-trail", params={"subject": "191212121212"})
+        assert refused.status_code == 422
+        assert refused.json()["field"] == "query.subject"
