@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forbidden, require
-from api.params import KnownRegion
+from api.params import KnownRegion, RegionSchema
 from api.routes.summaries import read_models
 from projections import indicators as q
 from routing.access import Role, readable_regions
@@ -34,7 +34,10 @@ router = APIRouter(
     dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
 )
 HomeRegion = Annotated[
-    str, Path(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"), KnownRegion
+    str,
+    Path(pattern=r"^\d{2}$", description="Home county (län code), e.g. 14"),
+    KnownRegion,
+    RegionSchema,
 ]
 Month = Annotated[
     str | None,

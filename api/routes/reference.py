@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.params import KnownRegion
+from api.params import KnownRegion, RegionSchema
 from routing.access import Role
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
@@ -35,6 +35,7 @@ RegionFilter = Annotated[
     str | None,
     Query(pattern=r"^\d{2}$", description="Only entries that concern this region (län code)."),
     KnownRegion,
+    RegionSchema,
 ]
 
 

@@ -149,3 +149,17 @@ def test_one_truth_for_the_patient_field(client: TestClient) -> None:
         assert client.post("/events", json=event, headers=all_roles()).status_code == 422
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(value, {"type": "string", "pattern": pattern})
+
+
+def test_read_your_writes_and_reference_regions_are_declared(doc: dict[str, Any]) -> None:
+    """Every read taking `min_position` may answer 409 `not_yet_projected`; the reference
+    routes' `region` is the set of län codes (with 99), not `^\\d{2}$` that admits 00."""
+    for path, method, op in _operations(doc):
+        names = {p["name"] for p in op.get("parameters", [])}
+        if "min_position" in names:
+            assert "409" in op["responses"], (method, path)
+        if path.startswith("/reference/") and "region" in names:
+            region = next(p for p in op["parameters"] if p["name"] == "region")
+            codes = str(region["schema"])
+            assert "'14'" in codes and "'99'" in codes and "'00'" not in codes, path
+    assert "security" not in doc["paths"]["/projections/positions"]["get"]
