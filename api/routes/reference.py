@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.params import KnownRegion, RegionSchema
+from api.params import Day, KnownRegion, RegionSchema
 from routing.access import Role
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
@@ -29,7 +29,7 @@ router = APIRouter(
     dependencies=[Depends(require(*Role))],
 )
 On = Annotated[
-    date | None, Query(description="Only entries in force this day (YYYY-MM-DD, Swedish date).")
+    Day | None, Query(description="Only entries in force this day (YYYY-MM-DD, Swedish date).")
 ]
 RegionFilter = Annotated[
     str | None,

@@ -151,9 +151,15 @@ def test_one_truth_for_the_patient_field(client: TestClient) -> None:
             jsonschema.validate(value, {"type": "string", "pattern": pattern})
 
 
-def test_read_your_writes_and_reference_regions_are_declared(doc: dict[str, Any]) -> None:
+def test_read_your_writes_and_reference_regions_are_declared(
+    client: TestClient, doc: dict[str, Any]
+) -> None:
     """Every read taking `min_position` may answer 409 `not_yet_projected`; the reference
-    routes' `region` is the set of län codes (with 99), not `^\\d{2}$` that admits 00."""
+    routes' `region` is the set of län codes (with 99), not `^\\d{2}$` that admits 00; their
+    `on` is a day, and a number is not one (pydantic's lax mode read `0` as 1970-01-01)."""
+    number = client.get("/reference/fee-schedules?on=0", headers=all_roles())
+    assert number.status_code == 422
+    assert number.json()["field"] == "query.on"
     for path, method, op in _operations(doc):
         names = {p["name"] for p in op.get("parameters", [])}
         if "min_position" in names:
