@@ -28,7 +28,10 @@ _ANSWERS = {
     "413": "Body larger than the configured limit (ROUTING_MAX_BODY_BYTES).",
     "415": "The body is not declared as JSON (Content-Type application/json).",
     "422": "Invalid request; `field` names the first bad field (`events[3].occurred_at`).",
+    "409": "`min_position` not yet applied by the read model within ROUTING_READ_WAIT_SECONDS "
+    "(`not_yet_projected`, with its current `position`; retry after `Retry-After`).",
 }
+_RETRY = {"Retry-After": {"description": "Seconds before a retry.", "schema": {"type": "string"}}}
 _CHALLENGE = {
     "WWW-Authenticate": {
         "description": 'Bearer realm="routing" (with error="invalid_token" for a bad one)',
@@ -38,11 +41,9 @@ _CHALLENGE = {
 
 
 PUBLIC = frozenset(
-    {
-        "/health", "/live", "/ready", "/metrics", "/schemas/events", "/schemas/events/{event_type}",
-        "/projections/positions",
-    }
-)
+    {"/health", "/live", "/ready", "/metrics", "/schemas/events", "/schemas/events/{event_type}",
+     "/projections/positions"}
+)  # fmt: skip
 """The routes without a bearer token (README, *Security*); every other one is behind
 ``api.auth.require`` (tests/contracts/test_openapi_contract.py holds both lists to it)."""
 
@@ -65,8 +66,13 @@ def _complete(operation: dict[str, Any], protected: bool) -> None:
     if protected:
         wanted += ["401", "403"]
         operation["security"] = [{SCHEME: []}]
+    if "409" not in responses and any(  # a route's own 409 (a month not closed) says more
+        p.get("name") == "min_position" for p in operation.get("parameters", [])
+    ):
+        wanted += ["409"]
+    headers = {"401": _CHALLENGE, "409": _RETRY}
     for code in wanted:
-        responses[code] = _error(_ANSWERS[code], _CHALLENGE if code == "401" else None)
+        responses[code] = _error(_ANSWERS[code], headers.get(code))
 
 
 def openapi_of(app: FastAPI) -> dict[str, Any]:

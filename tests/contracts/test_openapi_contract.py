@@ -149,3 +149,23 @@ def test_one_truth_for_the_patient_field(client: TestClient) -> None:
         assert client.post("/events", json=event, headers=all_roles()).status_code == 422
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(value, {"type": "string", "pattern": pattern})
+
+
+def test_read_your_writes_and_reference_regions_are_declared(
+    client: TestClient, doc: dict[str, Any]
+) -> None:
+    """Every read taking `min_position` may answer 409 `not_yet_projected`; the reference
+    routes' `region` is the set of län codes (with 99), not `^\\d{2}$` that admits 00; their
+    `on` is a day, and a number is not one (pydantic's lax mode read `0` as 1970-01-01)."""
+    number = client.get("/reference/fee-schedules?on=0", headers=all_roles())
+    assert number.status_code == 422
+    assert number.json()["field"] == "query.on"
+    for path, method, op in _operations(doc):
+        names = {p["name"] for p in op.get("parameters", [])}
+        if "min_position" in names:
+            assert "409" in op["responses"], (method, path)
+        if path.startswith("/reference/") and "region" in names:
+            region = next(p for p in op["parameters"] if p["name"] == "region")
+            assert {"14", "99"} <= set(region["schema"]["enum"]), path
+            assert "00" not in region["schema"]["enum"], path
+    assert "security" not in doc["paths"]["/projections/positions"]["get"]

@@ -76,13 +76,17 @@ def test_history_errors_name_the_field(client: TestClient) -> None:
     assert unknown.json()["code"] == "episode_not_found"
     backwards = client.get(
         f"/audit/episodes/{episode}/learnt",
-        params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        params={"since": "2100-01-02T00:00:00Z", "until": "1999-01-01T00:00:00Z"},
     )
-    assert backwards.status_code == 422
-    assert backwards.json()["field"] == "query.until"
-    half = client.get("/audit/chain", params={"anchor_position": 3})
-    assert half.status_code == 422
-    assert half.json()["field"] == "query.anchor_digest"
+    assert backwards.status_code == 200, "an empty interval is a question with an empty answer"
+    assert backwards.json()["facts"] == []
+    for half in ("3", "3:", ":" + "a" * 64, "0:" + "a" * 64, "3:" + "A" * 64):
+        refused = client.get("/audit/chain", params={"anchor": half})
+        assert refused.status_code == 422, half
+        assert refused.json()["field"] == "query.anchor"
+    old_shape = client.get("/audit/chain", params={"anchor_position": 3})
+    assert old_shape.status_code == 422
+    assert old_shape.json()["field"] == "query.anchor_position"
 
 
 def test_chain_and_simulation(client: TestClient) -> None:
@@ -94,6 +98,11 @@ def test_chain_and_simulation(client: TestClient) -> None:
     assert body["intact"] is True
     assert body["rows"] == body["links"] == 66
     assert body["head_position"] == 66
+    head = f"{body['head_position']}:{body['head_digest']}"
+    anchored = client.get("/audit/chain", params={"anchor": head}).json()
+    assert anchored["intact"] is True, "the head noted is still there"
+    beyond = client.get("/audit/chain", params={"anchor": "67:" + body["head_digest"]}).json()
+    assert [x["kind"] for x in beyond["findings"]] == ["truncated"]
 
     sim = client.post(
         "/audit/simulations",
@@ -106,6 +115,10 @@ def test_chain_and_simulation(client: TestClient) -> None:
     assert [r["home_region"] for r in out["regions"]] == ["14"]
     assert out["regions"][0]["contacts"] == 3
     assert out["facts"] == 33
+    empty = client.post(
+        "/audit/simulations", json={"start": "2025-12-31", "end": "2025-01-01"}
+    ).json()
+    assert (empty["regions"], empty["changes"], empty["changed_total"]) == ([], [], 0)
 
     bad = client.post(
         "/audit/simulations", json={"home_regions": ["99"], "start": "2025-01-01",

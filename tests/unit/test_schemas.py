@@ -127,3 +127,29 @@ def test_schemas_are_served_as_committed() -> None:
     assert sorted(served) == TYPES
     for name in TYPES:
         assert served[name] == committed(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["appointment_booked", "limit_notice_given", "medically_caused_wait", "care_declined",
+     "care_requested_again", "other_region_chosen"],
+)  # fmt: skip
+def test_exactly_one_subject_is_published(name: str) -> None:
+    """A 90-day clock fact names exactly one of referral_id and treatment_id: the model
+    refuses both and neither, and so does the published schema (a null counts as absent)."""
+    ids_ = ("referral_id", "treatment_id")
+    body = {k: v for k, v in f.FACTORIES[name]().items() if k not in ids_}
+    for ids, accepted in (
+        ({"referral_id": "r1"}, True),
+        ({"referral_id": None, "treatment_id": "t1"}, True),
+        ({"referral_id": "r1", "treatment_id": "t1"}, False),
+        ({}, False),
+        ({"referral_id": None, "treatment_id": None}, False),
+    ):
+        candidate = {**body, **ids}
+        assert validator(name).is_valid(candidate) is accepted, ids
+        if accepted:
+            parse_event(candidate)
+        else:
+            with pytest.raises(ValueError, match="exactly one"):
+                parse_event(candidate)

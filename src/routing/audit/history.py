@@ -59,8 +59,7 @@ def occurred_by(entries: Sequence[HistoryEntry], at: datetime) -> list[HistoryEn
 def learnt_between(
     entries: Sequence[HistoryEntry], since: datetime, until: datetime
 ) -> list[Learnt]:
-    if until < since:
-        raise ValueError(f"until ({until.isoformat()}) is before since ({since.isoformat()})")
+    """Facts recorded in (since, until]; empty when ``until`` is not after ``since``."""
     return [Learnt(e, e.occurred_at <= since) for e in entries if since < e.recorded_at <= until]
 
 

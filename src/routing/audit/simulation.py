@@ -27,15 +27,13 @@ from routing.reference.regions import Regions
 
 @dataclass(frozen=True)
 class Scope:
-    """Which contacts: home regions (empty = all) and contact dates [start, end]."""
+    """Which contacts: home regions (empty = all) and contact dates [start, end]; with
+    ``end`` before ``start`` the period is empty and covers no contact (an empty answer, not
+    an error: the API's schema cannot relate two fields, so every pair of days is a question)."""
 
     home_regions: frozenset[str]
     start: date
     end: date
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError(f"end ({self.end}) is before start ({self.start})")
 
     def covers(self, d: LiabilityDecision) -> bool:
         return (

@@ -59,6 +59,16 @@ def _tag_required(schema: dict[str, Any]) -> None:
             schema["required"] = [tag, *schema.get("required", [])]
 
 
+def _one_subject_schema(schema: dict[str, Any]) -> None:
+    """Exactly one of ``referral_id`` and ``treatment_id`` as a string (null counts as absent),
+    which the validator below enforces: published so a schema-valid fact is an accepted one."""
+    _tag_required(schema)
+    schema["oneOf"] = [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("referral_id", "treatment_id")
+    ]
+
+
 def _assessment_schema(schema: dict[str, Any]) -> None:
     _tag_required(schema)
     assessment_rules(schema)
@@ -341,6 +351,8 @@ class HomeRegionCorrected(EpisodeEvent):
 class GuaranteeSubjectFact(EpisodeEvent):
     """A fact about one 90-day care-guarantee clock: the referral's first visit, or the
     planned care of a treatment decision (exactly one of the two ids)."""
+
+    model_config = ConfigDict(json_schema_extra=_one_subject_schema)
 
     referral_id: LocalId | None = None
     treatment_id: LocalId | None = None
