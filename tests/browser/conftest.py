@@ -119,6 +119,8 @@ def browser() -> Iterator[Any]:
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": "sv-SE,sv"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    # a form's answer is a new page: look for what it shows until it has loaded
+    driver.implicitly_wait(15)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(60)
     try:

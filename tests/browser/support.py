@@ -10,7 +10,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from routing.access import Role
 from tests.auth_support import bearer
@@ -27,6 +27,8 @@ def sign_in(driver: WebDriver, base: str, role: str, region: str | None = None) 
     else:
         Select(driver.find_element(By.ID, "login-region")).select_by_value(region or "")
         driver.find_element(By.ID, "login-finance").click()
+    # signed in once the answer to the login form has set the session cookie
+    WebDriverWait(driver, 30).until(lambda d: d.get_cookie("routing_console") is not None)
 
 
 def text(driver: WebDriver, element_id: str) -> str:

@@ -36,7 +36,10 @@ def _findings(browser: Any) -> list[tuple[str, str]]:
 
 def test_hash_chain_against_an_anchor(browser: Any, console_server: str) -> None:
     sign_in(browser, console_server, "auditor")
-    browser.get(f"{console_server}/console/audit")
+    # the sign-in's answer may still be on its way: open the page once the session holds
+    WebDriverWait(browser, 30).until(
+        lambda d: d.get(f"{console_server}/console/audit") or d.find_elements(By.ID, "check-chain")
+    )
     browser.find_element(By.ID, "check-chain").click()
     position, digest = text(browser, "chain-head").split(" ")
     assert len(digest) == 64
