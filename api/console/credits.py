@@ -13,12 +13,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from api.console.finance import READERS, MonthQ, RegionQ
-from api.console.web import Refused, check_region, console_db, view
-from projections import liability_queries as q
+from api.console.finance import READERS, MonthQ, RegionQ, pair_lines
+from api.console.web import view
 from routing.liability import invoice
 
 router = APIRouter(include_in_schema=False)
@@ -51,16 +49,9 @@ async def credit_notes(
     month: MonthQ = None,
 ) -> Response:  # fmt: skip
     v = await view(request, *READERS, trail="finance")
-    if not (care_region and home_region and month):
-        raise Refused(v.t("none"))
-    check_region(v, care_region, home_region)
-
-    def read() -> tuple[str | None, list[dict[str, Any]]]:
-        with console_db(request).transaction() as cur:
-            closed_at = q.is_closed(cur, home_region, care_region, month)
-            return closed_at, q.invoice_lines(cur, care_region, home_region, month)
-
-    closed_at, lines = await run_in_threadpool(read)
+    care_region, home_region, month, closed_at, lines = await pair_lines(
+        request, v, care_region, home_region, month
+    )
     rows = credit_lines(care_region, home_region, month, closed_at, lines)
     return v.render(
         "credits.html", care=care_region, home=home_region, month=month, closed_at=closed_at,

@@ -196,6 +196,25 @@ async def close(request: Request) -> Response:
     return v.render("closed.html", care=care, home=home, month=month, message=message)
 
 
+async def pair_lines(
+    request: Request, v: View, care: str | None, home: str | None, month: str | None
+) -> tuple[str, str, str, str | None, list[dict[str, Any]]]:
+    """A region pair's month (care, home, month), when it was closed (None: open) and its
+    invoice lines, read as ``GET /finance/invoices`` reads them; the pair must be given and
+    readable by ``v``."""
+    if not (care and home and month):
+        raise Refused(v.t("none"))
+    check_region(v, care, home)
+
+    def read() -> tuple[str | None, list[dict[str, Any]]]:
+        with console_db(request).transaction() as cur:
+            closed_at = q.is_closed(cur, home, care, month)
+            return closed_at, q.invoice_lines(cur, care, home, month)
+
+    closed_at, lines = await run_in_threadpool(read)
+    return care, home, month, closed_at, lines
+
+
 @router.get("/specification", response_class=HTMLResponse)
 async def specification(
     request: Request, care_region: RegionQ, home_region: RegionQ, month: MonthQ,
@@ -203,16 +222,9 @@ async def specification(
 ) -> Response:  # fmt: skip
     """The invoice specification, built exactly as ``GET /finance/invoices`` builds it."""
     v = await view(request, *READERS, trail="finance")
-    if not (care_region and home_region and month):
-        raise Refused(v.t("none"))
-    check_region(v, care_region, home_region)
-
-    def read() -> tuple[str | None, list[dict[str, Any]]]:
-        with console_db(request).transaction() as cur:
-            closed_at = q.is_closed(cur, home_region, care_region, month)
-            return closed_at, q.invoice_lines(cur, care_region, home_region, month)
-
-    closed_at, lines = await run_in_threadpool(read)
+    care_region, home_region, month, closed_at, lines = await pair_lines(
+        request, v, care_region, home_region, month
+    )
     if closed_at is None:
         return v.render(
             "refused.html", status_code=409, message=v.t("not_closed_yet"),
