@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
+from routing.identity.screen import TEXT_PATTERN
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityDecision
@@ -38,7 +39,7 @@ router = APIRouter(
 Region = Annotated[
     str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion, RegionSchema
 ]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
@@ -73,9 +74,9 @@ def liability_contacts(
     home_region: Region,
     month: Month,
     care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion, RegionSchema] = None,
-    profession: str | None = None,
-    mode: str | None = None,
-    decision_status: Annotated[str | None, Query(alias="status")] = None,
+    profession: Annotated[str | None, Query(pattern=TEXT_PATTERN)] = None,
+    mode: Annotated[str | None, Query(pattern=TEXT_PATTERN)] = None,
+    decision_status: Annotated[str | None, Query(alias="status", pattern=TEXT_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[LiabilityDecision]:
@@ -93,7 +94,10 @@ def liability_contacts(
     "/contacts/{episode_id}/{contact_id}", response_model=ContactExplanation, responses=NOT_FOUND
 )
 def explain_contact(
-    request: Request, caller: Caller, episode_id: UUID, contact_id: str
+    request: Request,
+    caller: Caller,
+    episode_id: UUID,
+    contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> ContactExplanation:
     """One contact's decision: status, amounts, rulebook, reference data and every rule."""
     with read_models(request).transaction() as cur:

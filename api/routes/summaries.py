@@ -63,7 +63,9 @@ def episode_summary(
     home_region: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion, RegionSchema
     ] = None,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
+    month: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
+    ] = None,
 ) -> SummaryOut:
     """Completed contacts per home region, care region, mode and month. Region finance sees
     the rows where its region is the home or the care region."""

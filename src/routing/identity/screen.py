@@ -40,6 +40,30 @@ NUL = "holds a NUL character"
 _SIX_DIGITS = re.compile(r"[0-9]{6}")  # on ASCII text only
 
 
+def _foreign_bmp_digits() -> str:
+    """The decimal digits of the Basic Multilingual Plane outside ASCII, as ``\\uXXXX``
+    ranges of a character class."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, 0x10000):
+        if chr(code).isdecimal():
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"\\u{a:04X}-\\u{b:04X}" for a, b in ranges)
+
+
+TEXT_PATTERN = f"^(?:[0-9]|[^\\x00\\d{_foreign_bmp_digits()}])*$"
+"""What the screen admits of a free-text field (a version, a criterion, an algorithm's name, a
+reason), as far as a pattern can say it: no NUL, and no decimal digit but ASCII 0-9. Published
+on those fields so that the schema admits what the server does (a NUL in a routing question's
+criterion was a 422 the schema did not announce). ``\\d`` is every Unicode decimal digit to
+Python's and Rust's regex engines (pydantic, schemathesis, jsonschema); the explicit ranges
+say the same of the Basic Multilingual Plane to ECMA-262 readers, whose ``\\d`` is ASCII only.
+An identity number in free text is refused too, which no pattern can state (its date and
+check digit): docs/contracts.md."""
+
+
 def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) -> str | None:
     """Why ``text`` must not be taken in, or None. Never repeats the text. ``pseudonym``: the
     value may be a hex pseudonym, so only a number standing apart from letters counts."""
