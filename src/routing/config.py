@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     fast_lane: bool = Field(
         True,
         description="Answer POST /events and POST /routing/decisions as plain ASGI ahead of "
-        "FastAPI's router (same core, same answers; see api/fastlane.py). false = the router.",
+        "FastAPI's router (same answers; see api/fastlane.py). false = through FastAPI.",
     )
     decision_cache_size: int = Field(
         4096,
