@@ -21,7 +21,6 @@ import asyncio
 import inspect
 import re
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
 from typing import Annotated, Any, get_origin, get_type_hints
 
 import orjson
@@ -37,16 +36,19 @@ from routing.access import Principal, Role
 from routing.episodes.service import EventRejected
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+class Reply(Response):
+    """A JSON answer whose body is already bytes, sent as is by either front. Its headers
+    come in Starlette's order (the route's own, then length and type), built directly: no
+    header mapping to encode on a path that answers thousands of times a second."""
 
-    def response(self) -> Response:
-        """The reply as one Starlette response: the same bytes from either front."""
-        headers = {k.decode(): v.decode() for k, v in self.headers}
-        return Response(self.body, self.status, headers, media_type="application/json")
+    media_type = "application/json"
+
+    def __init__(
+        self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        self.status_code, self.body, self.background = status, body, None
+        self.raw_headers = [*(headers or ()), (b"content-length", str(len(body)).encode()),
+                            (b"content-type", b"application/json")]  # fmt: skip
 
 
 def error_reply(status: int, body: ErrorBody) -> Reply:
@@ -87,7 +89,7 @@ class CoreRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         async def handler(request: Request) -> Response:
-            return (await self.answer(request.scope, request.receive)).response()
+            return await self.answer(request.scope, request.receive)
 
         return handler
 

@@ -41,4 +41,4 @@ class FastLane:
             return
         scope["route"] = route  # ``route.path`` labels the request metrics, as FastAPI's does
         reply = await route.answer(scope, receive)
-        await reply.response()(scope, receive, send)
+        await reply(scope, receive, send)
