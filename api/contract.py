@@ -111,7 +111,7 @@ class KnownQuery:
     """Refuses query parameters an operation does not declare (422 naming the first), as an
     unknown body field is refused: ``?statu=open`` must not read as "no filter". The names
     come from the OpenAPI document, so what it declares is what the server takes. Pure ASGI;
-    the fast lane's routes take no query at all (api/fastlane.py checks that itself)."""
+    it runs ahead of both fronts of the core's routes (api/core.py, api/fastlane.py)."""
 
     def __init__(self, app: Any, api: FastAPI) -> None:
         self.app, self.api = app, api
