@@ -14,12 +14,11 @@ from projections.episode_summary import EpisodeSummary
 from projections.liability import Liability
 from projections.necessity import Necessity
 from routing.config import Settings
+from routing.reference.catalogue import load_catalogue
+from routing.reference.regions import load_regions
 
 
 def _liability(settings: Settings) -> Projection:
-    from routing.reference.catalogue import load_catalogue
-    from routing.reference.regions import load_regions
-
     return Liability(settings.rulebook_policy(), load_catalogue(), load_regions())
 
 

@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forbidden, require
+from api.deps import read_models
 from api.params import Day, KnownRegion, RegionSchema
-from api.routes.summaries import read_models
 from projections import indicators as q
 from routing.access import Role, readable_regions
 from routing.guarantee.days import today

@@ -11,15 +11,13 @@ import binascii
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, PostgresDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routing.guarantee.model import GuaranteePolicy
 from routing.liability.rulebooks import RulebookPolicy
-
-if TYPE_CHECKING:
-    from routing.guarantee.model import GuaranteePolicy
 
 
 class StoreKind(StrEnum):
@@ -190,8 +188,6 @@ class Settings(BaseSettings):
         return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
 
     def guarantee_policy(self) -> GuaranteePolicy:
-        from routing.guarantee.model import GuaranteePolicy
-
         return GuaranteePolicy(self.guarantee_answer_rule_from)
 
     def topics(self) -> list[tuple[str, int]]:
