@@ -176,7 +176,7 @@ def keys_rotate(
     """Re-encrypts every stored event under ROUTING_CIPHER_KEY; events under a key listed in
     ROUTING_CIPHER_OLD_KEYS are decrypted with it first. Safe to interrupt and run again."""
     # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
-    from routing.episodes.rekey import PlaintextFound, rekey
+    from routing.persistence.rekey import PlaintextFound, rekey
 
     settings = resolved_settings()
     with Progress(

@@ -19,10 +19,10 @@ from rich.table import Table
 
 from routing.audit import service as audit
 from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_out
-from routing.audit.store import check_chain
 from routing.cli_security import resolved_settings
 from routing.config import Settings, StoreKind
 from routing.episodes.service import EpisodeNotFound
+from routing.persistence.chained import check_chain
 from routing.store import open_episodes
 
 console = Console(stderr=True)

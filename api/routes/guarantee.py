@@ -22,7 +22,7 @@ from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import MAX_OFFSET, Day, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from projections import care_guarantee_reading as q
+from projections import guarantee_reading as q
 from routing.access import Role
 from routing.episodes.vocabulary import Specialty
 from routing.guarantee import ClockKind
