@@ -22,12 +22,12 @@ from api.routes import (
     access_trail,
     admin,
     audit,
-    care_guarantee,
     decisions,
     episodes,
     events,
-    finance,
+    guarantee,
     indicators,
+    liability,
     meta,
     necessity,
     ops,
@@ -121,9 +121,9 @@ def create_app(
     app.include_router(episodes.router)
     app.include_router(decisions.router)
     app.include_router(summaries.router)
-    app.include_router(finance.router)
+    app.include_router(liability.router)
     app.include_router(necessity.router)
-    app.include_router(care_guarantee.router)
+    app.include_router(guarantee.router)
     app.include_router(indicators.router)
     app.include_router(meta.router)
     app.include_router(access_trail.router)

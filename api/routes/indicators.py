@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, forbidden, require
+from api.deps import read_models
 from api.params import Day, KnownRegion, RegionSchema
 from api.period import PeriodText, parse_period
-from api.routes.summaries import read_models
 from projections import indicators as q
 from routing.access import Role, readable_regions
 from routing.guarantee.days import today

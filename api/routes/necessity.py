@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, require
+from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
 from projections import necessity as q
 from routing.access import Role
 from routing.episodes.vocabulary import HSA_PATTERN

@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.deps import read_models_of
 from projections import PROJECTIONS
 from projections.positions import ProjectionPositions
 from routing.config import Settings
@@ -43,8 +44,6 @@ class NotYetProjected(Exception):  # noqa: N818 - an outcome the client handles
 
 def tracker(state: Any) -> ProjectionPositions:
     """The app's position tracker, made on first use (the read models open lazily)."""
-    from api.routes.summaries import read_models_of  # which itself reads with min_position
-
     found: ProjectionPositions | None = getattr(state, "positions", None)
     if found is None:
         settings: Settings = state.settings

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, require
+from api.deps import read_models
 from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from projections import create_read_model_tables
-from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
 from routing.access import Role, readable_regions
 
@@ -36,24 +35,6 @@ class SummaryRow(BaseModel):
 class SummaryOut(BaseModel):
     rows: list[SummaryRow]
     total: int
-
-
-def read_models(request: Request) -> ReadModelDB:
-    """The read-model database, opened on first use with every read model's tables created
-    once (the runners may not have written yet), not on every request."""
-    return read_models_of(request.app.state)
-
-
-def read_models_of(state: Any) -> ReadModelDB:
-    """:func:`read_models` for code holding the app's state rather than a request."""
-    if state.read_models is None:
-        state.read_models = state.open_read_models()
-    db: ReadModelDB = state.read_models
-    if not getattr(state, "read_model_tables_ready", False):
-        with db.transaction() as cur:
-            create_read_model_tables(cur)
-        state.read_model_tables_ready = True
-    return db
 
 
 @router.get("/episode-summary", response_model=SummaryOut)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes import care_guarantee
+from api.routes import guarantee
 from routing.config import Settings
 from routing.guarantee.days import STOCKHOLM
 from tests import support as s
@@ -111,7 +111,7 @@ def _expected(eps: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str, str]
 def _app(h: GuaranteeHarness) -> FastAPI:
     app = create_app(h.settings, service=h.service, read_models=h.db)
     if not any(getattr(r, "path", "").startswith("/care-guarantee") for r in app.routes):
-        app.include_router(care_guarantee.router)  # until the lead wires it into api/app.py
+        app.include_router(guarantee.router)  # until the lead wires it into api/app.py
     return app
 
 

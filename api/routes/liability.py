@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field
 
 from api import examples
 from api.auth import Caller, check_region, forbidden, forced_region, require
-from api.deps import Episodes
+from api.deps import Episodes, read_models
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.params import MAX_OFFSET, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
 from routing.identity.screen import TEXT_PATTERN

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_region, forced_region, require
+from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import MAX_OFFSET, Day, KnownRegion, RegionSchema
 from api.period import OptionalPeriodText, PeriodText, parse_period
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
-from projections import care_guarantee_reading as q
+from projections import guarantee_reading as q
 from routing.access import Role
 from routing.episodes.vocabulary import Specialty
 from routing.guarantee import ClockKind
