@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.errors import field_path
+from routing.decisions.question import RoutingQuestion
 from routing.episodes.events import parse_event
 from routing.identity import Pseudonymiser, pseudonymising
 from routing.identity.screen import refusal
@@ -117,3 +118,24 @@ def test_what_is_no_number_passes() -> None:
     assert refusal("kan handläggas i primärvården") is None
     with pseudonymising(Pseudonymiser(KEY)):
         parse_event(f.contact_requested(patient="psn_8a5701636428a73c"))
+
+
+def test_an_optional_uuid_is_read_not_screened() -> None:
+    """A random UUID holds a Luhn-valid ten-digit run about once in two hundred
+    (``9203211956`` below): an id typed ``UUID | None`` is left to its parser like a required
+    one, so a routing question about such an episode is not refused as a personnummer."""
+    episode = "b527253d-3f2a-4243-ba2a-9203211956e3"
+    assert refusal(episode) is not None  # the raw text does read as a number
+    question = RoutingQuestion.model_validate(
+        {
+            "request_id": "6f1c1d0e-8a43-4d1b-9a55-3f0d2c1b7e10",
+            "planned_start": "2026-01-01T10:00:00+01:00",
+            "episode_id": episode,
+            "home_region": {"county": "14", "municipality": "1480"},
+            "requested_mode": "chat",
+            "profession": "doctor",
+            "patient_prefers_physical": False,
+            "can_use_digital_tools": True,
+        }
+    )
+    assert str(question.episode_id) == episode

@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from enum import Enum
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
@@ -184,8 +185,18 @@ def unparsed_uuids(model: type[BaseModel]) -> frozenset[str]:
     hex digits hold a date-shaped run of ten or twelve digits about once in 7,000 ids, and a
     string that is no UUID is refused by its parser anyway."""
     if model not in _UUIDS:
-        _UUIDS[model] = frozenset(n for n, f in model.model_fields.items() if f.annotation is UUID)
+        _UUIDS[model] = frozenset(
+            n for n, f in model.model_fields.items() if _is_uuid(f.annotation)
+        )
     return _UUIDS[model]
 
 
 _UUIDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _is_uuid(annotation: Any) -> bool:
+    """A field typed ``UUID`` or ``UUID | None``: an optional id is as random as a required one."""
+    if annotation is UUID:
+        return True
+    optional = get_origin(annotation) in (Union, UnionType)
+    return optional and set(get_args(annotation)) == {UUID, NoneType}
