@@ -75,8 +75,26 @@ def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) ->
             return None
     elif has_foreign_digits(text):
         return FOREIGN_DIGITS
+    if _UUID_TEXT.fullmatch(text):
+        return _uuid_refusal(text, today or date.today())
     if holds_identity_number(text, today or date.today(), glued=not pseudonym):
         return IDENTITY_NUMBER
+    return None
+
+
+_HEX = "[0-9a-fA-F]"
+_UUID_TEXT = re.compile(f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}")
+
+
+def _uuid_refusal(text: str, today: date) -> str | None:
+    """A UUID-shaped id (a client's own ``contact_id``, say) is hex: a random one holds a
+    date-shaped run of ten digits glued to its letters about once in 700, so only the two
+    places where a whole number can stand in it count: the first two groups as
+    ``YYYYMMDD-NNNN`` and the last group as twelve digits."""
+    groups = text.split("-")
+    for candidate in (f"{groups[0]}-{groups[1]}", groups[4]):
+        if holds_identity_number(candidate, today, glued=False):
+            return IDENTITY_NUMBER
     return None
 
 
