@@ -50,6 +50,17 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     )
 
 
+def create_indexes(cur: Cursor) -> None:
+    """A care region's month of visits (counts, breaches, the 12-month chart) without a full
+    scan. Live table only, as projections/liability.py explains; the name the console gave
+    it before it moved here is dropped."""
+    cur.execute("DROP INDEX IF EXISTS console_necessity_region")
+    cur.execute(
+        "CREATE INDEX IF NOT EXISTS necessity_visits_region_month"
+        " ON necessity_visits (care_region, month)"
+    )
+
+
 class Necessity(Projection):
     name: ClassVar[str] = "necessity"
     tables: ClassVar[tuple[str, ...]] = ("necessity_facts", "necessity_visits")
@@ -62,6 +73,8 @@ class Necessity(Projection):
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
+        if not suffix:
+            create_indexes(cur)
 
     def discard_cache(self) -> None:
         self._folds.clear()
