@@ -143,7 +143,10 @@ def time_pages(settings: Settings, month: str, repeat: int, only: str) -> list[t
 
 
 def report(label: str, events: int, rows: list[tuple[Any, ...]]) -> None:
-    print(f"\n{label}, {events:,} events, Region Stockholm ({REGION})")
+    print(
+        f"\n{label}, {events:,} store rows (the events and their receipts),"
+        f" Region Stockholm ({REGION})"
+    )
     print(f"{'page':<34}{'median ms':>10}{'p95 ms':>9}{'bytes':>10}  target < {TARGET_MS:.0f} ms")
     for name, median, p95, size in rows:
         verdict = "PASS" if p95 < TARGET_MS else "OVER"
@@ -166,7 +169,7 @@ def run(kind: StoreKind, args: argparse.Namespace, tmp: Path, end: date) -> None
         settings = Settings(store=kind, postgres_dsn=dsn, **keys)  # type: ignore[call-arg]
     try:
         print(f"{kind.value}:", flush=True)
-        events = build(settings, args.events, end)
+        events = build(settings, args.events, end, tmp / f"scratch-{secrets.token_hex(4)}.db")
         report(kind.value, events, time_pages(settings, window(end)[2], args.repeat, args.only))
     finally:
         if kind is StoreKind.postgres and not args.pg_database:

@@ -10,18 +10,21 @@ kept ``--keep`` directory or ``--pg-database``) is reused: only what is missing 
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from projections import PROJECTIONS, create_read_model_tables
-from projections.db import open_read_models
+from projections.base import Projection
+from projections.db import ReadModelDB, SQLiteReadModels, open_read_models
 from projections.replay import replay
-from routing.config import Settings
+from routing.config import Settings, StoreKind
 from routing.demo.generator import generate_events
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
@@ -68,15 +71,54 @@ def close_pairs(service: CareEpisodes, month: str) -> None:
             ))  # fmt: skip
 
 
-def project(settings: Settings) -> float:
-    """Replays the store into the console's read models; returns the facts per second."""
-    service, db = open_episodes(settings), open_read_models(settings)
+def project(settings: Settings, scratch: Path) -> float:
+    """Replays the store into the console's read models; returns the facts per second.
+
+    On PostgreSQL the projections fold into a scratch SQLite file (each fact a round trip
+    less: 2.4 times the rate on this machine) and the tables are then copied in bulk into
+    the PostgreSQL read models, created by the projections themselves (with their indexes)
+    and analysed: the same rows a replay into PostgreSQL writes, built from its own store."""
+    service = open_episodes(settings)
+    projections = [PROJECTIONS[n](settings) for n in READ_MODELS]
+    db = open_read_models(settings)
+    into = db if settings.store is StoreKind.sqlite else SQLiteReadModels(scratch, scratch=True)
     try:
-        result = replay(service, db, [PROJECTIONS[n](settings) for n in READ_MODELS])
+        result = replay(service, into, projections)
+        if into is not db:
+            into.close()
+            copy_tables(scratch, db, settings, projections)
     finally:
+        into.close()
         db.close()
         service.close()
+        scratch.unlink(missing_ok=True)
     return result.rate
+
+
+def copy_tables(
+    source: Path, db: ReadModelDB, settings: Settings, projections: list[Projection]
+) -> None:
+    """Each projection's tables from the SQLite file ``source`` into PostgreSQL ``db``
+    (COPY, streamed), then VACUUM ANALYZE, as autovacuum does after such a load (statistics
+    for the planner; the visibility map that lets covering indexes answer alone)."""
+    with db.transaction() as cur:
+        for p in projections:
+            p.drop(cur)
+            p.create(cur)
+    schema = sql.Identifier(settings.projections_schema)
+    read = sqlite3.connect(source)
+    with psycopg.connect(str(settings.postgres_dsn)) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+        for table in (t for p in projections for t in p.tables):
+            name = sql.Identifier(table)
+            with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
+                for row in read.execute(f"SELECT * FROM {table}"):
+                    copy.write_row(row)
+        conn.commit()
+        conn.autocommit = True  # VACUUM outside a transaction
+        for table in (t for p in projections for t in p.tables):
+            conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+    read.close()
 
 
 def count(settings: Settings, query: str) -> int:
@@ -91,20 +133,30 @@ def count(settings: Settings, query: str) -> int:
         db.close()
 
 
-def build(settings: Settings, events: int, end: date) -> int:
-    """Builds what is missing; returns the store's event count."""
+def build(settings: Settings, events: int, end: date, scratch: Path) -> int:
+    """Builds what is missing; returns the store's rows (events and their receipts)."""
     service = open_episodes(settings)
     have = service.event_count()
     service.close()
     if have == 0:
         started = time.perf_counter()
-        have = record(settings, events, end)
-        print(f"  {have:,} events recorded in {time.perf_counter() - started:,.0f} s", flush=True)
+        recorded = record(settings, events, end)
+        print(f"  {recorded:,} events recorded in {time.perf_counter() - started:,.0f} s",
+              flush=True)  # fmt: skip
+        service = open_episodes(settings)
+        have = service.event_count()
+        service.close()
     if count(settings, "SELECT COUNT(*) FROM liability_invoice_lines") == 0:
         started = time.perf_counter()
-        rate = project(settings)
+        rate = project(settings, scratch)
         print(f"  read models replayed in {time.perf_counter() - started:,.0f} s"
               f" ({rate:,.0f} facts/s)", flush=True)  # fmt: skip
+    started, db = time.perf_counter(), open_read_models(settings)
+    with db.transaction() as cur:  # as a runner does at start: indexes added since the build
+        for name in READ_MODELS:
+            PROJECTIONS[name](settings).create(cur)
+    db.close()
+    print(f"  read models' tables and indexes made in {time.perf_counter() - started:,.1f} s")
     return have
 
 

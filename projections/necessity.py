@@ -51,13 +51,13 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
 
 
 def create_indexes(cur: Cursor) -> None:
-    """A care region's month of visits (counts, breaches, the 12-month chart) without a full
-    scan. Live table only, as projections/liability.py explains; the name the console gave
-    it before it moved here is dropped."""
+    """A care region's month of visits (counts, breaches, the 12-month chart) from the index
+    alone (covering: the rows carry each visit's JSON). Live table only, as
+    projections/liability.py explains; the name the console gave it before is dropped."""
     cur.execute("DROP INDEX IF EXISTS console_necessity_region")
     cur.execute(
         "CREATE INDEX IF NOT EXISTS necessity_visits_region_month"
-        " ON necessity_visits (care_region, month)"
+        " ON necessity_visits (care_region, month, care_unit_id, classification, breach)"
     )
 
 

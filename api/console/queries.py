@@ -106,9 +106,14 @@ def contact_page(
     clause = " AND ".join(where)
     cur.execute(f"SELECT COUNT(*) FROM liability_decisions WHERE {clause}", params)  # noqa: S608
     total = int(cur.fetchone()[0])  # type: ignore[index]
+    order = SORTS.get(sort, SORTS["contact"])
+    # The page's keys first, then only its 50 decisions: sorting the decisions themselves
+    # carried every row's JSON through the sort (page 20 of a Stockholm month: 430 ms).
     cur.execute(
-        f"SELECT decision FROM liability_decisions WHERE {clause}"  # noqa: S608
-        f" ORDER BY {SORTS.get(sort, SORTS['contact'])} LIMIT %s OFFSET %s",
+        f"SELECT d.decision FROM liability_decisions d JOIN (SELECT episode_id, contact_id"  # noqa: S608
+        f" FROM liability_decisions WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s) p"
+        " ON d.episode_id = p.episode_id AND d.contact_id = p.contact_id"
+        f" ORDER BY {', '.join('d.' + c.strip() for c in order.split(','))}",
         (*params, limit, offset),
     )
     return total, [LiabilityDecision.model_validate_json(r[0]) for r in cur.fetchall()]
