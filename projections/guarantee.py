@@ -91,6 +91,17 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
             "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_day "
             "ON care_guarantee_clocks (home_region, start_day)"
         )
+        # Covering a region's months of summary (and the at-risk filter): the console's
+        # 12-month chart read each month's clocks' rows, traces and all (1.9 s at 1 M events).
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_summary ON care_guarantee_clocks"
+            " (home_region, start_day, clock, status, reason, deadline, booked_on, booked_for,"
+            " warn_from, target_days, days, answer_due, answered_on, limit_days)"
+        )
+        cur.execute(  # a region's open clocks (at risk, overdue) without its closed ones
+            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_open ON care_guarantee_clocks"
+            " (home_region, status, deadline)"
+        )
 
 
 class CareGuarantee(Projection):

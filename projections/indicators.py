@@ -75,6 +75,18 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
                 f"CREATE INDEX IF NOT EXISTS indicator_contacts_{column} "
                 f"ON indicator_contacts ({column})"
             )
+        # Covering the two tallies of a period (tallies below), so a month's national figures
+        # read index entries, not the contacts' rows (the console's liability page).
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS indicator_contacts_day_tally ON indicator_contacts"
+            " (day, status, home_region, home_municipality, entry_path, in_region, care_level,"
+            " mode, profession, liability, cost)"
+        )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS indicator_contacts_request_tally ON indicator_contacts"
+            " (request_day, assessment, home_region, home_municipality, request_path,"
+            " requested_mode, assessment_deadline)"
+        )
 
 
 class Indicators(Projection):

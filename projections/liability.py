@@ -58,6 +58,34 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     InvoiceLines.create(cur, suffix)
 
 
+INDEXES = (
+    # Covering a region-month's groupings from either side, so the finance reads (the API's
+    # /finance routes, the console's liability page) read index entries, never the rows'
+    # decision JSON: without them each figure is a full scan (docs/console.md).
+    "CREATE INDEX IF NOT EXISTS liability_decisions_home_month ON liability_decisions"
+    " (home_region, month, care_region, profession, mode, status, invoiced_amount,"
+    " provider_reimbursement, patient_fee)",
+    "CREATE INDEX IF NOT EXISTS liability_decisions_care_month ON liability_decisions"
+    " (care_region, month, home_region, profession, mode, status, invoiced_amount)",
+    "CREATE INDEX IF NOT EXISTS liability_invoice_lines_home_month ON liability_invoice_lines"
+    " (home_region, month)",
+)
+LEGACY = ("console_liability_home", "console_liability_care", "console_invoice_lines_home")
+"""The same indexes as the console created them before they moved here: dropped, so a read
+model indexed by an older console does not keep (and write) two copies."""
+
+
+def create_indexes(cur: Cursor) -> None:
+    """The live tables' indexes. Only on live names: a rebuilt table renamed into place would
+    keep a suffixed index name that the next rebuild collides with, so the rebuild writes
+    without them and its swap creates them (projections/rebuild.py). Not for readers: a
+    first request must not build an index over a national read model."""
+    for name in LEGACY:
+        cur.execute(f"DROP INDEX IF EXISTS {name}")
+    for statement in INDEXES:
+        cur.execute(statement)
+
+
 class Liability(Projection):
     name: ClassVar[str] = "liability"
     tables: ClassVar[tuple[str, ...]] = (
@@ -75,6 +103,8 @@ class Liability(Projection):
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
+        if not suffix:
+            create_indexes(cur)
 
     def discard_cache(self) -> None:
         self._folds.clear()

@@ -50,6 +50,17 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     )
 
 
+def create_indexes(cur: Cursor) -> None:
+    """A care region's month of visits (counts, breaches, the 12-month chart) from the index
+    alone (covering: the rows carry each visit's JSON). Live table only, as
+    projections/liability.py explains; the name the console gave it before is dropped."""
+    cur.execute("DROP INDEX IF EXISTS console_necessity_region")
+    cur.execute(
+        "CREATE INDEX IF NOT EXISTS necessity_visits_region_month"
+        " ON necessity_visits (care_region, month, care_unit_id, classification, breach)"
+    )
+
+
 class Necessity(Projection):
     name: ClassVar[str] = "necessity"
     tables: ClassVar[tuple[str, ...]] = ("necessity_facts", "necessity_visits")
@@ -62,6 +73,8 @@ class Necessity(Projection):
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
+        if not suffix:
+            create_indexes(cur)
 
     def discard_cache(self) -> None:
         self._folds.clear()

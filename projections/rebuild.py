@@ -115,6 +115,7 @@ def _swap(db: ReadModelDB, projection: Projection) -> None:
         projection.drop(cur)
         for table in projection.tables:
             cur.execute(f"ALTER TABLE {table}{REBUILD_SUFFIX} RENAME TO {table}")
+        projection.create(cur)  # the live tables' indexes (rebuilt tables are written without)
         base.forget(cur, live)
         cur.execute(
             "UPDATE projection_positions SET projection = %s WHERE projection = %s", (live, fresh)

@@ -11,7 +11,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.console import auditor, credits, finance, login, pages
+from api.console import auditor, chain_pages, credits, finance, login, pages
+from api.console.chains import ChainChecks
 from api.console.oidc import ConsoleSettings, oidc_client
 from api.console.runs import Runs
 from api.console.session import Sessions
@@ -27,11 +28,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console_sessions = Sessions(settings, key.get_secret_value() if key else None)
     app.state.console_oidc = oidc_client(console)
     app.state.console_runs = Runs()
+    app.state.console_chain_checks = ChainChecks()
     app.add_exception_handler(Refused, refused_page)  # type: ignore[arg-type]
     app.add_exception_handler(LoginNeeded, login_redirect)  # type: ignore[arg-type]
     app.add_middleware(TrailOutcome)
     pages_ = APIRouter(include_in_schema=False)
-    for part in (login, finance, credits, pages, auditor):
+    for part in (login, finance, credits, pages, auditor, chain_pages):
         pages_.include_router(part.router)
     # Mounted, not included: the console is not part of the bearer-token API (its OpenAPI
     # document and role matrix); a mounted router still runs inside this app (request.app,

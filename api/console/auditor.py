@@ -1,12 +1,12 @@
 """Auditor pages: an episode as it occurred versus as it was known at a chosen time (late
-facts marked) and what was learnt since; the hash chain's verification; the access trail;
-and the what-if simulation. The same service functions as ``/audit/...`` and
-``/access-trail``; auditors only; each view an ``audit`` entry in the access trail."""
+facts marked) and what was learnt since; the access trail; and the what-if simulation (the
+hash chain's check: api/console/chain_pages.py). The same service functions as
+``/audit/...`` and ``/access-trail``; auditors only; each view an ``audit`` entry in the
+access trail."""
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -23,7 +23,6 @@ from api.console.web import View, view
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import SimulationIn, learnt_out, view_out
-from routing.persistence.chained import check_chain
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)
@@ -89,40 +88,6 @@ def _timeline(
         return None
     known_ids = {f.event_id for f in known.facts}
     return {"known": known, "occurred": occurred, "learnt": learnt, "known_ids": known_ids}
-
-
-@router.get("/audit/chain", response_class=HTMLResponse)
-async def chain(
-    request: Request,
-    position: Annotated[str | None, Query(max_length=20)] = None,
-    digest: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    """Recomputes the event log's hash chain (reads the whole log: slow on a large store);
-    with an anchor (a head noted earlier, kept outside the database: position and digest)
-    also that the chain still holds it, so removed newest rows show (``check_chain``)."""
-    v = await view(request, Role.auditor, trail="audit")
-    anchor, error = _anchor(v, position, digest)
-    if error:
-        return v.render("chain.html", report=None, error=error, position=position or "",
-                        digest=digest or "", status_code=422)  # fmt: skip
-    recorder = request.app.state.episodes.recorder
-    report = await run_in_threadpool(lambda: check_chain(recorder, anchor=anchor))
-    return v.render(
-        "chain.html", report=report, error=None, anchor=anchor, position=position or "",
-        digest=digest or "",
-    )  # fmt: skip
-
-
-def _anchor(v: View, position: str | None, digest: str | None) -> tuple[Any, str | None]:
-    """The form's anchor: both fields or neither; a position from 1, a 64-hex digest."""
-    position, digest = (position or "").strip(), (digest or "").strip().lower()
-    if not position and not digest:
-        return None, None
-    if not (position.isdigit() and int(position) >= 1):
-        return None, v.t("anchor_bad_position")
-    if not re.fullmatch(r"[0-9a-f]{64}", digest):
-        return None, v.t("anchor_bad_digest")
-    return (int(position), digest), None
 
 
 @router.get("/what-if", response_class=HTMLResponse)

@@ -15,9 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import access_trail
 from api.console import i18n
-from api.console.queries import create_indexes
 from api.console.session import Sessions, csrf_ok
-from api.console.words import WORDS
+from api.console.words import FACTS_SV, WORDS
 from api.deps import read_models
 from projections.db import ReadModelDB
 from routing.access import Principal, Role, may_read_region
@@ -71,6 +70,21 @@ class View:
             text = text.replace(",", i18n.NNBSP).replace(".", ",")
         return f"{text}\u00a0%" if unit == "%" else text
 
+    def policy(self, label: str) -> str:
+        """A rulebook policy's label (``RulebookPolicy.label``, English) in the page's
+        language: the two shapes it has."""
+        if self.lang != "sv":
+            return label
+        if label == "riksavtal only":
+            return "endast riksavtal"
+        return label.replace(" from ", " från ")
+
+    def fact(self, kind: str) -> str:
+        """A fact's (event type's) name in the page's language."""
+        if self.lang == "sv":
+            return FACTS_SV.get(kind, kind)
+        return kind.replace("_", " ").capitalize()
+
     def month(self, month: str) -> str:
         return i18n.month_name(month, self.lang)
 
@@ -102,13 +116,10 @@ class View:
 
 
 def console_db(request: Request) -> ReadModelDB:
-    """The API's read-model database, with the console's region-month indexes made once."""
-    db = read_models(request)
-    if not getattr(request.app.state, "console_indexes_ready", False):
-        with db.transaction() as cur:
-            create_indexes(cur)
-        request.app.state.console_indexes_ready = True
-    return db
+    """The API's read-model database. The indexes the console's region-month reads need are
+    the projections' own (``Liability.create``, ``Necessity.create``), made by the runners,
+    replay and rebuild, never on a request."""
+    return read_models(request)
 
 
 def sessions(request: Request) -> Sessions:

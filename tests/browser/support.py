@@ -37,6 +37,14 @@ def text(driver: WebDriver, element_id: str) -> str:
     return " ".join(str(found).split(" ")).strip()
 
 
+def chain_reported(driver: WebDriver) -> None:
+    """Waits for a hash-chain check's report (or the form's error): the check runs in the
+    background and its page shows progress until then."""
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.ID, "chain-status") or d.find_elements(By.ID, "chain-error")
+    )
+
+
 def kronor(shown: str) -> int:
     """'1 234 kr' / '-1 234 kr' (a minus sign) -> int: what a person reads off the page."""
     digits = re.sub(r"[^\d]", "", shown)

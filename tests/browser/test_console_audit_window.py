@@ -47,7 +47,9 @@ def _learnt(browser: Any, base: str, episode: str, since: datetime, until: datet
         browser.execute_script("arguments[0].value = arguments[1]", element, _second(moment))
     browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
     rows = browser.find_elements(By.CSS_SELECTOR, "#learnt tbody tr")
-    return [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows]
+    # the fact's type, as the API names it, beside its Swedish name
+    return [r.find_elements(By.TAG_NAME, "td")[1].find_element(By.TAG_NAME, "code").text
+            for r in rows]  # fmt: skip
 
 
 def test_what_was_learnt_between_two_times(browser: Any, console_server: str) -> None:

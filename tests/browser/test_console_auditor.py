@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from routing.access import Role
 from tests.auth_support import bearer
-from tests.browser.support import api_json, check_page, sign_in, text
+from tests.browser.support import api_json, chain_reported, check_page, sign_in, text
 
 pytestmark = pytest.mark.browser
 REGION = "01"
@@ -80,6 +80,7 @@ def test_auditor_timeline_chain_and_trail(browser: Any, console_server: str) -> 
     assert browser.find_element(By.CSS_SELECTOR, "#known tbody").text == "Inga."
     check_page(browser, "audit-late")
     browser.find_element(By.ID, "check-chain").click()
+    chain_reported(browser)  # the check runs in the background: its page shows progress until done
     chain = api_json(console_server, "/audit/chain", Role.auditor)
     assert chain["intact"] is True
     assert text(browser, "chain-status") == "Hashkedjan är obruten."

@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.support import chain_reported as reported
 from tests.browser.support import check_page, sign_in, text
 
 pytestmark = pytest.mark.browser
@@ -26,6 +27,7 @@ def _check(browser: Any, position: str, digest: str) -> None:
     browser.find_element(By.ID, "check-anchor").click()
     # the answer is a new page: read it, not the one the form was on
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    reported(browser)
 
 
 def _findings(browser: Any) -> list[tuple[str, str]]:
@@ -41,6 +43,7 @@ def test_hash_chain_against_an_anchor(browser: Any, console_server: str) -> None
         lambda d: d.get(f"{console_server}/console/audit") or d.find_elements(By.ID, "check-chain")
     )
     browser.find_element(By.ID, "check-chain").click()
+    reported(browser)
     position, digest = text(browser, "chain-head").split(" ")
     assert len(digest) == 64
     _check(browser, position, digest)

@@ -1,9 +1,9 @@
-// A what-if run's progress: asks the run how far it has read once a second, shows it, and
-// reloads the page (which then shows the result) when the run is done. Without JavaScript a
-// <noscript> meta refresh reloads the whole page instead.
+// A background job's progress (a what-if run, a hash-chain check): asks the job how far it
+// has read once a second, shows it, and reloads the page (which then shows the result) when
+// it is done. Without JavaScript a <noscript> meta refresh reloads the whole page instead.
 (function () {
-  var status = document.getElementById("whatif-progress");
-  var bar = document.getElementById("whatif-bar");
+  var status = document.querySelector("[data-progress]");
+  var bar = document.querySelector("progress");
   if (!status || !bar) return;
   var lang = document.documentElement.lang === "sv" ? "sv-SE" : "en-GB";
   // grouped as the server groups them (api/console/i18n.py): U+202F in Swedish

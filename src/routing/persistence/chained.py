@@ -6,7 +6,7 @@ The verify side reads both through the recorder (its ``select_notifications`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from eventsourcing.persistence import InfrastructureFactory, Notification, ProcessRecorder
@@ -73,14 +73,30 @@ def links(recorder: ChainKeeping, page: int = 5000) -> Iterator[Link]:
 
 
 def check_chain(
-    recorder: Any, *, max_findings: int = 1000, anchor: tuple[int, str] | None = None
+    recorder: Any,
+    *,
+    max_findings: int = 1000,
+    anchor: tuple[int, str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ChainReport:
     """Recomputes the chain from the stored events and compares it with the stored links;
-    with ``anchor`` (position, digest of a head noted earlier) also that it is still there."""
-    report = verify_chain(
-        stored_rows(recorder), links(recorder), recorder.plaintext, max_findings=max_findings
-    )
+    with ``anchor`` (position, digest of a head noted earlier) also that it is still there.
+    ``progress(position)`` is told how far the walk has read, a page at a time (the console
+    checks in the background and shows it: the walk reads the whole log)."""
+    rows = stored_rows(recorder)
+    if progress is not None:
+        rows = _reporting(rows, progress)
+    report = verify_chain(rows, links(recorder), recorder.plaintext, max_findings=max_findings)
     if anchor is not None:
         position, digest = anchor
         check_anchor(report, recorder.chain_links(position - 1, 1), position, digest)
     return report
+
+
+def _reporting(
+    rows: Iterator[tuple[int, Notification]], progress: Callable[[int], None], every: int = 5000
+) -> Iterator[tuple[int, Notification]]:
+    for i, (position, row) in enumerate(rows, 1):
+        if i % every == 0:
+            progress(position)
+        yield position, row
