@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.auth_support import all_roles
 from tests.browser.support import check_page, sign_in, text
@@ -45,7 +47,9 @@ def _learnt(browser: Any, base: str, episode: str, since: datetime, until: datet
     for field, moment in (("f-at", since), ("f-until", until)):  # typing is locale-bound
         element = browser.find_element(By.ID, field)
         browser.execute_script("arguments[0].value = arguments[1]", element, _second(moment))
-    browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    button = browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]")
+    button.click()
+    WebDriverWait(browser, 15).until(staleness_of(button))  # the answer page, not the form's
     rows = browser.find_elements(By.CSS_SELECTOR, "#learnt tbody tr")
     # the fact's type, as the API names it, beside its Swedish name
     return [r.find_elements(By.TAG_NAME, "td")[1].find_element(By.TAG_NAME, "code").text
