@@ -171,6 +171,24 @@ def patiently(fn: F) -> F:
     return cast(F, policy(fn))
 
 
+async def in_place(name: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """:func:`patiently` for an async step: ``await attempt()`` again after a transient store
+    error, with backoff, for up to ``PATIENT_SECONDS``. For a step that reads where it is from
+    the store on each attempt (the ingest consumer's page: a transaction cut off in flight is
+    either stored, and then skipped, or done again), so the worker keeps its consumer."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=WAIT,
+        stop=stop_after_delay(PATIENT_SECONDS),
+        before_sleep=_logged(name, "trying again"),
+        reraise=True,
+    )
+    async for trial in retrying:
+        with trial:
+            result = await attempt()
+    return result
+
+
 def persevering(name: str) -> Callable[[F], F]:
     """:func:`persevere` for a synchronous job that starts over cleanly (a replay from the
     store empties its scratch tables first): tried until it ends without a transient store
