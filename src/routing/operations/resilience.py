@@ -159,7 +159,8 @@ def patiently(fn: F) -> F:
     """For a worker's step that is one store transaction and safe to repeat (a projection's
     page, reading its position): tried again in place, with backoff, for up to
     ``PATIENT_SECONDS``. The worker keeps its Kafka group membership through a restart (a
-    consumer started again waits for the group to rebalance: 10-15 s with the bundled broker);
+    consumer started again waits for the group to rebalance: 3 s with the bundled broker and
+    our 6 s session, ``broker.SESSION_TIMEOUT_MS``);
     past that the error goes up and :func:`supervise` starts the worker again."""
     policy = retry(
         retry=retry_if_exception(is_transient),
