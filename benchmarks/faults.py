@@ -49,17 +49,25 @@ def row(figures: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-k", default=None, help="pytest -k expression (default: all)")
+    parser.add_argument("--output", default=None, help="a file for pytest's whole output")
     args = parser.parse_args()
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s",
                "tests/faults"] + (["-k", args.k] if args.k else [])  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(done.stdout + done.stderr)
     rows = collect(done.stdout)
     print("| " + " | ".join([title for _, title in COLUMNS] + ["other"]) + " |")
     print("|" + "---|" * (len(COLUMNS) + 1))
     for figures in rows:
         print(row(figures))
-    summary = [line for line in done.stdout.splitlines() if " passed" in line or " failed" in line]
+    lines = done.stdout.splitlines()
+    summary = [line for line in lines if " passed" in line or " failed" in line]
     print("\n" + (summary[-1] if summary else done.stdout[-2000:] + done.stderr[-2000:]))
+    for line in lines:  # what failed, named (the tests' own messages are in pytest's output)
+        if line.startswith(("FAILED ", "ERROR ")):
+            print(line[:300])
     return done.returncode
 
 

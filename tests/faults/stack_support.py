@@ -142,15 +142,15 @@ def fault_under_load(kind: str, workdir: Path, fault: Fault) -> Iterator[Outcome
             _collect(out, settings, workdir, procs)
             out.logs = {n: p.tail(60) for n, p in procs.items()}
             report(kind, out)
-            keep = os.environ.get("ROUTING_FAULTS_LOGS")  # a directory to keep the logs in
-            if keep:
-                for p in procs.values():
-                    shutil.copy(p.log, Path(keep) / f"{kind}-{p.log.name}")
             yield out
         finally:
             for p in procs.values():
                 p.terminate()
             broker.stop()
+            keep = os.environ.get("ROUTING_FAULTS_LOGS")  # a directory to keep the logs in
+            for p in procs.values() if keep else ():
+                if p.log.exists():
+                    shutil.copy(p.log, Path(keep or ".") / f"{kind}-{p.log.name}")
 
 
 def recovery_seconds(out: Outcome) -> float | None:
