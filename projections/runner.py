@@ -220,6 +220,9 @@ class ProjectionRunner:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            metadata_max_age_ms=broker.METADATA_MAX_AGE_MS,  # a topic re-created on a new broker
+            session_timeout_ms=broker.SESSION_TIMEOUT_MS,  # a quicker rejoin
+            heartbeat_interval_ms=broker.HEARTBEAT_INTERVAL_MS,
         )
         await consumer.start()
         consumer.subscribe([self.topic], listener=_ResumeFromStore(self.worker, consumer))

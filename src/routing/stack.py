@@ -79,6 +79,7 @@ def ingest(settings: Settings, service: CareEpisodes) -> Ingest:
         settings.dead_letter_topic,
         pseudonymiser=pseudonymiser(settings),
         max_bytes=settings.max_body_bytes,
+        partitions=settings.inbound_partitions,
     )
 
 

@@ -136,9 +136,7 @@ class Load:
         )  # fmt: skip
 
 
-async def _probe(
-    http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
-) -> Probe:
+async def _probe(http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> Probe:
     try:
         r = await http.get(url, headers=headers, timeout=10)
     except httpx.TransportError:
@@ -243,11 +241,14 @@ async def _scenario(
         out.answers = load.answers
 
         async def caught_up() -> bool:
-            probe = await _probe(http, api + "/ready")
+            """The relay first: a page it publishes between the lag probe and its own check
+            would be missed the other way round."""
             relayed = await asyncio.to_thread(_relay_caught_up, settings)
-            if relayed and out.relayed_at is None:
+            if not relayed:
+                return False
+            if out.relayed_at is None:
                 out.relayed_at = time.monotonic()
-            return _lag_zero(probe) and relayed
+            return _lag_zero(await _probe(http, api + "/ready"))
 
         out.caught_up_at = await _until(caught_up, 60)
         for name, p in procs.items():
@@ -263,6 +264,19 @@ async def _scenario(
         summary = await _probe(http, api + "/projections/episode-summary", reader)
         out.projected = int(summary.body["total"]) if summary.status == 200 else -1
     return out
+
+
+def _figures(kind: str, out: Outcome) -> None:
+    """The FAULT-FIGURES line (benchmarks/faults.py collects them)."""
+    from tests.faults.broker_support import figures
+
+    f = out.figures()
+    figures(
+        kind, recovery_seconds=f["lag0_after_s"], ready_after_s=f["ready_after_s"],
+        accepted=f["accepted"], inbound=f["inbound"], stored=f["stored"], lost=f["lost"],
+        double_counted=f["double"], projected=f["projected_completed_contacts"],
+        expected_projected=f["completed_contacts_stored"], verify_equal=out.verify[0] == 0,
+    )  # fmt: skip
 
 
 def _collect(out: Outcome, settings: Settings, workdir: Path, procs: dict[str, Process]) -> None:
@@ -282,9 +296,9 @@ def _collect(out: Outcome, settings: Settings, workdir: Path, procs: dict[str, P
 
 
 @pytest.fixture(scope="module", params=["immediate", "sigkill"])
-def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    Outcome
-]:
+def outcome(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Outcome]:
     fault = str(request.param)
     workdir = tmp_path_factory.mktemp(f"pg-{fault}")
     with private_cluster() as cluster:
@@ -302,6 +316,7 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             _collect(out, settings, workdir, procs)
             out.logs = {n: p.tail(40) for n, p in procs.items()}
             print(f"\nPostgreSQL restart ({fault}): {out.figures()}")
+            _figures(f"postgres_restart_{fault}", out)
             keep = os.environ.get("ROUTING_FAULTS_LOGS")  # a directory to keep the logs in
             if keep:
                 for p in procs.values():

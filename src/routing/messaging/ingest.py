@@ -24,6 +24,7 @@ pseudonym when valid, a mask when not), so no raw identifier leaves the inbound 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -106,6 +107,7 @@ class Ingest:
         pseudonymiser: Pseudonymiser | None = None,
         max_bytes: int = MAX_BYTES,
         broker_check_interval: float = 5.0,
+        partitions: int = 3,
     ) -> None:
         self.service = service
         self.bootstrap = bootstrap_servers
@@ -116,6 +118,7 @@ class Ingest:
         self.redactor = Redactor(pseudonymiser)
         self.max_bytes = max_bytes
         self.broker_check_interval = broker_check_interval
+        self.topics = [broker.TopicSpec(topic, partitions), broker.TopicSpec(dead_letter_topic, 1)]
         self.progress_store = ProgressStore(service)
         self.progress = IngestProgress(topic)
         self.letters = DeadLetters(bootstrap_servers, dead_letter_topic, topic, self.redactor)
@@ -134,6 +137,9 @@ class Ingest:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
             max_partition_fetch_bytes=16 * 1024 * 1024,  # a record over this could not be read
+            metadata_max_age_ms=broker.METADATA_MAX_AGE_MS,  # partitions it does not know yet
+            session_timeout_ms=broker.SESSION_TIMEOUT_MS,  # a quicker rejoin
+            heartbeat_interval_ms=broker.HEARTBEAT_INTERVAL_MS,
         )
         watch = broker.ClusterWatch(self.bootstrap)
         await self.letters.start(self.progress.generation)
@@ -155,7 +161,8 @@ class Ingest:
                         continue
                 try:
                     for tp, records in batches.items():
-                        await self._handle(tp, records, consumer.highwater(tp))
+                        page = functools.partial(self._handle, tp, records, consumer.highwater(tp))
+                        await resilience.in_place("ingest page", page)  # a store restart
                 except _LogReplaced:
                     await self._replaced(consumer, await watch.cluster_id())
                     continue
@@ -217,6 +224,14 @@ class Ingest:
         )  # fmt: skip
         metrics.INGEST_LOG_REPLACED.inc()
         await asyncio.to_thread(self.progress_store.save_ingest, self.progress)
+        # A new cluster may not hold our topics yet (a front-end's producer may create the
+        # inbound one with the broker's default partitions first: the consumer's metadata,
+        # refreshed every few seconds, then finds every partition it has).
+        try:
+            await broker.ensure_topics(self.bootstrap, self.topics)
+            await consumer._client.force_metadata_update()  # its partitions now, not in 5 s
+        except (KafkaError, OSError, TimeoutError) as exc:  # the consumer reads what there is
+            log.warning("ingest: could not create the topics on the new log: %r", exc)
         self.letters.new_generation(self.progress.generation)
         await self.letters.catch_up()
         assigned = list(consumer.assignment())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from routing.episodes.service import CareEpisodes
+from routing.store import DDL_LOCK
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class ProgressStore:
         self.ingest_table = f"{prefix}ingest_progress"
         self.mark = "%s" if self.postgres else "?"
         with self.datastore.transaction(commit=True) as cursor:
+            if self.postgres:  # processes starting together take turns (as open_episodes):
+                # two concurrent CREATE TABLE IF NOT EXISTS can fail with a duplicate key
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             cursor.execute(_CREATE.format(table=self.table))
             cursor.execute(_CREATE_INGEST.format(table=self.ingest_table))
 

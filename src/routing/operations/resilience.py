@@ -159,7 +159,8 @@ def patiently(fn: F) -> F:
     """For a worker's step that is one store transaction and safe to repeat (a projection's
     page, reading its position): tried again in place, with backoff, for up to
     ``PATIENT_SECONDS``. The worker keeps its Kafka group membership through a restart (a
-    consumer started again waits for the group to rebalance: 10-15 s with the bundled broker);
+    consumer started again waits for the group to rebalance: 3 s with the bundled broker and
+    our 6 s session, ``broker.SESSION_TIMEOUT_MS``);
     past that the error goes up and :func:`supervise` starts the worker again."""
     policy = retry(
         retry=retry_if_exception(is_transient),
@@ -169,6 +170,24 @@ def patiently(fn: F) -> F:
         reraise=True,
     )
     return cast(F, policy(fn))
+
+
+async def in_place(name: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """:func:`patiently` for an async step: ``await attempt()`` again after a transient store
+    error, with backoff, for up to ``PATIENT_SECONDS``. For a step that reads where it is from
+    the store on each attempt (the ingest consumer's page: a transaction cut off in flight is
+    either stored, and then skipped, or done again), so the worker keeps its consumer."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=WAIT,
+        stop=stop_after_delay(PATIENT_SECONDS),
+        before_sleep=_logged(name, "trying again"),
+        reraise=True,
+    )
+    async for trial in retrying:
+        with trial:
+            result = await attempt()
+    return result
 
 
 def persevering(name: str) -> Callable[[F], F]:
