@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, PostgresDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE
 from routing.liability.rulebooks import RulebookPolicy
 
 if TYPE_CHECKING:
@@ -101,7 +102,8 @@ class Settings(BaseSettings):
         "not confirmed enacted.",
     )
     ds_2023_27_effective: date = Field(
-        date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
+        DS_2023_27_PROPOSED_IN_FORCE,
+        description="Contacts starting on or after this date (Swedish time).",
     )
     guarantee_answer_rule_from: date | None = Field(
         None,

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-DS_2023_27_DEFAULT_EFFECTIVE = date(2025, 10, 1)  # proposed in force 1 October 2025 (Ds 2023:27)
+from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE as DS_2023_27_DEFAULT_EFFECTIVE
+from routing.kernel.calendar import STOCKHOLM, swedish_date
+
+__all__ = [
+    "DS_2023_27_DEFAULT_EFFECTIVE", "STOCKHOLM", "RulebookId", "RulebookPolicy", "swedish_date",
+]  # fmt: skip
 
 
 class RulebookId(StrEnum):
@@ -39,7 +42,3 @@ class RulebookPolicy:
         if not self.ds_2023_27_enabled:
             return "riksavtal only"
         return f"ds-2023-27 from {self.ds_2023_27_effective.isoformat()}"
-
-
-def swedish_date(moment: datetime) -> date:
-    return moment.astimezone(STOCKHOLM).date()
