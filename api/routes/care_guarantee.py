@@ -28,6 +28,7 @@ from routing.episodes.vocabulary import Specialty
 from routing.guarantee import ClockKind
 from routing.guarantee.days import today
 from routing.guarantee.reference import guarantee_rules
+from routing.kernel.calendar import MONTH_PATTERN
 
 router = APIRouter(
     prefix="/care-guarantee",
@@ -45,7 +46,7 @@ Region = Annotated[
 ]
 MonthQ = Annotated[
     str | None,
-    Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM: clocks that started then."),
+    Query(pattern=MONTH_PATTERN, description="YYYY-MM: clocks that started then."),
 ]
 FromQ = Annotated[
     Day | None, Query(alias="from", description="First start day of the period (with `to`).")

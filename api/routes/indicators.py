@@ -24,6 +24,7 @@ from routing.access import Role, readable_regions
 from routing.guarantee.days import today
 from routing.indicators import Period, Tallies, national_figures, region_figures
 from routing.indicators.figures import per_1000
+from routing.kernel.calendar import MONTH_PATTERN
 from routing.reference.population import NATIONAL, load_population
 from routing.reference.providers import load_providers
 from routing.reference.regions import load_regions
@@ -41,7 +42,7 @@ HomeRegion = Annotated[
 ]
 Month = Annotated[
     str | None,
-    Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (or give from and to)"),
+    Query(pattern=MONTH_PATTERN, description="YYYY-MM (or give from and to)"),
 ]
 From = Annotated[Day | None, Query(alias="from", description="First day (Swedish date)")]
 To = Annotated[Day | None, Query(alias="to", description="Last day, inclusive")]

@@ -20,6 +20,7 @@ from api.routes.positions import caught_up
 from api.routes.summaries import read_models
 from projections import necessity as q
 from routing.access import Role
+from routing.kernel.calendar import MONTH_PATTERN
 from routing.necessity import NecessityClassification, shares
 
 router = APIRouter(
@@ -36,9 +37,7 @@ Region = Annotated[
     KnownRegion,
     RegionSchema,
 ]
-Month = Annotated[
-    str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish time")
-]
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, Swedish time")]
 Unit = Annotated[
     str | None,
     Query(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", description="HSA-id of the care unit"),

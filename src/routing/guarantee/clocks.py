@@ -33,14 +33,14 @@ from routing.guarantee.days import (
     ClockStatus,
     Exclusion,
     ExclusionRecord,
-    TraceStep,
-    swedish_date,
 )
 from routing.guarantee.facts import Contact, GuaranteeFacts, Step
 from routing.guarantee.model import Clock, GuaranteePolicy
 from routing.guarantee.ninety import ninety_day_clocks
 from routing.guarantee.reference import GuaranteeRules, guarantee_rules
 from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
 
 
 def episode_clocks(

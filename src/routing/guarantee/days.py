@@ -16,10 +16,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from routing.kernel.calendar import STOCKHOLM, swedish_date, swedish_month
-from routing.kernel.rules import TraceStep
-
-# Re-exported: the guarantee's modules read them here.
-__all__ = ["STOCKHOLM", "TraceStep", "swedish_date"]
 
 ASSESSMENT_IN_FORCE = date(2019, 1, 1)
 """The 3-day medical assessment by licensed staff replaced the 7-day doctor visit (SFS 2018:553)."""

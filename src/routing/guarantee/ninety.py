@@ -22,20 +22,19 @@ from routing.episodes.events import MedicallyCausedWait
 from routing.episodes.vocabulary import CareLevel
 from routing.guarantee.days import (
     DAY_COUNT,
-    STOCKHOLM,
     ClockKind,
     ClockStatus,
     Exclusion,
     ExclusionRecord,
-    TraceStep,
     days_between,
-    swedish_date,
 )
 from routing.guarantee.facts import GuaranteeFacts, Step, SubjectFacts
 from routing.guarantee.model import Clock, GuaranteePolicy
 from routing.guarantee.reference import GuaranteeRules
 from routing.guarantee.timing import deadline_pause, early_warning, paused_before
 from routing.kernel import rules as rr
+from routing.kernel.calendar import STOCKHOLM, swedish_date
+from routing.kernel.rules import TraceStep
 
 
 @dataclass

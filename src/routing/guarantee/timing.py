@@ -8,11 +8,12 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from routing.episodes.events import MedicallyCausedWait
-from routing.guarantee.days import TraceStep, swedish_date
 from routing.guarantee.facts import SubjectFacts
 from routing.guarantee.model import Clock
 from routing.guarantee.reference import GuaranteeRules
 from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
 
 
 def early_warning(

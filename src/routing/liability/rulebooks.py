@@ -12,12 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE as DS_2023_27_DEFAULT_EFFECTIVE
-from routing.kernel.calendar import STOCKHOLM, swedish_date
-
-__all__ = [
-    "DS_2023_27_DEFAULT_EFFECTIVE", "STOCKHOLM", "RulebookId", "RulebookPolicy", "swedish_date",
-]  # fmt: skip
+from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE, swedish_date
 
 
 class RulebookId(StrEnum):
@@ -30,7 +25,7 @@ class RulebookPolicy:
     """Which rulebooks exist and from when: the switch and date the settings control."""
 
     ds_2023_27_enabled: bool = True
-    ds_2023_27_effective: date = DS_2023_27_DEFAULT_EFFECTIVE
+    ds_2023_27_effective: date = DS_2023_27_PROPOSED_IN_FORCE
 
     def for_contact(self, started_at: datetime) -> RulebookId:
         if self.ds_2023_27_enabled and swedish_date(started_at) >= self.ds_2023_27_effective:
