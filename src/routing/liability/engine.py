@@ -23,7 +23,6 @@ from routing.liability.obligation import (
     adequate_assessment,
     assessment_problem,
     inpatient,
-    recorded_late,
     referral_missing,
 )
 from routing.liability.rulebooks import RulebookId, RulebookPolicy
@@ -31,12 +30,13 @@ from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 from routing.reference.tariffs import PriceEntry
 
-__all__ = ["CREDIT_NOT_BILLABLE", "assessment_problem", "decide", "recorded_late"]
+__all__ = ["assessment_problem", "decide"]  # the routing decision previews R9 with the first
 
 
 def decide(
     facts: ContactFacts, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
 ) -> LiabilityDecision:
+    """Who pays for one contact, how much, and why (the trace): the rules in their order."""
     c = Case(facts, catalogue, [], _base(facts, policy, catalogue), [])
     if facts.status != "completed" or facts.started_at is None or facts.profession is None:
         return _c3_not_yet(c)
@@ -51,7 +51,7 @@ def decide(
     if not facts.out_of_region:
         return _r2_in_region(c)
     _r2_out_of_region(c, regions)
-    price = _r11_price(c, regions)
+    price = _r11_price(c)
     if price is None:
         return c.decision(LiabilityStatus.pending)
     money = _r12_r14_money(c, rulebook)
@@ -143,7 +143,7 @@ def _r2_out_of_region(c: Case, regions: Regions) -> None:
     }
 
 
-def _r11_price(c: Case, regions: Regions) -> PriceEntry | None:
+def _r11_price(c: Case) -> PriceEntry | None:
     """R11: the care region's out-of-region price list in force on the contact date."""
     f = c.facts
     assert f.mode is not None
