@@ -74,6 +74,12 @@ class EpisodeState:
     def apply(self, e: ev.EpisodeEvent) -> None:
         """Folds an accepted event into the state (no checks: ``check`` ran first)."""
         match e:
+            case (
+                ev.DistanceContactOffered() | ev.OfferAccepted() | ev.OfferDeclined()
+                | ev.ContactStarted() | ev.ContactModeChanged() | ev.ContactCompleted()
+                | ev.PhysicalVisitBooked() | ev.PhysicalVisitHeld() | ev.ContactCancelled()
+            ):  # fmt: skip
+                self._fold_contact(e)
             case ev.ContactRequested():
                 self.contacts[e.contact_id] = Contact(
                     contact_id=e.contact_id,
@@ -108,8 +114,6 @@ class EpisodeState:
             case ev.HomeRegionCorrected():
                 self.home_region = e.home_region
                 self.home_region_corrections += 1
-            case _:
-                self._fold_contact(e)
 
     def _fold_contact(self, e: ev.EpisodeEvent) -> None:
         """Folds what happens to a requested contact: offers and answers, start, mode,

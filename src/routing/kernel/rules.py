@@ -128,10 +128,10 @@ class Rule:
         """A trace step of this rule; ``source`` must be one the rule registers (or, for a
         ``data`` rule, a reference row's source)."""
         if source is None:
-            source = self.sources[0]
-        elif source not in self.sources and not self.data:
-            raise UnregisteredSourceError(f"rule {self.id} does not cite {source!r}")
-        return TraceStep(self.id, finding, source)
+            return TraceStep(self.id, finding, self.sources[0])
+        if self.data or source in self.sources:
+            return TraceStep(self.id, finding, source)
+        raise UnregisteredSourceError(f"rule {self.id} does not cite {source!r}")
 
 
 _LAW, _RA, _PROP = (Status.law,), (Status.riksavtal,), (Status.proposal,)

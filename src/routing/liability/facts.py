@@ -96,6 +96,11 @@ class EpisodeFacts:
     def apply(self, e: ev.EpisodeEvent, recorded_at: datetime | None = None) -> set[str]:
         """Folds one event; returns the contact ids whose decision may have changed."""
         match e:
+            case (
+                ev.ContactStarted() | ev.ContactModeChanged() | ev.ContactCompleted()
+                | ev.PhysicalVisitHeld() | ev.ContactCancelled()
+            ):  # fmt: skip
+                return self._fold_contact(e, recorded_at)
             case ev.ContactRequested():
                 return self._requested(e)
             case ev.NeedAndSuitabilityAssessed():
@@ -135,7 +140,7 @@ class EpisodeFacts:
                 self.home_municipality = e.home_region.municipality
                 self.home_region_corrected = True
                 return self._refresh_all()
-        return self._fold_contact(e, recorded_at)
+        return set()
 
     def _requested(self, e: ev.ContactRequested) -> set[str]:
         """A new contact: the episode's home region is the first one named (until corrected)."""

@@ -6,6 +6,7 @@ engine is deciding, through the rule registry (routing.kernel.rules).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -32,9 +33,11 @@ class Case:
     on: date = field(default=date.min)
     category: PriceCategory = PriceCategory.doctor
     price_list: int = 0
+    add: Callable[[TraceStep], None] = field(init=False)
+    """Appends a step to the trace (the list's own ``append``: a rule adds a dozen a contact)."""
 
-    def add(self, step: TraceStep) -> None:
-        self.trace.append(step)
+    def __post_init__(self) -> None:
+        self.add = self.trace.append
 
     def decision(self, status: LiabilityStatus, **fields: Any) -> LiabilityDecision:
         return LiabilityDecision(
