@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from api.deps import read_models
 from projections.db import Cursor, ReadModelDB
 from routing.access import Principal
 from routing.episodes.service import EpisodeNotFound, EventRejected
@@ -63,8 +64,6 @@ def create_table(cur: Cursor, dialect: str) -> None:
 
 
 def _db(request: Request) -> ReadModelDB:
-    from api.routes.summaries import read_models  # the routes import the auth that uses this
-
     db = read_models(request)
     if not getattr(request.app.state, "access_trail_ready", False):
         with db.transaction() as cur:

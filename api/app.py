@@ -7,26 +7,27 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import console, docs, errors
 from api.auth import Authenticator
 from api.contract import KnownQuery, openapi_of
 from api.edge import Pseudonymise
-from api.fastlane import FastLane, HotRoute, JsonBodies, Receive, Scope, Send
+from api.fastlane import FastLane
 from api.http_basics import HttpBasics
-from api.limits import ASGIApp, BodySizeLimit
+from api.limits import BodySizeLimit
 from api.observe import Observe
 from api.routes import (
     access_trail,
     admin,
     audit,
-    care_guarantee,
     decisions,
     episodes,
     events,
-    finance,
+    guarantee,
     indicators,
+    liability,
     meta,
     necessity,
     ops,
@@ -60,28 +61,17 @@ GZIP_MIN_BYTES = 4096
 """Answers from this size on are compressed for clients that accept gzip (/metrics: 600 KB)."""
 
 
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry, off: no provider is configured here (metrics are Prometheus,
+api/observe.py), and asking whether one is reads the environment three times a request
+(in-process, POST /routing/decisions: about 100 µs of CPU a request with it, on either front)."""
+
+
 class RoutingAPI(FastAPI):
-    """FastAPI, with the fast lane (api/fastlane.py) in front of everything."""
-
-    fast_lane: FastLane | None = None
-
-    observed_lane: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.fast_lane.route(scope) if self.fast_lane else None
-        if route is None:
-            await super().__call__(scope, receive, send)
-            return
-        scope["app"], scope["route"] = self, route  # ``route.path`` labels the metrics
-        assert self.observed_lane is not None
-        await self.observed_lane(scope, receive, send)
+    """FastAPI, with the OpenAPI document completed as the server behaves (api/contract.py)."""
 
     def openapi(self) -> dict[str, Any]:
         return openapi_of(self)
-
-    async def serve_fast_lane(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.fast_lane is not None
-        await self.fast_lane.serve(scope["route"], self.state, scope, receive, send)
 
 
 def create_app(
@@ -115,6 +105,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # api/docs.py: the same page, its assets served from the package
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.episodes = service or open_episodes(settings)
@@ -130,9 +121,9 @@ def create_app(
     app.include_router(episodes.router)
     app.include_router(decisions.router)
     app.include_router(summaries.router)
-    app.include_router(finance.router)
+    app.include_router(liability.router)
     app.include_router(necessity.router)
-    app.include_router(care_guarantee.router)
+    app.include_router(guarantee.router)
     app.include_router(indicators.router)
     app.include_router(meta.router)
     app.include_router(access_trail.router)
@@ -144,20 +135,9 @@ def create_app(
     console.install(app, settings)  # the web console: /console (api/console/)
     assert settings.pseudonym_key is not None
     pseudonymiser = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
+    if settings.fast_lane:  # innermost: the core's routes without FastAPI's router
+        app.add_middleware(FastLane, api=app)
     app.add_middleware(Pseudonymise, pseudonymiser=pseudonymiser)
-    routes = [
-        HotRoute(events.PATH, events.record_body, events.ROLES),
-        HotRoute(events.BATCH_PATH, events.record_batch_body, events.ROLES),
-        HotRoute(decisions.PATH, decisions.answer_body, decisions.ROLES),
-    ]
-    hot = {("POST", r.path): r for r in routes}
-    lane = FastLane(hot, settings.max_body_bytes, app.state.authenticator, pseudonymiser)
-    app.add_middleware(JsonBodies, lane=lane)  # the lane's checks, in its order, on this path
-    if settings.fast_lane:
-        app.fast_lane = lane
-        # The same timing, correlation, HTTP basics and compression as FastAPI's stack below.
-        served = GZipMiddleware(HttpBasics(app.serve_fast_lane), minimum_size=GZIP_MIN_BYTES)
-        app.observed_lane = Observe(served)
     app.add_middleware(KnownQuery, api=app)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(HttpBasics)

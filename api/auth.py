@@ -139,8 +139,8 @@ def _unauthorized(message: str) -> HTTPException:
 
 async def principal_of(authenticator: Authenticator, header: str | None) -> Principal:
     """The principal of an ``Authorization`` header's bearer token (cached after its first
-    check); raises Unauthenticated saying what is wrong. Shared by the FastAPI routes and
-    the fast lane (api/fastlane.py)."""
+    check); raises Unauthenticated saying what is wrong. Shared by ``require`` and the
+    request core of the write routes (api/core.py)."""
     if not header:
         raise Unauthenticated("a bearer token is required (header Authorization: Bearer ...)")
     scheme, _, token = header.partition(" ")

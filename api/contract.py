@@ -31,6 +31,14 @@ _ANSWERS = {
     "409": "`min_position` not yet applied by the read model within ROUTING_READ_WAIT_SECONDS "
     "(`not_yet_projected`, with its current `position`; retry after `Retry-After`).",
 }
+BEYOND_SCHEMA = (
+    " Also refused, by rules that relate a field to the clock or to another field, which no "
+    "JSON Schema can state: `occurred_in_future` (an `occurred_at` later than now plus "
+    "ROUTING_CLOCK_SKEW_SECONDS), and an `ends_on` before its `starts_on` "
+    "(`medically_caused_wait`)."
+)
+"""Said on the 422 of the fact writes (docs/contracts.md, *Rules no schema can state*)."""
+_FACT_WRITES = frozenset({"/events", "/events/batch"})
 _RETRY = {"Retry-After": {"description": "Seconds before a retry.", "schema": {"type": "string"}}}
 _CHALLENGE = {
     "WWW-Authenticate": {
@@ -58,7 +66,7 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
     return answer
 
 
-def _complete(operation: dict[str, Any], protected: bool) -> None:
+def _complete(operation: dict[str, Any], protected: bool, facts: bool) -> None:
     responses = operation.setdefault("responses", {})
     wanted = ["422"] if "parameters" in operation or "requestBody" in operation else []
     if "requestBody" in operation:
@@ -72,7 +80,8 @@ def _complete(operation: dict[str, Any], protected: bool) -> None:
         wanted += ["409"]
     headers = {"401": _CHALLENGE, "409": _RETRY}
     for code in wanted:
-        responses[code] = _error(_ANSWERS[code], headers.get(code))
+        said = _ANSWERS[code] + (BEYOND_SCHEMA if facts and code == "422" else "")
+        responses[code] = _error(said, headers.get(code))
 
 
 def openapi_of(app: FastAPI) -> dict[str, Any]:
@@ -93,7 +102,7 @@ def openapi_of(app: FastAPI) -> dict[str, Any]:
     }
     for path, operations in doc["paths"].items():
         for operation in operations.values():
-            _complete(operation, path not in PUBLIC)
+            _complete(operation, path not in PUBLIC, path in _FACT_WRITES)
     app.openapi_schema = doc
     return doc
 
@@ -102,7 +111,7 @@ class KnownQuery:
     """Refuses query parameters an operation does not declare (422 naming the first), as an
     unknown body field is refused: ``?statu=open`` must not read as "no filter". The names
     come from the OpenAPI document, so what it declares is what the server takes. Pure ASGI;
-    the fast lane's routes take no query at all (api/fastlane.py checks that itself)."""
+    it runs ahead of both fronts of the core's routes (api/core.py, api/fastlane.py)."""
 
     def __init__(self, app: Any, api: FastAPI) -> None:
         self.app, self.api = app, api

@@ -2,7 +2,7 @@
 
 A store that is unavailable (PostgreSQL restarting) is a 503 ``store_unavailable`` with
 ``Retry-After``; anything unexpected is a 500 ``internal_error`` in the same JSON shape, never
-the server's text/plain page (the fast lane maps them the same way: ``server_error_reply``).
+the server's text/plain page (the core's routes map them the same way: api/core.py).
 
 FastAPI's own 422 names fields as location tuples that include the discriminator tag of the
 event union; front-end developers want ``events[3].occurred_at``, so the handler rewrites them.

@@ -6,20 +6,19 @@ with the factory that builds it from the settings (rulebook policy, reference da
 
 from collections.abc import Callable
 
-from projections import care_guarantee, indicators, liability, necessity
+from projections import guarantee, indicators, liability, necessity
 from projections.base import Projection
-from projections.care_guarantee import CareGuarantee
 from projections.db import Cursor
 from projections.episode_summary import EpisodeSummary
+from projections.guarantee import CareGuarantee
 from projections.liability import Liability
 from projections.necessity import Necessity
 from routing.config import Settings
+from routing.reference.catalogue import load_catalogue
+from routing.reference.regions import load_regions
 
 
 def _liability(settings: Settings) -> Projection:
-    from routing.reference.catalogue import load_catalogue
-    from routing.reference.regions import load_regions
-
     return Liability(settings.rulebook_policy(), load_catalogue(), load_regions())
 
 
@@ -38,7 +37,7 @@ def create_read_model_tables(cur: Cursor) -> None:
     EpisodeSummary().create(cur)
     liability.create_tables(cur)
     necessity.create_tables(cur)
-    care_guarantee.create_tables(cur)
+    guarantee.create_tables(cur)
     indicators.create_tables(cur)
 
 

@@ -51,6 +51,7 @@ async def offset_missing(
         consumer.pause(tp)
         return True
     log.error("%s; rebuilding the read model from the event store", reason)
+    # lazy: runner imports this module (cycle named in the import contract)
     from projections.rebuild import rebuild_from_store
     from routing.messaging.progress import ProgressStore
 
@@ -76,6 +77,7 @@ async def check_epoch(
     """While idle: is the last message applied on each partition still there, of the read
     model's epoch? A relay that republished exactly as many messages as the read model had
     read leaves nothing beyond its positions to reveal the new epoch."""
+    # lazy: runner imports this module (cycle named in the import contract)
     from projections.runner import epoch_of
 
     epoch = await asyncio.to_thread(runner.worker.epoch)

@@ -34,9 +34,9 @@ from routing.liability.engine import decide
 from routing.liability.facts import EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
-from routing.reference.catalogue import Catalogue
-from routing.reference.providers import Providers
-from routing.reference.regions import Regions
+from routing.reference.catalogue import Catalogue, load_catalogue
+from routing.reference.providers import Providers, load_providers
+from routing.reference.regions import Regions, load_regions
 
 CACHE_EPISODES = 20_000
 COLUMNS = (
@@ -200,10 +200,6 @@ class Indicators(Projection):
 
 def build(settings: Settings) -> Indicators:
     """The projection with the shipped reference data (``PROJECTIONS``' factory)."""
-    from routing.reference.catalogue import load_catalogue
-    from routing.reference.providers import load_providers
-    from routing.reference.regions import load_regions
-
     return Indicators(
         settings.rulebook_policy(), load_catalogue(), load_regions(), load_providers()
     )

@@ -27,6 +27,8 @@ from projections import PROJECTIONS
 from projections.db import ReadModelDB, SQLiteReadModels
 from projections.replay import Progress, ReplayResult, open_scratch, replay
 from routing.config import Settings, StoreKind
+from routing.operations.runtime import tune_gc
+from routing.store import open_episodes
 
 COST = {"liability": 3.0, "care_guarantee": 3.0, "necessity": 2.0, "episode_summary": 1.0}
 """Relative replay cost of each projection (benchmarks/replay.py --per-projection)."""
@@ -68,8 +70,6 @@ def replay_parallel(
 ) -> tuple[ReadModelDB, ReplayResult]:
     """Replays ``names`` into the scratch read models with ``workers`` processes; returns
     the scratch database (open) and the result. Raises if any worker failed."""
-    from routing.store import open_episodes
-
     if settings.store is StoreKind.memory:
         raise ValueError("an in-memory store cannot be shared with worker processes")
     service = open_episodes(settings)
@@ -145,9 +145,6 @@ def _run(jobs: list[_Job], until: int, progress: Progress) -> list[ReplayResult]
 
 def _work(job: _Job, messages: Any) -> None:
     """A worker process: replays its group into its part file or the scratch schema."""
-    from routing.operations.runtime import tune_gc
-    from routing.store import open_episodes
-
     tune_gc()
     try:
         service = open_episodes(job.settings)

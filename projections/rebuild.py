@@ -21,6 +21,7 @@ from projections import base
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
 from projections.runner import ProjectionWorker
+from routing.audit.reading import FactReader
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.operations import metrics
@@ -143,8 +144,6 @@ def rebuild_from_store(
     ``starts`` was read, so its fact is at or below the store's last position read here;
     every partition's highest applied store position is set to that position, so the runner
     skips the log's copies of facts already folded in and applies only the later ones."""
-    from routing.audit.reading import FactReader
-
     fresh = projection.name + REBUILD_SUFFIX
     reader = FactReader(service, 5000)
     last = reader.last_position()

@@ -13,5 +13,6 @@ cd "$(dirname "$0")/.."
 . scripts/_contracts.sh
 echo "== ruff" && .venv/bin/ruff check .
 echo "== mypy" && .venv/bin/mypy
+echo "== imports" && .venv/bin/lint-imports --no-cache  # layers, no cycles (pyproject.toml)
 echo "== schemas" && .venv/bin/routing schemas check
 echo "== pytest" && .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.care_guarantee import CareGuarantee
+from projections.guarantee import CareGuarantee
 from routing.config import Settings
 from tests.projection_harness import ProjectionHarness
 

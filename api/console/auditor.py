@@ -23,8 +23,8 @@ from api.console.web import View, view
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import SimulationIn, learnt_out, view_out
-from routing.audit.store import check_chain
 from routing.kernel.calendar import STOCKHOLM
+from routing.persistence.chained import check_chain
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)

@@ -81,7 +81,7 @@ async def liability(request: Request, region: RegionQ = None, month: MonthQ = No
     data = await run_in_threadpool(read)
     assert v.principal is not None  # the API's own indicator function, same numbers (issue 22)
     found = await run_in_threadpool(
-        indicators.region_indicators, request, v.principal, chosen, month, None, None, None
+        indicators.region_indicators, request, v.principal, chosen, month, None
     )
     data["indicators"] = [f for f in found.figures if f.group is None]
     chart = {

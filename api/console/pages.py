@@ -1,5 +1,5 @@
 """Care guarantee, and offer duty and necessity: the API's queries (projections/
-care_guarantee.py, projections/necessity.py) on the same read models, the same region rule,
+guarantee.py, projections/necessity.py) on the same read models, the same region rule,
 each view a ``finance`` entry in the access trail like ``GET /care-guarantee/...`` and
 ``GET /necessity/...``."""
 
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.console import i18n
 from api.console.finance import READERS, MonthQ, RegionQ, default_month, pick_region
 from api.console.web import console_db, view
-from projections import care_guarantee_reading as cg
+from projections import guarantee_reading as cg
 from projections import necessity as nq
 from routing.guarantee.days import today
 from routing.necessity import shares

@@ -18,7 +18,7 @@ from api.console import i18n
 from api.console.queries import create_indexes
 from api.console.session import Sessions, csrf_ok
 from api.console.words import WORDS
-from api.routes.summaries import read_models
+from api.deps import read_models
 from projections.db import ReadModelDB
 from routing.access import Principal, Role, may_read_region
 

@@ -12,6 +12,7 @@ from api import access_trail
 from api.auth import require
 from api.params import MAX_OFFSET, Instant
 from routing.access import Role
+from routing.identity.screen import TEXT_PATTERN
 
 router = APIRouter(
     prefix="/access-trail",
@@ -39,7 +40,7 @@ class AccessEntry(BaseModel):
 @router.get("", response_model=list[AccessEntry], summary="Reads of finance and audit data")
 def read_trail(
     request: Request,
-    subject: Annotated[str | None, Query(max_length=256)] = None,
+    subject: Annotated[str | None, Query(max_length=256, pattern=TEXT_PATTERN)] = None,
     kind: Annotated[access_trail.Kind | None, Query(description="What was read.")] = None,
     since: Annotated[
         Instant | None, Query(description="Entries at or after this instant (with offset).")

@@ -28,7 +28,7 @@ from routing.audit.models import (
     simulation_out,
     view_out,
 )
-from routing.audit.store import check_chain
+from routing.persistence.chained import check_chain
 
 router = APIRouter(
     prefix="/audit",

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Request, status
+from fastapi import APIRouter, Body, status
 from pydantic import BaseModel, Field
 
 from api import examples
-from api.auth import Caller, require
-from api.deps import Episodes
-from api.errors import ERROR_RESPONSES, rejected_body
-from api.fastlane import Reply, error_reply
+from api.core import AppState, Caller, Reply, serving
+from api.errors import ERROR_RESPONSES
 from api.writer import GroupCommitWriter
 from routing.access import Principal, Role
-from routing.episodes.events import EVENT_ADAPTER, AnyEpisodeEvent, EpisodeEvent, event_examples
-from routing.episodes.service import EventRejected, Recorded
+from routing.episodes.events import AnyEpisodeEvent, EpisodeEvent, event_examples
+from routing.episodes.service import Recorded
 from routing.operations.metrics import count_accepted
 
 ROLES = (Role.front_end,)
-router = APIRouter(prefix="/events", tags=["events"], dependencies=[Depends(require(*ROLES))])
-PATH = "/events"
-BATCH_PATH = "/events/batch"
+router = APIRouter(prefix="/events", tags=["events"], route_class=serving(*ROLES))
 _REPLAYED = [(b"idempotent-replayed", b"true")]
 
 MAX_BATCH = 1000
@@ -72,11 +67,6 @@ async def record(state: Any, event: EpisodeEvent, caller: Principal) -> Reply:
     return Reply(201, body, _REPLAYED if recorded.replayed else [])
 
 
-async def record_body(state: Any, body: bytes, caller: Principal) -> Reply:
-    """The fast lane's entry (api/fastlane.py): the body parsed by pydantic in one pass."""
-    return await record(state, EVENT_ADAPTER.validate_json(body), caller)
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -85,17 +75,17 @@ async def record_body(state: Any, body: bytes, caller: Principal) -> Reply:
     summary="Record one fact of a care episode",
 )
 async def post_event(
-    request: Request,
+    state: AppState,
     caller: Caller,
     event: Annotated[
         AnyEpisodeEvent,
         Body(openapi_examples={k: {"value": v} for k, v in event_examples().items()}),
     ],
-) -> Any:
+) -> Reply:
     """Records one event. Retrying with the same `event_id` and body returns the original
     result (with header `Idempotent-Replayed: true`); the same `event_id` with another body
     is a 409."""
-    return (await record(request.app.state, event, caller)).response()
+    return await record(state, event, caller)
 
 
 @router.post(
@@ -106,14 +96,14 @@ async def post_event(
     summary="Record up to 1000 facts in one transaction",
 )
 def post_batch(
-    episodes: Episodes,
+    state: AppState,
     batch: Annotated[BatchIn, Body(openapi_examples=examples.batch())],
     caller: Caller,
-) -> BatchOut:
+) -> Reply:
     """All events are stored, or none: the first refused event is named by its index."""
-    results = episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
+    results = state.episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
     _count(batch.events, results)
-    return _batch_out(results)
+    return Reply(201, BatchOut.__pydantic_serializer__.to_json(_batch_out(results)))
 
 
 def _count(events: list[AnyEpisodeEvent], results: list[Recorded]) -> None:
@@ -136,20 +126,3 @@ def _batch_out(results: list[Recorded]) -> BatchOut:
         ],
         position=max((r.position for r in results), default=0),
     )
-
-
-async def record_batch_body(state: Any, body: bytes, caller: Principal) -> Reply:
-    """The fast lane's entry for batches: parsing 1000 events and one transaction are
-    seconds of work, so both run on a worker thread, as FastAPI runs a sync route
-    (``to_thread`` carries the request's context: the pseudonymiser, the correlation id)."""
-    return await asyncio.to_thread(_record_batch, state, body, caller)
-
-
-def _record_batch(state: Any, body: bytes, caller: Principal) -> Reply:
-    batch = BatchIn.model_validate_json(body)
-    try:
-        results = state.episodes.record_batch(batch.events, principals=[caller] * len(batch.events))
-    except EventRejected as exc:
-        return error_reply(exc.status, rejected_body(exc, batch=True))
-    _count(batch.events, results)
-    return Reply(201, BatchOut.__pydantic_serializer__.to_json(_batch_out(results)))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import JSONResponse
 
 from api.deps import AppSettings, Episodes
 from api.errors import ErrorBody
 from routing.episodes.schemas import event_schemas
+from routing.identity.screen import TEXT_PATTERN
 
 router = APIRouter(tags=["meta"])
 
@@ -36,7 +37,7 @@ def list_schemas() -> dict[str, list[str]]:
     "/schemas/events/{event_type}",
     responses={404: {"model": ErrorBody, "description": "No event type of that name."}},
 )
-def get_schema(event_type: str) -> dict[str, Any]:
+def get_schema(event_type: Annotated[str, Path(pattern=TEXT_PATTERN)]) -> dict[str, Any]:
     schemas = event_schemas()
     if event_type not in schemas:
         raise HTTPException(404, f"unknown event type {event_type!r}")

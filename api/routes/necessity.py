@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, check_region, require
+from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
 from projections import necessity as q
 from routing.access import Role
+from routing.episodes.vocabulary import HSA_PATTERN
 from routing.kernel.calendar import MONTH_PATTERN
 from routing.necessity import NecessityClassification, shares
 
@@ -40,7 +41,7 @@ Region = Annotated[
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, Swedish time")]
 Unit = Annotated[
     str | None,
-    Query(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", description="HSA-id of the care unit"),
+    Query(pattern=HSA_PATTERN, description="HSA-id of the care unit"),
 ]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.deps import read_models_of
 from projections import PROJECTIONS, base
 from routing.config import Settings
 from routing.operations.health import BrokerProbe, Readiness, store_seen
@@ -60,8 +61,6 @@ def readiness(request: Request) -> Readiness:
 
 
 def _positions(state: Any) -> dict[str, dict[int, int]]:
-    from api.routes.summaries import read_models_of
-
     settings: Settings = state.settings
     with read_models_of(state).transaction() as cur:
         return base.all_positions(cur, settings.events_topic)
@@ -69,8 +68,6 @@ def _positions(state: Any) -> dict[str, dict[int, int]]:
 
 def _epochs(state: Any) -> dict[str, int]:
     """The relay epoch each live read model was built from."""
-    from api.routes.summaries import read_models_of
-
     with read_models_of(state).transaction() as cur:
         base.create_position_tables(cur)
         cur.execute("SELECT projection, epoch FROM projection_epochs")

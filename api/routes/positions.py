@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.deps import read_models_of
 from projections import PROJECTIONS
 from projections.positions import ProjectionPositions
 from routing.config import Settings
@@ -43,8 +44,6 @@ class NotYetProjected(Exception):  # noqa: N818 - an outcome the client handles
 
 def tracker(state: Any) -> ProjectionPositions:
     """The app's position tracker, made on first use (the read models open lazily)."""
-    from api.routes.summaries import read_models_of  # which itself reads with min_position
-
     found: ProjectionPositions | None = getattr(state, "positions", None)
     if found is None:
         settings: Settings = state.settings
@@ -68,14 +67,21 @@ async def positions(request: Request) -> PositionsOut:
     return PositionsOut(store=store, projections=caught)
 
 
+MAX_POSITION = 999_999_999
+"""The largest ``min_position`` a read takes: nine digits. Every query value is screened for
+identity numbers at the edge (api/params.py), and an integer of ten or twelve digits can read
+as a personnummer (``1212121212`` has a valid date and check digit), so the screen refused
+some integers the schema admitted. Bounded below ten digits, no admitted value can be one.
+It bounds nothing real: a billion facts is some 2,700 years at a million facts a day."""
 MinPosition = Annotated[
     int | None,
     Query(
         ge=0,
-        le=2**63 - 1,
+        le=MAX_POSITION,
         description="Answer only once the read model has applied every fact up to this store "
         "position (the `position` a write answered with); waits up to ROUTING_READ_WAIT_SECONDS, "
-        "then 409 `not_yet_projected` with the current `position`.",
+        "then 409 `not_yet_projected` with the current `position`. At most nine digits (a "
+        "longer integer could read as a personnummer, which no parameter may hold).",
     ),
 ]
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth import Caller, require
+from api.deps import read_models
 from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from projections import create_read_model_tables
-from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
 from routing.access import Role, readable_regions
 
@@ -38,24 +37,6 @@ class SummaryOut(BaseModel):
     total: int
 
 
-def read_models(request: Request) -> ReadModelDB:
-    """The read-model database, opened on first use with every read model's tables created
-    once (the runners may not have written yet), not on every request."""
-    return read_models_of(request.app.state)
-
-
-def read_models_of(state: Any) -> ReadModelDB:
-    """:func:`read_models` for code holding the app's state rather than a request."""
-    if state.read_models is None:
-        state.read_models = state.open_read_models()
-    db: ReadModelDB = state.read_models
-    if not getattr(state, "read_model_tables_ready", False):
-        with db.transaction() as cur:
-            create_read_model_tables(cur)
-        state.read_model_tables_ready = True
-    return db
-
-
 @router.get("/episode-summary", response_model=SummaryOut)
 def episode_summary(
     request: Request,
@@ -63,7 +44,9 @@ def episode_summary(
     home_region: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion, RegionSchema
     ] = None,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")] = None,
+    month: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
+    ] = None,
 ) -> SummaryOut:
     """Completed contacts per home region, care region, mode and month. Region finance sees
     the rows where its region is the home or the care region."""

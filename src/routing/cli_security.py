@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from routing.access import ANY, Role
 from routing.config import Environment, Settings
 from routing.keys import MissingKeys, new_cipher_key, resolve_keys
+from routing.reference.regions import load_regions
 
 keys_app = typer.Typer(help="Cipher and pseudonym keys: new ones, rotation.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -29,6 +30,7 @@ console = Console(stderr=True)
 def resolved_env() -> Settings:
     """The ROUTING_* settings, or every invalid variable on one line each and exit 2 (not a
     traceback from deep inside the first component that uses the value)."""
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from routing.operations import check
 
     settings, findings = check.load()
@@ -100,8 +102,6 @@ def token_help() -> str:
 
 
 def _region_code(value: str) -> str:
-    from routing.reference.regions import load_regions
-
     if value != ANY and value not in load_regions().counties:
         raise typer.BadParameter(
             f"{value!r} is not a region (län) code; known: {', '.join(load_regions().counties)}"
@@ -175,7 +175,8 @@ def keys_rotate(
 ) -> None:
     """Re-encrypts every stored event under ROUTING_CIPHER_KEY; events under a key listed in
     ROUTING_CIPHER_OLD_KEYS are decrypted with it first. Safe to interrupt and run again."""
-    from routing.episodes.rekey import PlaintextFound, rekey
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
+    from routing.persistence.rekey import PlaintextFound, rekey
 
     settings = resolved_settings()
     with Progress(

@@ -11,16 +11,14 @@ import binascii
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, PostgresDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routing.guarantee.model import GuaranteePolicy
 from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE
 from routing.liability.rulebooks import RulebookPolicy
-
-if TYPE_CHECKING:
-    from routing.guarantee.model import GuaranteePolicy
 
 
 class StoreKind(StrEnum):
@@ -192,8 +190,6 @@ class Settings(BaseSettings):
         return RulebookPolicy(self.ds_2023_27_enabled, self.ds_2023_27_effective)
 
     def guarantee_policy(self) -> GuaranteePolicy:
-        from routing.guarantee.model import GuaranteePolicy
-
         return GuaranteePolicy(self.guarantee_answer_rule_from)
 
     def topics(self) -> list[tuple[str, int]]:
@@ -209,11 +205,11 @@ class Settings(BaseSettings):
         env: dict[str, str] = {
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size or ""),
             "AGGREGATE_CACHE_FASTFORWARD": "y",
-            # Stores each fact's correlation id beside it (see routing.operations.correlation).
-            "MAPPER_TOPIC": "routing.operations.correlation:CorrelatingMapper",
+            # Stores each fact's correlation id beside it (see routing.persistence.mapper).
+            "MAPPER_TOPIC": "routing.persistence.mapper:CorrelatingMapper",
         }
         if self.cipher_key is not None:
-            env["CIPHER_TOPIC"] = "routing.episodes.cipher:RotatingAESCipher"
+            env["CIPHER_TOPIC"] = "routing.persistence.cipher:RotatingAESCipher"
             env["CIPHER_KEY"] = self.cipher_key.get_secret_value()
             if self.cipher_old_keys is not None:
                 env["CIPHER_OLD_KEYS"] = self.cipher_old_keys.get_secret_value()
@@ -231,7 +227,9 @@ class Settings(BaseSettings):
             host = self.postgres_dsn.hosts()[0]
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "PROCESS_RECORDER_TOPIC": "routing.episodes.pgrecorder:BinaryInsertProcessRecorder",
+                "PROCESS_RECORDER_TOPIC": (
+                    "routing.persistence.pgrecorder:BinaryInsertProcessRecorder"
+                ),
                 "POSTGRES_DBNAME": (self.postgres_dsn.path or "/postgres").lstrip("/"),
                 "POSTGRES_HOST": host.get("host") or "127.0.0.1",
                 "POSTGRES_PORT": str(host.get("port") or 5432),

@@ -25,15 +25,15 @@ from routing.identity import Pseudonymiser
 from routing.messaging.broker import TopicSpec, ensure_topics
 from routing.messaging.ingest import Ingest
 from routing.messaging.relay import Relay
+from routing.operations.health import BrokerProbe, Readiness, store_seen
+from routing.operations.server import ops_app
+from routing.store import open_episodes
 
 log = logging.getLogger(__name__)
 
 
 def ops_server(settings: Settings, service: CareEpisodes) -> ApiServer:
     """/live, /ready and /metrics of a worker process on ``ROUTING_METRICS_PORT``."""
-    from routing.operations.health import BrokerProbe, Readiness, store_seen
-    from routing.operations.server import ops_app
-
     assert settings.metrics_port
     assert settings.kafka_bootstrap_servers
     readiness = Readiness(
@@ -92,8 +92,6 @@ def runners(
 ) -> list[ProjectionRunner]:
     """The runners; each opens the event store (only) to heal when its offset is no longer
     in the log."""
-    from routing.store import open_episodes
-
     assert settings.kafka_bootstrap_servers
     unknown = set(names or ()) - set(PROJECTIONS)
     if unknown:

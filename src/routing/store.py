@@ -6,8 +6,8 @@ import psycopg
 from psycopg import sql
 
 from routing.config import Settings, StoreKind
-from routing.episodes.checkpoint import WalCheckpointer
 from routing.episodes.service import CareEpisodes
+from routing.persistence.checkpoint import WalCheckpointer
 
 
 def ensure_postgres_schema(settings: Settings) -> None:

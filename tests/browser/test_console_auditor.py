@@ -38,7 +38,7 @@ def test_care_guarantee_and_necessity_equal_the_api(browser: Any, console_server
     sign_in(browser, console_server, "finance", REGION)
     browser.get(f"{console_server}/console/care-guarantee?month={month}")
     summary = api_json(console_server, "/care-guarantee/summary", Role.finance,
-                       as_region=REGION, region=REGION, month=month)  # fmt: skip
+                       as_region=REGION, region=REGION, period=month)  # fmt: skip
     rows = browser.find_elements(By.CSS_SELECTOR, "#guarantee-month tbody tr")
     for row, clock in zip(rows, summary["clocks"], strict=True):
         cells = [c.get_attribute("textContent") for c in row.find_elements(By.TAG_NAME, "td")]

@@ -58,7 +58,7 @@ def test_liability_month_equals_the_api(browser: Any, console_server: str, busy_
     assert kronor(row.find_elements(By.TAG_NAME, "td")[1].text) == first_care["invoiced_amount"]
     assert "Stockholm" in browser.find_element(By.TAG_NAME, "h1").text  # names, not codes
     indicators = api_json(console_server, f"/indicators/regions/{REGION}", Role.auditor,
-                          month=busy_month)["figures"]  # fmt: skip
+                          period=busy_month)["figures"]  # fmt: skip
     cost = next(f for f in indicators if f["id"] == "out_of_region_digital_cost")
     shown_cost = browser.find_elements(By.CSS_SELECTOR, "#indicators tbody td.num")[2]
     assert kronor(shown_cost.get_attribute("textContent")) == cost["value"]

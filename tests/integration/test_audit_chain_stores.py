@@ -16,10 +16,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from routing.audit.store import check_chain
 from routing.config import Settings, StoreKind
 from routing.demo.generator import generate_episodes
 from routing.episodes.service import CareEpisodes
+from routing.persistence.chained import check_chain
 from routing.store import open_episodes
 from tests import kafka_support as ks
 from tests.audit_support import record

@@ -240,7 +240,7 @@ def test_finance_reads_only_its_region(anonymous: TestClient) -> None:
     for path, params in [
         ("/necessity/summary", {"care_region": "01", "month": "2025-10"}),
         ("/necessity/breaches", {"care_region": "01", "month": "2025-10"}),
-        ("/care-guarantee/summary", {"region": "01", "month": "2025-10"}),
+        ("/care-guarantee/summary", {"region": "01", "period": "2025-10"}),
         ("/care-guarantee/breaches", {"region": "01"}),
         ("/care-guarantee/at-risk", {"region": "01"}),
     ]:

@@ -13,7 +13,6 @@ import orjson
 
 from api.writer import GroupCommitWriter
 from routing.audit.reading import FactReader
-from routing.audit.store import check_chain
 from routing.config import Settings, StoreKind
 from routing.decisions.advise import advise
 from routing.decisions.cache import DecisionCache
@@ -35,6 +34,7 @@ from routing.decisions.record import (
     stored_template,
 )
 from routing.episodes.service import CareEpisodes, EventRejected
+from routing.persistence.chained import check_chain
 from routing.reference import load_reference_data
 from routing.reference.regions import load_regions
 from routing.store import open_episodes

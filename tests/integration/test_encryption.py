@@ -14,8 +14,8 @@ from pydantic import SecretStr
 
 from routing.config import Settings, StoreKind
 from routing.episodes.events import parse_event
-from routing.episodes.rekey import PlaintextFound, rekey
 from routing.keys import new_cipher_key
+from routing.persistence.rekey import PlaintextFound, rekey
 from routing.store import open_episodes
 from tests import support as f
 
@@ -85,8 +85,8 @@ def encrypted(store: Settings) -> Settings:
 
 
 def test_the_table_names_match_the_library() -> None:
-    from routing.episodes.rekey import PG_TABLE
     from routing.episodes.service import CareEpisodes
+    from routing.persistence.rekey import PG_TABLE
 
     assert CareEpisodes.name.lower() + "_events" == PG_TABLE
 

@@ -50,7 +50,7 @@ SORMLAND_CRITERIA = {
     "criteria_set": {"id": "national-digital", "version": "2025.1", "owning_region": None},
     "answered_criteria": ["p1", "p2", "p3", "p4", "n1", "n2", "n3"],
 }
-MARCH = {"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-04-30"}
+MARCH = {"period": "2026-03-01..2026-03-31", "as_of": "2026-04-30"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -210,13 +210,16 @@ def test_roles_and_access_trail(harness: ProjectionHarness) -> None:
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"month": "2026-03", "from": "2026-03-01"}, "month"),
-        ({"from": "2026-03-01"}, "to"),
-        ({"from": "2026-03-31", "to": "2026-03-01"}, "to"),
-        ({"month": "2026-13"}, "month"),
-        ({"month": "0000-01"}, "month"),
-        ({"from": "0001-01-01", "to": "2026-01-01"}, "from"),
-        ({}, "from"),
+        ({"period": "2026-13"}, "period"),
+        ({"period": "0000-01"}, "period"),
+        ({"period": "1899-12"}, "period"),
+        ({"period": "2026-02-29..2026-03-01"}, "period"),  # 2026 is no leap year
+        ({"period": "2026-03-01"}, "period"),  # a day alone: a range of one is 'D..D'
+        ({"period": "2026-03-01.."}, "period"),
+        ({"period": "0001-01-01..2026-01-01"}, "period"),
+        ({}, "period"),
+        ({"month": "2026-03"}, "month"),  # the old parameters: unknown now
+        ({"period": "2026-03", "from": "2026-03-01"}, "from"),
     ],
 )
 def test_bad_periods_name_the_parameter(
@@ -224,8 +227,33 @@ def test_bad_periods_name_the_parameter(
 ) -> None:
     with _client(harness) as client:
         r = client.get("/indicators/regions/14", params=params, headers=all_roles())
-    assert r.status_code == 422
+    assert r.status_code == 422, r.text
     assert r.json()["field"] == f"query.{field}"
+
+
+def test_a_month_is_its_days_and_a_backwards_range_is_empty(harness: ProjectionHarness) -> None:
+    """``2026-03`` names the same days as ``2026-03-01..2026-03-31``; the range given
+    backwards holds no day: 200, every count 0 (as the audit routes answer an empty interval)."""
+    harness.record(_data_set(), page=3)
+    with _client(harness) as client:
+        days = client.get("/indicators/regions/14", params=MARCH, headers=all_roles()).json()
+        month = client.get(
+            "/indicators/regions/14", headers=all_roles(), params={**MARCH, "period": "2026-03"}
+        ).json()
+        back = client.get(
+            "/indicators/regions/14",
+            headers=all_roles(),
+            params={**MARCH, "period": "2026-03-31..2026-03-01"},
+        )
+    assert month["figures"] == days["figures"]
+    assert month["period"] == {"from": "2026-03-01", "to": "2026-03-31"}
+    assert back.status_code == 200, back.text
+    counts = {f["id"]: f["value"] for f in back.json()["figures"] if f["group"] is None}
+    assert counts["out_of_region_digital_contacts"] == 0
+    assert counts["out_of_region_digital_cost"] == 0
+    assert {f["id"]: f["value"] for f in days["figures"] if f["group"] is None}[
+        "out_of_region_digital_contacts"
+    ] > 0
 
 
 def test_a_late_assessment_and_a_replay(harness: ProjectionHarness) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from routing.audit.chain import (
+from routing.audit.reading import FactReader
+from routing.episodes.service import CareEpisodes
+from routing.persistence.chain import (
     GENESIS,
     ChainedStoredEvent,
     Link,
@@ -20,10 +22,8 @@ from routing.audit.chain import (
     plaintext_of,
     verify_chain,
 )
-from routing.audit.reading import FactReader
-from routing.audit.recorders import ChainedPOPOProcessRecorder
-from routing.audit.store import check_chain
-from routing.episodes.service import CareEpisodes
+from routing.persistence.chained import check_chain
+from routing.persistence.recorders import ChainedPOPOProcessRecorder
 from tests import support as f
 from tests.audit_support import NONCE_CIPHER_ENV, record
 

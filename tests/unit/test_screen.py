@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.errors import field_path
+from routing.decisions.question import RoutingQuestion
 from routing.episodes.events import parse_event
 from routing.identity import Pseudonymiser, pseudonymising
 from routing.identity.screen import refusal
@@ -117,3 +118,35 @@ def test_what_is_no_number_passes() -> None:
     assert refusal("kan handläggas i primärvården") is None
     with pseudonymising(Pseudonymiser(KEY)):
         parse_event(f.contact_requested(patient="psn_8a5701636428a73c"))
+
+
+def test_an_optional_uuid_is_read_not_screened() -> None:
+    """An id typed ``UUID | None`` is left to its parser like a required one: a routing
+    question about an episode whose id's digits spell a number is not refused."""
+    episode = "19121212-1212-4abc-8abc-0123456789ab"
+    assert refusal(episode) is not None  # the raw text does read as a number
+    question = RoutingQuestion.model_validate(
+        {
+            "request_id": "6f1c1d0e-8a43-4d1b-9a55-3f0d2c1b7e10",
+            "planned_start": "2026-01-01T10:00:00+01:00",
+            "episode_id": episode,
+            "home_region": {"county": "14", "municipality": "1480"},
+            "requested_mode": "chat",
+            "profession": "doctor",
+            "patient_prefers_physical": False,
+            "can_use_digital_tools": True,
+        }
+    )
+    assert str(question.episode_id) == episode
+
+
+def test_a_uuid_shaped_id_counts_only_a_whole_number() -> None:
+    """A client's UUID-shaped ``contact_id`` is refused only where a whole number stands in it
+    (first two groups, or the last group); a run glued to hex letters, or a twelve-digit run
+    of a century no one alive was born in, is read as the id it is."""
+    assert refusal("19121212-1212-4abc-8abc-0123456789ab") is not None
+    assert refusal("0a1b2c3d-4e5f-4abc-8abc-191212121212") is not None
+    assert refusal("b527253d-3f2a-4243-ba2a-9203211956e3") is None  # glued: 920321-1956
+    assert refusal("15020184-2685-489a-8e5d-f53e196014d7") is None  # year 1502
+    assert refusal("a51301f2-53cc-4b9a-91eb-350606058368") is None  # year 3506
+    assert refusal("c191212121212") is not None  # outside a UUID, glued still counts

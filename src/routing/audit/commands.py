@@ -18,8 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from routing.audit import service as audit
+from routing.audit.models import SimulationIn, learnt_out, simulation_out, view_out
 from routing.cli_security import resolved_settings
-from routing.config import Settings
+from routing.config import Settings, StoreKind
+from routing.episodes.service import EpisodeNotFound
+from routing.persistence.chained import check_chain
+from routing.store import open_episodes
 
 console = Console(stderr=True)
 out = Console()
@@ -33,6 +38,7 @@ def _progress() -> Progress:
 
 
 def _projections(names: list[str] | None, settings: Settings) -> list[Any]:
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections import PROJECTIONS
 
     unknown = [n for n in names or [] if n not in PROJECTIONS]
@@ -56,10 +62,9 @@ Workers = Annotated[
 def _replay(
     settings: Settings, names: list[str] | None, workers: int | None = None
 ) -> tuple[Any, list[Any], Any]:
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections.parallel import default_workers, replay_parallel
     from projections.replay import open_scratch, replay
-    from routing.config import StoreKind
-    from routing.store import open_episodes
 
     projections = _projections(names, settings)
     n = 1 if settings.store is StoreKind.memory else (workers or default_workers(settings))
@@ -97,8 +102,6 @@ def _replay(
 
 
 def _where(settings: Settings) -> str:
-    from routing.config import StoreKind
-
     if settings.store is StoreKind.postgres:
         return f"schema {settings.replay_schema}"
     if settings.store is StoreKind.memory:
@@ -136,6 +139,7 @@ def verify_cmd(
     if chain:
         _verify_chain(settings, as_json, _anchor(anchor) if anchor else None)
         return
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections.compare import compare
     from projections.db import open_read_models
 
@@ -187,9 +191,6 @@ def _anchor(text: str) -> tuple[int, str]:
 
 
 def _verify_chain(settings: Settings, as_json: bool, anchor: tuple[int, str] | None) -> None:
-    from routing.audit.store import check_chain
-    from routing.store import open_episodes
-
     service = open_episodes(settings)
     report = check_chain(service.recorder, anchor=anchor)
     findings = report.findings or []
@@ -227,11 +228,6 @@ def history_cmd(
 ) -> None:
     """An episode as it was known, or as it was in reality, at a given time; or what was
     learnt between two knowledge times (late facts marked). Prints JSON."""
-    from routing.audit import service as audit
-    from routing.audit.models import learnt_out, view_out
-    from routing.episodes.service import EpisodeNotFound
-    from routing.store import open_episodes
-
     settings = resolved_settings()
     service = open_episodes(settings)
     chosen = [x is not None for x in (known_at, occurred_by, learnt_since or learnt_until)]
@@ -298,10 +294,6 @@ def simulate_cmd(
     """Recomputes liability for the chosen home regions and period under another rulebook
     policy (from the event store; live projections untouched); per home region what it paid
     versus what it would have paid, and which contacts change."""
-    from routing.audit import service as audit
-    from routing.audit.models import SimulationIn, simulation_out
-    from routing.store import open_episodes
-
     settings = resolved_settings()
     try:
         request = SimulationIn(

@@ -18,10 +18,10 @@ from uuid import UUID
 
 import orjson
 
-from routing.audit.chain import plaintext_of
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.service import CareEpisodes
 from routing.messaging.envelope import CloudEvent, envelope, fact_object
+from routing.persistence.chain import plaintext_of
 
 PAGE = 5000
 

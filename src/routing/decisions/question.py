@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
@@ -21,7 +21,7 @@ from routing.episodes.vocabulary import (
     Urgency,
     assessment_rules,
 )
-from routing.identity.screen import refuse_raw, unparsed_uuids
+from routing.identity.screen import TEXT_PATTERN, refuse_raw, unparsed_uuids
 from routing.kernel.rules import TraceStep
 from routing.liability.decision import LiabilityDecision
 
@@ -37,7 +37,9 @@ class AssessmentFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=assessment_rules)
     criteria_set: CriteriaSetRef
-    answered_criteria: list[str] = Field(default_factory=list, max_length=200)
+    answered_criteria: list[Annotated[str, Field(pattern=TEXT_PATTERN)]] = Field(
+        default_factory=list, max_length=200
+    )
     outcome: AssessmentOutcome
     failed_principles: list[Principle] = Field(default_factory=list, max_length=4)
     assessor_profession: Profession

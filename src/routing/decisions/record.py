@@ -32,10 +32,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import get_topic
 
-from routing.audit.chain import sealed
 from routing.decisions.question import RoutingAnswer, RoutingQuestion
 from routing.decisions.template import AnswerTemplate, fill, template_id
 from routing.episodes.service import EventRejected
+from routing.persistence.chain import sealed
 
 DECISION_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:routing-decision")
 

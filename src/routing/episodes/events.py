@@ -46,7 +46,7 @@ from routing.episodes.vocabulary import (
     Urgency,
     assessment_rules,
 )
-from routing.identity.screen import refuse_raw, unparsed_uuids
+from routing.identity.screen import TEXT_PATTERN, refuse_raw, unparsed_uuids
 
 _EXAMPLE_EPISODE = "0b6f1f52-5a53-4c55-9a8e-6f0d6f7c2a11"
 _EXAMPLE_UNIT = "SE2321000115-094882"
@@ -71,8 +71,17 @@ def _one_subject_schema(schema: dict[str, Any]) -> None:
 
 
 def _assessment_schema(schema: dict[str, Any]) -> None:
+    """The tag, the outcome/principles rule, and the licence rule ``_reasons_match_outcome``
+    enforces: an unlicensed profession's assessor is not licensed staff."""
     _tag_required(schema)
     assessment_rules(schema)
+    unlicensed = [p.value for p in Profession if not p.is_licensed]
+    schema["allOf"].append(
+        {
+            "if": {"properties": {"assessor_profession": {"enum": unlicensed}}},
+            "then": {"properties": {"assessor_licensed": {"const": False}}},
+        }
+    )
 
 
 class EpisodeEvent(BaseModel):
@@ -149,8 +158,8 @@ class ContactRequested(EpisodeEvent):
 class AlgorithmTriage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     kind: Literal["algorithm"] = "algorithm"
-    algorithm: Annotated[str, Field(min_length=1, max_length=64)]
-    version: Annotated[str, Field(min_length=1, max_length=32)]
+    algorithm: Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
+    version: Annotated[str, Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)]
 
 
 class ProfessionalTriage(BaseModel):
@@ -172,7 +181,7 @@ class CriteriaSetRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
-    version: Annotated[str, Field(min_length=1, max_length=32)]
+    version: Annotated[str, Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)]
     owning_region: CountyCode | None = Field(
         default=None, description="Region that decided the set; none for a national set."
     )
@@ -186,9 +195,9 @@ class NeedAndSuitabilityAssessed(EpisodeEvent):
     type: Literal["need_and_suitability_assessed"] = "need_and_suitability_assessed"
     contact_id: LocalId | None = None
     criteria_set: CriteriaSetRef
-    answered_criteria: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=200, description="Ids of the criteria answered."
-    )
+    answered_criteria: list[
+        Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
+    ] = Field(default_factory=list, max_length=200, description="Ids of the criteria answered.")
     outcome: AssessmentOutcome
     failed_principles: list[Principle] = Field(
         default_factory=list, max_length=4, json_schema_extra={"uniqueItems": True}
@@ -324,7 +333,7 @@ class ReferralAccepted(EpisodeEvent):
 class ReferralRejected(EpisodeEvent):
     type: Literal["referral_rejected"] = "referral_rejected"
     referral_id: LocalId
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
 
 
 class TreatmentDecided(EpisodeEvent):

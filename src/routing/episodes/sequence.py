@@ -9,13 +9,23 @@ Each group of facts has its own small function; ``check`` only sends an event to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from routing.episodes import events as ev
-from routing.episodes.parts import Contact, ContactStatus, RuleBroken
+from routing.episodes.parts import Contact, ContactStatus, Referral, RuleBroken
+from routing.episodes.vocabulary import HomeRegion
 
-if TYPE_CHECKING:
-    from routing.episodes.journey import EpisodeState
+
+class EpisodeState(Protocol):
+    """What the rules read of the journey's state (routing.episodes.journey.EpisodeState)."""
+
+    patient: str
+    home_region: HomeRegion
+    contacts: dict[str, Contact]
+    referrals: dict[str, Referral]
+    treatments: dict[str, datetime]
+    treatments_given: set[str]
 
 
 def check(s: EpisodeState, e: ev.EpisodeEvent) -> None:

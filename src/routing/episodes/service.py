@@ -22,8 +22,6 @@ from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Trac
 from eventsourcing.utils import get_topic
 
 from routing.access import Forbidden, Principal, check_recording
-from routing.audit.chain import plaintext_of
-from routing.audit.store import chained_process_recorder
 from routing.episodes.aggregate import (
     CareEpisode,
     EventReceipt,
@@ -33,8 +31,10 @@ from routing.episodes.aggregate import (
 )
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState, RuleBroken
-from routing.episodes.transcoder import OrjsonTranscoder
 from routing.liability.billing import BillingMonth, MonthClosed
+from routing.persistence.chain import plaintext_of
+from routing.persistence.chained import chained_process_recorder
+from routing.persistence.transcoder import OrjsonTranscoder
 
 MAX_ATTEMPTS = 5
 
@@ -140,7 +140,7 @@ class CareEpisodes(Application[UUID]):
 
     def construct_recorder(self) -> ProcessRecorder:
         """A process recorder, so a consumer's position commits with the facts it caused;
-        one that keeps the audit hash chain (routing.audit.chain) with every write, decoding
+        one that keeps the audit hash chain (routing.persistence.chain) with every write, decoding
         stored states the way this application's mapper does (cipher included)."""
         recorder: ProcessRecorder = chained_process_recorder(self.factory)
         recorder.plaintext = plaintext_of(self.mapper)  # type: ignore[attr-defined]

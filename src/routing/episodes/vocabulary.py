@@ -266,8 +266,13 @@ CountyCode = Annotated[
 ]
 """Län code of one of the 21 regions, e.g. '14' for Västra Götaland."""
 
-HsaId = Annotated[str, StringConstraints(pattern=r"^SE\d{10}-[A-Za-z0-9]{1,31}$", max_length=44)]
-"""HSA-id of a care provider or care unit, e.g. SE2321000115-094882."""
+HSA_PATTERN = r"^SE[0-9]{2}[2-9][0-9]{7}-[A-Za-z0-9]{1,31}$"
+HsaId = Annotated[str, StringConstraints(pattern=HSA_PATTERN, max_length=44)]
+r"""HSA-id of a care provider or care unit, e.g. SE2321000115-094882: ``SE``, the
+organisation number of the provider, a local part. An organisation number's third digit is 2
+or more (its "month" is 20-99), which no date of birth has; a sole trader's, which is a
+personnummer, is refused by the identity screen (C8), so the pattern says so too. ASCII digits
+only (``\d`` would admit every script's)."""
 
 PSEUDONYM_PATTERN = r"^[A-Za-z0-9_-]{8,128}$"
 PATIENT_AT_THE_EDGE = r"^(?:[A-Za-z0-9_-]{8,128}|(?:[0-9]{2})?[0-9]{6}[-+][0-9]{4})$"

@@ -120,11 +120,18 @@ def find_identity_numbers(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _ANYWHERE.finditer(text)]
 
 
+_CENTURIES = ("18", "19", "20")
+"""The centuries a living person's twelve-digit number can name."""
+
+
 def names_a_person(candidate: str, today: date) -> bool:
     """Whether an identity-number-shaped run is one: its date of birth is valid. A wrong
     check digit does not make it safe (a mistyped number still points at a person, or at a
     neighbour of one), so it counts too; runs with no valid date (an HSA-id's digits, an
     organisation number) do not."""
+    whole = ascii_digits(candidate).replace("-", "").replace("+", "")
+    if len(whole) == 12 and whole[:2] not in _CENTURIES:
+        return False  # 1502-01-24 or 3506-06-05 is no one's birth (hex ids hold such runs)
     digits = ascii_digits(candidate)[-11:].replace("-", "").replace("+", "")
     month, day = int(digits[-8:-6]), int(digits[-6:-4])
     if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):

@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from enum import Enum
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
@@ -40,6 +41,30 @@ NUL = "holds a NUL character"
 _SIX_DIGITS = re.compile(r"[0-9]{6}")  # on ASCII text only
 
 
+def _foreign_bmp_digits() -> str:
+    """The decimal digits of the Basic Multilingual Plane outside ASCII, as ``\\uXXXX``
+    ranges of a character class."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, 0x10000):
+        if chr(code).isdecimal():
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"\\u{a:04X}-\\u{b:04X}" for a, b in ranges)
+
+
+TEXT_PATTERN = f"^(?:[0-9]|[^\\x00\\d{_foreign_bmp_digits()}])*$"
+"""What the screen admits of a free-text field (a version, a criterion, an algorithm's name, a
+reason), as far as a pattern can say it: no NUL, and no decimal digit but ASCII 0-9. Published
+on those fields so that the schema admits what the server does (a NUL in a routing question's
+criterion was a 422 the schema did not announce). ``\\d`` is every Unicode decimal digit to
+Python's and Rust's regex engines (pydantic, schemathesis, jsonschema); the explicit ranges
+say the same of the Basic Multilingual Plane to ECMA-262 readers, whose ``\\d`` is ASCII only.
+An identity number in free text is refused too, which no pattern can state (its date and
+check digit): docs/contracts.md."""
+
+
 def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) -> str | None:
     """Why ``text`` must not be taken in, or None. Never repeats the text. ``pseudonym``: the
     value may be a hex pseudonym, so only a number standing apart from letters counts."""
@@ -50,8 +75,26 @@ def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) ->
             return None
     elif has_foreign_digits(text):
         return FOREIGN_DIGITS
+    if _UUID_TEXT.fullmatch(text):
+        return _uuid_refusal(text, today or date.today())
     if holds_identity_number(text, today or date.today(), glued=not pseudonym):
         return IDENTITY_NUMBER
+    return None
+
+
+_HEX = "[0-9a-fA-F]"
+_UUID_TEXT = re.compile(f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}")
+
+
+def _uuid_refusal(text: str, today: date) -> str | None:
+    """A UUID-shaped id (a client's own ``contact_id``, say) is hex: a random one holds a
+    date-shaped run of ten digits glued to its letters about once in 700, so only the two
+    places where a whole number can stand in it count: the first two groups as
+    ``YYYYMMDD-NNNN`` and the last group as twelve digits."""
+    groups = text.split("-")
+    for candidate in (f"{groups[0]}-{groups[1]}", groups[4]):
+        if holds_identity_number(candidate, today, glued=False):
+            return IDENTITY_NUMBER
     return None
 
 
@@ -160,8 +203,18 @@ def unparsed_uuids(model: type[BaseModel]) -> frozenset[str]:
     hex digits hold a date-shaped run of ten or twelve digits about once in 7,000 ids, and a
     string that is no UUID is refused by its parser anyway."""
     if model not in _UUIDS:
-        _UUIDS[model] = frozenset(n for n, f in model.model_fields.items() if f.annotation is UUID)
+        _UUIDS[model] = frozenset(
+            n for n, f in model.model_fields.items() if _is_uuid(f.annotation)
+        )
     return _UUIDS[model]
 
 
 _UUIDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _is_uuid(annotation: Any) -> bool:
+    """A field typed ``UUID`` or ``UUID | None``: an optional id is as random as a required one."""
+    if annotation is UUID:
+        return True
+    optional = get_origin(annotation) in (Union, UnionType)
+    return optional and set(get_args(annotation)) == {UUID, NoneType}

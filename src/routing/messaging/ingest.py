@@ -29,6 +29,7 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
@@ -83,8 +84,6 @@ def _parse(
 
 
 def _json(value: bytes | None) -> dict[str, Any]:
-    import orjson
-
     if value is None:
         raise ValueError("empty message")
     try:

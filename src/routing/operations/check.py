@@ -144,6 +144,7 @@ def _store(settings: Settings, timeout: float) -> Finding:
         return _writable("ROUTING_SQLITE_PATH", settings.sqlite_path)
     if settings.store is StoreKind.memory or settings.postgres_dsn is None:
         return Finding("ok", "ROUTING_STORE", settings.store.value)
+    # lazy: the client library of a backend loads only when it is probed
     import psycopg
 
     host = settings.postgres_dsn.hosts()[0]
@@ -170,6 +171,7 @@ def _writable(var: str, path: Path) -> Finding:
 
 
 async def _broker(settings: Settings, timeout: float) -> list[Finding]:
+    # lazy: the client library of a backend loads only when it is probed
     from aiokafka import AIOKafkaConsumer
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the finding says it once

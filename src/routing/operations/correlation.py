@@ -6,9 +6,9 @@ is generated. It is never a patient identifier: a caller's value is accepted onl
 short, of plain characters and not shaped like a personnummer; otherwise a fresh id is used.
 
 It travels with the stored fact without touching the domain or the application service: the
-library's mapper (``MAPPER_TOPIC``) adds it to the stored state of each fact event, the relay
-copies it into the CloudEvent (extension attribute ``correlationid``, Kafka header
-``correlation-id``), and the projection runner logs it.
+store's mapper (``MAPPER_TOPIC``, ``routing.persistence.mapper``) adds it to the stored
+state of each fact event, the relay copies it into the CloudEvent (extension attribute
+``correlationid``, Kafka header ``correlation-id``), and the projection runner logs it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-from eventsourcing.persistence import Mapper, StoredEvent
-from eventsourcing.utils import get_topic
-
-from routing.audit.chain import sealed
 
 HEADER = "x-request-id"
 KAFKA_HEADER = "correlation-id"
@@ -135,26 +130,3 @@ def for_batch(items: Sequence[Any], ids: Sequence[str | None]) -> Correlation | 
         if cid and getattr(item, "event_id", None) is not None
     }
     return Correlation(present[0], by_event)
-
-
-class CorrelatingMapper(Mapper[Any]):
-    """The library's mapper, adding the current correlation id to the stored state of each
-    fact (events carrying ``fact``). Cipher and compressor work as before: the id is added
-    before they run, so it is encrypted along with the fact.
-
-    It also hands the hash chain the digest of the plaintext state (``ChainedStoredEvent``),
-    so that the recorder does not decrypt and re-read what was just written."""
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        state = dict(vars(domain_event))
-        correlation = _current.get()
-        fact = state.get("fact")
-        if correlation is not None and isinstance(fact, dict):
-            state[STATE_KEY] = correlation.for_event(str(fact.get("event_id")))
-        originator_id = state.pop("originator_id")
-        originator_version = state.pop("originator_version")
-        class_version = getattr(type(domain_event), "class_version", 1)
-        if class_version > 1:
-            state["class_version"] = class_version
-        plain = self.transcoder.encode(state)
-        return sealed(self, originator_id, originator_version, get_topic(type(domain_event)), plain)

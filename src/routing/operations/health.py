@@ -29,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from routing.messaging import broker as kafka
+from routing.messaging.progress import ProgressStore
 
 log = logging.getLogger(__name__)
 
@@ -309,8 +310,6 @@ def _why(exc: BaseException) -> str:
 def store_seen(service: Any, events_topic: str, inbound_topic: str) -> Callable[[], Seen]:
     """Reads what the relay and ingest last saw of the broker from the store (their progress
     rows), for ``Readiness(seen=...)``."""
-    from routing.messaging.progress import ProgressStore
-
     store: ProgressStore | None = None
 
     def read() -> Seen:

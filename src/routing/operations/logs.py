@@ -72,6 +72,7 @@ def configure(log_format: str = "json", level: str = "INFO") -> None:
 def _readable_handler() -> logging.Handler:
     """rich's logging handler (rich already draws the CLI's progress bars): time, level,
     logger and message in columns, coloured on a terminal."""
+    # lazy: rich only for the interactive console format
     from rich.console import Console
     from rich.logging import RichHandler
 

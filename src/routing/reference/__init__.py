@@ -2,6 +2,8 @@
 
 from routing.reference.care_rules import CriteriaSet, EntryPoint, ReferralRequirement
 from routing.reference.catalogue import Catalogue, load_catalogue
+from routing.reference.population import load_population
+from routing.reference.providers import load_providers
 from routing.reference.regions import (
     HealthcareRegion,
     Region,
@@ -26,9 +28,6 @@ def load_reference_data() -> Catalogue:
     """Loads and validates every reference file (the regions with them; cached): the
     start-up check, and the catalogue every rule reads. The indicators' population and
     provider files are checked with them."""
-    from routing.reference.population import load_population
-    from routing.reference.providers import load_providers
-
     load_population()
     load_providers()
     return load_catalogue()

@@ -7,7 +7,7 @@ library's EXCLUSIVE lock on the events table (taken before the insert, which is 
 keeps notification ids in commit order), the in-memory store holds its database lock. So
 concurrent writers, threads or processes, take turns and the chain follows the
 notification-log order exactly. The PostgreSQL recorder lives beside its binary insert in
-``routing.episodes.pgrecorder``.
+``routing.persistence.pgrecorder``.
 
 ``plaintext`` is set by the application from its mapper (see ``chain.plaintext_of``).
 """
@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
     SQLiteProcessRecorder,
 )
 
-from routing.audit.chain import Link, Plaintext, extend, identity
+from routing.persistence.chain import Link, Plaintext, extend, identity
 
 
 class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):

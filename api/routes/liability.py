@@ -10,19 +10,19 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api import examples
 from api.auth import Caller, check_region, forbidden, forced_region, require
-from api.deps import Episodes
+from api.deps import Episodes, read_models
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.params import MAX_OFFSET, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
+from routing.identity.screen import TEXT_PATTERN
 from routing.kernel.calendar import MONTH_PATTERN
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
@@ -74,9 +74,9 @@ def liability_contacts(
     home_region: Region,
     month: Month,
     care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion, RegionSchema] = None,
-    profession: str | None = None,
-    mode: str | None = None,
-    decision_status: Annotated[str | None, Query(alias="status")] = None,
+    profession: Annotated[str | None, Query(pattern=TEXT_PATTERN)] = None,
+    mode: Annotated[str | None, Query(pattern=TEXT_PATTERN)] = None,
+    decision_status: Annotated[str | None, Query(alias="status", pattern=TEXT_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[LiabilityDecision]:
@@ -94,7 +94,10 @@ def liability_contacts(
     "/contacts/{episode_id}/{contact_id}", response_model=ContactExplanation, responses=NOT_FOUND
 )
 def explain_contact(
-    request: Request, caller: Caller, episode_id: UUID, contact_id: str
+    request: Request,
+    caller: Caller,
+    episode_id: UUID,
+    contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> ContactExplanation:
     """One contact's decision: status, amounts, rulebook, reference data and every rule."""
     with read_models(request).transaction() as cur:

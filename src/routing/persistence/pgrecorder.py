@@ -4,7 +4,7 @@ The library passes the batch as an array of a composite type; psycopg's default 
 escapes every field with regular expressions (about 90 µs a stored event here), the binary
 dumper does not. Same statement, same table lock and NOTIFY, same results.
 
-It also keeps the audit hash chain (``routing.audit.chain``) in the same transaction: the
+It also keeps the audit hash chain (``routing.persistence.chain``) in the same transaction: the
 links are appended right after the insert, under the library's EXCLUSIVE lock on the events
 table, so writers in several processes take turns and the chain follows the notification
 log's order.
@@ -27,8 +27,8 @@ from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier
 from tenacity import RetryCallState
 
-from routing.audit.chain import Link, Plaintext, extend, identity
 from routing.operations.resilience import RECONNECT_SECONDS, briefly
+from routing.persistence.chain import Link, Plaintext, extend, identity
 
 
 def _check_pool(state: RetryCallState) -> None:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from projections.care_guarantee import COLUMNS
 from projections.db import Cursor
+from projections.guarantee import COLUMNS
 from routing.guarantee import ClockKind
 from routing.guarantee.reference import FollowUpTarget, GuaranteeRules
 

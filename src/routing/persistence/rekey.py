@@ -21,7 +21,7 @@ from eventsourcing.utils import Environment
 from psycopg import sql
 
 from routing.config import Settings, StoreKind
-from routing.episodes.cipher import RotatingAESCipher
+from routing.persistence.cipher import RotatingAESCipher
 
 TABLE = "stored_events"  # SQLite's table; PostgreSQL's is named after the application
 PG_TABLE = "careepisodes_events"

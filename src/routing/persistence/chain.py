@@ -13,7 +13,7 @@ A link also names the position of the link before it: the notification log may h
 (PostgreSQL's sequence skips numbers after a refused write), so "the previous position" is
 recorded, and a row deleted together with its link is still found by its successor.
 
-Pure: no I/O here; the recorders (``recorders.py``, ``episodes/pgrecorder.py``) keep the chain
+Pure: no I/O here; the recorders (``recorders.py``, ``pgrecorder.py``) keep the chain
 in the same transaction as the events, and ``verify_chain`` judges what they read back.
 """
 

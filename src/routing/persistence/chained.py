@@ -12,15 +12,15 @@ from typing import Any, Protocol
 from eventsourcing.persistence import InfrastructureFactory, Notification, ProcessRecorder
 from eventsourcing.utils import get_topic
 
-from routing.audit.chain import ChainReport, Link, Plaintext, check_anchor, verify_chain
-from routing.audit.recorders import ChainedPOPOProcessRecorder, ChainedSQLiteProcessRecorder
+from routing.persistence.chain import ChainReport, Link, Plaintext, check_anchor, verify_chain
+from routing.persistence.recorders import ChainedPOPOProcessRecorder, ChainedSQLiteProcessRecorder
 
 RECORDER_TOPIC = "PROCESS_RECORDER_TOPIC"
 
 
 def chained_process_recorder(factory: InfrastructureFactory[Any]) -> ProcessRecorder:
     """The factory's process recorder, chain-keeping. PostgreSQL's is named by the settings
-    (``routing.episodes.pgrecorder``); SQLite's is chosen here unless a test named another."""
+    (``routing.persistence.pgrecorder``); SQLite's is chosen here unless a test named another."""
     module = type(factory).__module__
     if module == "eventsourcing.popo":
         return ChainedPOPOProcessRecorder()

@@ -14,21 +14,20 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from api.auth import Caller, check_region, forced_region, require
+from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import MAX_OFFSET, Day, KnownRegion, RegionSchema
+from api.period import OptionalPeriodText, PeriodText, parse_period
 from api.routes.positions import caught_up
-from api.routes.summaries import read_models
-from projections import care_guarantee_reading as q
+from projections import guarantee_reading as q
 from routing.access import Role
 from routing.episodes.vocabulary import Specialty
 from routing.guarantee import ClockKind
 from routing.guarantee.days import today
 from routing.guarantee.reference import guarantee_rules
-from routing.kernel.calendar import MONTH_PATTERN
 
 router = APIRouter(
     prefix="/care-guarantee",
@@ -44,14 +43,6 @@ Region = Annotated[
     KnownRegion,
     RegionSchema,
 ]
-MonthQ = Annotated[
-    str | None,
-    Query(pattern=MONTH_PATTERN, description="YYYY-MM: clocks that started then."),
-]
-FromQ = Annotated[
-    Day | None, Query(alias="from", description="First start day of the period (with `to`).")
-]
-ToQ = Annotated[Day | None, Query(description="Last start day of the period, inclusive.")]
 AsOf = Annotated[
     Day | None,
     Query(description="Day on which open clocks are judged (default: today in Sweden)."),
@@ -64,9 +55,6 @@ AT_RISK = (
     "Open, not past its deadline, and its booked time lies beyond the deadline or none is "
     "booked once the warning window has begun (HSL 9 kap. 2 §)."
 )
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
-"""Periods outside these are refused (422): no care guarantee existed before, and date
-arithmetic (the year before, the day after) must not overflow."""
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 STATUS = (
     "met: ended within the limit. breached: ended after the limit. overdue: still open on "
@@ -189,29 +177,13 @@ class GuaranteeEpisode(Envelope):
     clocks: list[GuaranteeClock]
 
 
-def _period(month: str | None, start: date | None, to: date | None) -> q.Period | None:
-    def bad(field: str, msg: str) -> RequestValidationError:
-        return RequestValidationError(
-            [{"loc": ("query", field), "msg": msg, "type": "value_error"}]
-        )
-
-    if month is not None:
-        if start or to:
-            raise bad("month", "give either month or from/to, not both")
-        if not str(EARLIEST.year) <= month[:4] <= str(LATEST.year):
-            raise bad("month", f"must lie between {EARLIEST.year} and {LATEST.year}")
-        first = date.fromisoformat(f"{month}-01")
-        return q.Period(first, (first + timedelta(days=32)).replace(day=1))
-    if (start is None) != (to is None):
-        raise bad("to" if to is None else "from", "from and to go together")
-    if start is None or to is None:
-        return None
-    if to < start:
-        raise bad("to", "must not be before from")
-    for name, day in (("from", start), ("to", to)):
-        if not EARLIEST <= day <= LATEST:
-            raise bad(name, f"must lie between {EARLIEST} and {LATEST}")
-    return q.Period(start, to + timedelta(days=1))
+def _period(text: str) -> q.Period:
+    """The start days ``period`` names (api/period.py), as the read model's [start, end);
+    a range given backwards is the empty [first, first)."""
+    days = parse_period(text)
+    if days.empty:
+        return q.Period(days.first, days.first)
+    return q.Period(days.first, days.last + timedelta(days=1))
 
 
 def _envelope(
@@ -231,30 +203,25 @@ def _envelope(
 
 @router.get("/summary", response_model=GuaranteeSummary, summary="Compliance of a region")
 def guarantee_summary(
-    request: Request, caller: Caller, region: Region, month: MonthQ = None,
-    start: FromQ = None, to: ToQ = None, specialty: Specialty | None = None,
-    age_band: AgeBandQ = None, as_of: AsOf = None,
+    request: Request, caller: Caller, region: Region, period: PeriodText,
+    specialty: Specialty | None = None, age_band: AgeBandQ = None, as_of: AsOf = None,
     breach_limit: Annotated[int, Query(ge=0, le=5000)] = 100,
 ) -> GuaranteeSummary:  # fmt: skip
     """Per clock kind (contact 0, assessment 3, specialist visit 90, treatment 90 days) for the
-    clocks that started in the period (a month, or from-to): met, breached (ended late, plus
-    overdue), overdue, open, at risk, excluded by reason, the share within the limit and within
+    clocks that started in the period (a month or a range of days): met, breached (ended late,
+    plus overdue), overdue, open, at risk, excluded by reason, the share within the limit and within
     an agreed specialty target; each follow-up target of the national agreements in force and
     whether the region meets it; and the first ``breach_limit`` breaches."""
     check_region(caller, region)
-    period = _period(month, start, to)
-    if period is None:
-        raise RequestValidationError(
-            [{"loc": ("query", "month"), "msg": "give month, or from and to", "type": "missing"}]
-        )
+    chosen = _period(period)
     day = as_of or today()
     spec = specialty.value if specialty else None
     filters = {"home_region": region, "specialty": spec, "age_band": age_band}
     with read_models(request).transaction() as cur:
-        clocks = q.summary(cur, filters, period, day)
-        targets = q.follow_up(cur, region, period, day, guarantee_rules())
-        _, listed = q.clock_list(cur, "breaches", filters, period, day, breach_limit, 0)
-    env = _envelope(request, region, period, day, specialty=spec, age_band=age_band)
+        clocks = q.summary(cur, filters, chosen, day)
+        targets = q.follow_up(cur, region, chosen, day, guarantee_rules())
+        _, listed = q.clock_list(cur, "breaches", filters, chosen, day, breach_limit, 0)
+    env = _envelope(request, region, chosen, day, specialty=spec, age_band=age_band)
     return GuaranteeSummary(
         **env, clocks=[GuaranteeClockSummary(**c) for c in clocks],
         follow_up=[FollowUpResult(**t) for t in targets],
@@ -287,8 +254,8 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 @router.get("/breaches", response_model=ClockList, summary="Clocks over their limit")
 def guarantee_breaches(
-    request: Request, caller: Caller, region: ListRegion = None, month: MonthQ = None,
-    start: FromQ = None, to: ToQ = None, clock: ClockKind | None = None,
+    request: Request, caller: Caller, region: ListRegion = None,
+    period: OptionalPeriodText = None, clock: ClockKind | None = None,
     specialty: Specialty | None = None, age_band: AgeBandQ = None, episode: UUID | None = None,
     as_of: AsOf = None, limit: Limit = 500, offset: Offset = 0,
 ) -> ClockList:  # fmt: skip
@@ -297,14 +264,14 @@ def guarantee_breaches(
     filters = {"clock": clock.value if clock else None, "episode_id": str(episode) if episode
                else None, "specialty": specialty.value if specialty else None,
                "age_band": age_band}  # fmt: skip
-    return _list("breaches", request, caller, region, _period(month, start, to), filters,
+    return _list("breaches", request, caller, region, _period(period) if period else None, filters,
                  as_of or today(), limit, offset)  # fmt: skip
 
 
 @router.get("/at-risk", response_model=ClockList, summary="Clocks likely to miss their limit")
 def guarantee_at_risk(
-    request: Request, caller: Caller, region: ListRegion = None, month: MonthQ = None,
-    start: FromQ = None, to: ToQ = None, clock: ClockKind | None = None,
+    request: Request, caller: Caller, region: ListRegion = None,
+    period: OptionalPeriodText = None, clock: ClockKind | None = None,
     specialty: Specialty | None = None, age_band: AgeBandQ = None, episode: UUID | None = None,
     as_of: AsOf = None, limit: Limit = 500, offset: Offset = 0,
 ) -> ClockList:  # fmt: skip
@@ -314,7 +281,7 @@ def guarantee_at_risk(
     filters = {"clock": clock.value if clock else None, "episode_id": str(episode) if episode
                else None, "specialty": specialty.value if specialty else None,
                "age_band": age_band}  # fmt: skip
-    return _list("at_risk", request, caller, region, _period(month, start, to), filters,
+    return _list("at_risk", request, caller, region, _period(period) if period else None, filters,
                  as_of or today(), limit, offset)  # fmt: skip
 
 
