@@ -8,19 +8,14 @@ moves the episode's counted contacts from the old home region to the new one.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from projections.base import Projection
 from projections.db import Cursor, write_rows
+from routing.kernel.calendar import swedish_month
 from routing.messaging.envelope import CloudEvent
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def month_of(moment: datetime) -> str:
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m")
+month_of = swedish_month
 
 
 class EpisodeSummary(Projection):

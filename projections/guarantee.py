@@ -24,7 +24,7 @@ from projections.base import Projection
 from projections.db import Cursor
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.guarantee import Clock, GuaranteePolicy, episode_clocks
-from routing.guarantee.days import swedish_date
+from routing.kernel.calendar import swedish_date
 from routing.messaging.envelope import CloudEvent
 
 RELEVANT = frozenset(

@@ -21,7 +21,6 @@ from projections.db import Cursor, write_rows
 from routing.config import Settings
 from routing.episodes import events as ev
 from routing.episodes.events import EVENT_TYPES, parse_event
-from routing.guarantee.days import swedish_date
 from routing.indicators import (
     EntryPath,
     Tallies,
@@ -29,6 +28,7 @@ from routing.indicators import (
     profession_group,
     three_day_assessments,
 )
+from routing.kernel.calendar import swedish_date
 from routing.liability.decision import LiabilityStatus
 from routing.liability.engine import decide
 from routing.liability.facts import EpisodeFacts

@@ -16,10 +16,18 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from projections.db import Cursor
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import (
+    CREDIT_LATE,
+    CREDIT_NOT_BILLABLE,
+    CREDIT_WRONG_HOME_REGION,
+    CREDIT_WRONG_PRICE,
+)  # fmt: skip
 from routing.liability.decision import LiabilityDecision, LiabilityStatus
-from routing.liability.rulebooks import swedish_date
 
-WRONG_HOME_REGION, WRONG_PRICE, NOT_BILLABLE, LATE = 1, 2, 9, 6
+WRONG_HOME_REGION, WRONG_PRICE, NOT_BILLABLE, LATE = (
+    CREDIT_WRONG_HOME_REGION, CREDIT_WRONG_PRICE, CREDIT_NOT_BILLABLE, CREDIT_LATE,
+)  # fmt: skip
 SIX_MONTHS_DAYS = 183
 
 COLUMNS = (

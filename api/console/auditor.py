@@ -23,6 +23,7 @@ from api.console.web import View, view
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import SimulationIn, learnt_out, view_out
+from routing.kernel.calendar import STOCKHOLM
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)
@@ -36,8 +37,8 @@ LOCAL = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?)?$"  # datetime-local, second
 def _moment(local: str | None) -> datetime:
     """A ``datetime-local`` form value, read as Swedish time; now when empty."""
     if not local:
-        return datetime.now(i18n.STOCKHOLM).replace(microsecond=0)
-    return datetime.fromisoformat(local).replace(tzinfo=i18n.STOCKHOLM)
+        return datetime.now(STOCKHOLM).replace(microsecond=0)
+    return datetime.fromisoformat(local).replace(tzinfo=STOCKHOLM)
 
 
 def _field(moment: datetime) -> str:
@@ -58,9 +59,9 @@ async def episode(
     timeline, error = None, None
     try:  # the pattern lets 2025-13-40T25:00 through; the calendar does not
         moment = _moment(at)
-        until = _moment(until_) if until_ else datetime.now(i18n.STOCKHOLM)
+        until = _moment(until_) if until_ else datetime.now(STOCKHOLM)
     except ValueError:
-        moment = until = datetime.now(i18n.STOCKHOLM).replace(microsecond=0)
+        moment = until = datetime.now(STOCKHOLM).replace(microsecond=0)
         error = v.t("no_such_time")
     if error is None and until < moment:
         error = v.t("until_before_at")

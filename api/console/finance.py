@@ -25,6 +25,7 @@ from api.routes import indicators
 from projections import liability_queries as q
 from routing.access import Role
 from routing.episodes.service import EventRejected
+from routing.kernel.calendar import MONTH_PATTERN, STOCKHOLM
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityStatus
@@ -33,13 +34,13 @@ from routing.reference.regions import load_regions
 router = APIRouter(include_in_schema=False)
 READERS = (Role.finance, Role.auditor)
 PAGE = 50
-MonthQ = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+MonthQ = Annotated[str | None, Query(pattern=MONTH_PATTERN)]
 RegionQ = Annotated[str | None, Query(pattern=r"^\d{2}$")]
 
 
 def default_month() -> str:
     """Last month in Sweden: the one finance works on."""
-    today = datetime.now(i18n.STOCKHOLM).date()
+    today = datetime.now(STOCKHOLM).date()
     return i18n.previous_months(f"{today.year:04d}-{today.month:02d}", 2)[0]
 
 

@@ -10,11 +10,10 @@ mellanslag", and what CLDR gives for Swedish in recent versions), minus is U+221
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from routing.kernel.calendar import STOCKHOLM
 from routing.reference.regions import UnknownRegion, load_regions
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 LANGS = ("sv", "en")
 NNBSP, MINUS, DASH = "\u202f", "\u2212", "\u2013"
 

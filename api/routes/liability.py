@@ -23,6 +23,7 @@ from api.routes.positions import caught_up
 from projections import liability_queries as q
 from routing.access import Role, readable_regions
 from routing.identity.screen import TEXT_PATTERN
+from routing.kernel.calendar import MONTH_PATTERN
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityDecision
@@ -38,7 +39,7 @@ router = APIRouter(
 Region = Annotated[
     str, Query(pattern=r"^\d{2}$", description="Län code, e.g. 14"), KnownRegion, RegionSchema
 ]
-Month = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 

@@ -21,6 +21,7 @@ from api.routes.positions import caught_up
 from projections import necessity as q
 from routing.access import Role
 from routing.episodes.vocabulary import HSA_PATTERN
+from routing.kernel.calendar import MONTH_PATTERN
 from routing.necessity import NecessityClassification, shares
 
 router = APIRouter(
@@ -37,9 +38,7 @@ Region = Annotated[
     KnownRegion,
     RegionSchema,
 ]
-Month = Annotated[
-    str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Swedish time")
-]
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, Swedish time")]
 Unit = Annotated[
     str | None,
     Query(pattern=HSA_PATTERN, description="HSA-id of the care unit"),

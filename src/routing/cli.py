@@ -1,3 +1,4 @@
+# Over 300 lines because it is the one typer app every command registers on.
 """The ``routing`` command line: run the stack, load demo data, publish schemas.
 
 Each command imports the heavy parts it runs (the API, the projections, the broker) inside

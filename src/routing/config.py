@@ -17,6 +17,7 @@ from pydantic import Field, PostgresDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from routing.guarantee.model import GuaranteePolicy
+from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE
 from routing.liability.rulebooks import RulebookPolicy
 
 
@@ -99,7 +100,8 @@ class Settings(BaseSettings):
         "not confirmed enacted.",
     )
     ds_2023_27_effective: date = Field(
-        date(2025, 10, 1), description="Contacts starting on or after this date (Swedish time)."
+        DS_2023_27_PROPOSED_IN_FORCE,
+        description="Contacts starting on or after this date (Swedish time).",
     )
     guarantee_answer_rule_from: date | None = Field(
         None,

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes import guarantee
 from routing.config import Settings
-from routing.guarantee.days import STOCKHOLM
+from routing.kernel.calendar import STOCKHOLM
 from tests import support as s
 from tests.auth_support import all_roles
 from tests.guarantee_support import GuaranteeHarness

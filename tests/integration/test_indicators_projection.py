@@ -36,7 +36,7 @@ from projections.indicators import build
 from projections.replay import open_scratch, replay
 from routing.access import Role
 from routing.config import Settings
-from routing.guarantee.days import STOCKHOLM
+from routing.kernel.calendar import STOCKHOLM
 from tests import kafka_support as ks
 from tests import support as s
 from tests.auth_support import all_roles, bearer

@@ -15,7 +15,8 @@ from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import answer_json
 from routing.decisions.template import EPISODE, REQUEST
 from routing.episodes.vocabulary import CareLevel, ContactMode, Profession, Urgency
-from routing.liability.rulebooks import STOCKHOLM, RulebookPolicy, swedish_date
+from routing.kernel.calendar import STOCKHOLM, swedish_date
+from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
 

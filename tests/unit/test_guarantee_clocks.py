@@ -13,7 +13,8 @@ import pytest
 
 from routing.episodes.events import parse_event
 from routing.guarantee import Clock, ClockStatus, Exclusion, episode_clocks
-from routing.guarantee.days import STOCKHOLM, days_between, swedish_date
+from routing.guarantee.days import days_between
+from routing.kernel.calendar import STOCKHOLM, swedish_date
 from tests import support as s
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)  # a Monday, listing rule in force

@@ -14,8 +14,8 @@ import pytest
 
 from routing.episodes.events import parse_event
 from routing.guarantee import Clock, ClockStatus, Exclusion, GuaranteePolicy, episode_clocks
-from routing.guarantee.days import STOCKHOLM
 from routing.guarantee.reference import GuaranteeDataError, GuaranteeRules, parse_rules
+from routing.kernel.calendar import STOCKHOLM
 from tests import support as s
 
 T = datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)  # referral day = day 0; day 90 = 2026-05-31

@@ -1,3 +1,4 @@
+# Over 300 lines because the four audit commands share options, keys and output.
 """``routing replay | verify | history | simulate``: the auditor's command line.
 
 Registered on the main ``routing`` app by ``register``; kept here so the audit commands live
@@ -243,15 +244,9 @@ def history_cmd(
                 ),
             )
         elif occurred_by is not None:
-            body = view_out(
-                episode,
-                audit.episode_occurred_by(
-                    service,
-                    episode,
-                    _aware(occurred_by, "--occurred-by"),
-                    settings.rulebook_policy(),
-                ),
-            )
+            moment = _aware(occurred_by, "--occurred-by")
+            view = audit.episode_occurred_by(service, episode, moment, settings.rulebook_policy())
+            body = view_out(episode, view)
         else:
             if learnt_since is None or learnt_until is None:
                 console.print("[red]--learnt-since and --learnt-until go together[/]")

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from routing.episodes.events import EpisodeEvent
+from routing.kernel.calendar import swedish_date
 from routing.liability.decision import LiabilityDecision, LiabilityStatus
 from routing.liability.engine import decide
 from routing.liability.facts import EpisodeFacts
-from routing.liability.rulebooks import RulebookPolicy, swedish_date
+from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 

@@ -25,19 +25,17 @@ from routing.episodes.vocabulary import (
     ContactMode,
     Urgency,
 )
-from routing.liability.decision import TraceStep
-from routing.liability.engine import SRC_DS, assessment_problem, decide
+from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
+from routing.liability.decision import LiabilityDecision
+from routing.liability.engine import assessment_problem, decide
 from routing.liability.facts import AssessmentFact, ContactFacts
-from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
+from routing.liability.rulebooks import RulebookId, RulebookPolicy
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 from routing.reference.tariffs import NoFeeSchedule
 
-SRC_PRINCIPLES = "Socialstyrelsens övergripande principer för digitala vårdkontakter"
-SRC_SOCIALSTYRELSEN = "Socialstyrelsen remissvar Ds 2023:27"
-SRC_C1 = "docs/domain.md C1"
-SRC_R1 = "docs/domain.md R1; Socialstyrelsens termbank"
-SRC_STOCKHOLM = "Stockholms stad PM KS 2023/977"
 PREVIEW_MINUTES = 15  # the imagined contact's length: its end's date can matter to the bill
 ALL_DISTANCE = [ContactMode.video, ContactMode.phone, ContactMode.chat, ContactMode.async_message]
 
@@ -46,90 +44,44 @@ def advise(
     q: RoutingQuestion, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions
 ) -> RoutingAnswer:
     trace: list[TraceStep] = []
-
-    def note(rule: str, finding: str, source: str) -> None:
-        trace.append(TraceStep(rule=rule, finding=finding, source=source))
-
     rulebook = policy.for_contact(q.planned_start)
     on = swedish_date(q.planned_start)
-    note("C1", f"contact would start {on.isoformat()}: rulebook {rulebook.value}", SRC_C1)
+    trace.append(rr.C1.step(f"contact would start {on.isoformat()}: rulebook {rulebook.value}"))
     home = q.home_region.county
     care = q.care_region or home
-
     emergency = q.triage is not None and q.triage.urgency is Urgency.emergency
-    failed = list(q.assessment.failed_principles) if q.assessment else []
-    physical_required = emergency or q.care_level is CareLevel.inpatient or bool(failed)
-    if emergency:
-        note("R4", "triage says emergency: send to emergency care, no distance contact",
-             SRC_SOCIALSTYRELSEN)  # fmt: skip
-    elif q.care_level is CareLevel.inpatient:
-        note("R1", "inpatient care: a distance contact is outpatient care only", SRC_R1)
-    elif failed:
-        note("R5", "physical care is required: failed " + ", ".join(p.value for p in failed),
-             SRC_PRINCIPLES)  # fmt: skip
-    elif q.assessment is not None:
-        note("R5", "all four principles hold: a distance contact can be offered", SRC_PRINCIPLES)
-
+    physical_required = _r1_r5_physical(q, emergency, trace)
     modes = [] if physical_required else _modes(q)
-    if not q.can_use_digital_tools and not physical_required:
-        note("R6", "the patient cannot use digital tools: offer telephone", SRC_SOCIALSTYRELSEN)
-    duty = "none" if physical_required else (
-        "ds-2023-27" if rulebook is RulebookId.ds_2023_27 else "regional-practice"
-    )  # fmt: skip
-    if duty == "ds-2023-27":
-        note("R4", "the region shall offer a distance contact unless physical care is judged "
-             "necessary", SRC_DS)  # fmt: skip
-    elif duty == "regional-practice":
-        note("R4", "before the proposal's date the offer is regional practice, not a duty",
-             "docs/domain.md §4.2")  # fmt: skip
-    if q.patient_prefers_physical and not physical_required:
-        note("R6", "the patient may still choose a physical visit: permitted, not 'necessary'",
-             f"{SRC_SOCIALSTYRELSEN}; {SRC_STOCKHOLM}")  # fmt: skip
-
+    duty = _r4_r6_offer(q, rulebook, physical_required, trace)
     distance = q.requested_mode.is_distance and not physical_required
-    out_of_region = care != home
-    entry_points = _entry_points(catalogue, home, on, q.care_level)
-    own_first = distance and out_of_region
+    own_first = distance and care != home
     if own_first:
-        note("R7", f"the patient's own region ({home}) should be the first digital door",
-             SRC_STOCKHOLM)  # fmt: skip
-
-    needs_assessment = distance and out_of_region and rulebook is RulebookId.ds_2023_27
+        trace.append(rr.R7.step(f"the patient's own region ({home}) should be the first "
+                                "digital door"))  # fmt: skip
+    needs_assessment = own_first and rulebook is RulebookId.ds_2023_27
     facts = _facts(q, care)
-    adequate: bool | None = None
-    if needs_assessment:
-        problems = [assessment_problem(a, facts, catalogue) for a in facts.assessments]
-        adequate = any(p is None for p in problems)
-        why = next((p for p in problems if p), "no assessment recorded")
-        note("R9", "the home region pays only after an adequate assessment by the care region's "
-             "criteria: " + ("present" if adequate else why),
-             SRC_DS)  # fmt: skip
-
-    preview = None
+    adequate = _r9_adequate(facts, catalogue, trace) if needs_assessment else None
+    preview: LiabilityDecision | None = None
     priced: list[ModePrice] = []
     if not emergency:
-        try:
-            preview = decide(facts, policy, catalogue, regions)
-            priced = [_priced(replace(facts, mode=m), policy, catalogue, regions) for m in modes]
-        except NoFeeSchedule as exc:  # a date before (or after) every schedule: no preview
-            note("R13", f"no liability preview: {exc}", "docs/domain.md R15 (dated fee schedules)")
-    advice = "seek_emergency_care" if emergency else (
-        "physical_visit" if physical_required else "offer_distance"
-    )  # fmt: skip
+        preview, priced = _preview(facts, modes, (policy, catalogue, regions), trace)
     return RoutingAnswer(
         request_id=q.request_id,
         rulebook=rulebook.value,
         reference_version=catalogue.version,
-        advice=advice,
+        advice="seek_emergency_care" if emergency else (
+            "physical_visit" if physical_required else "offer_distance"
+        ),
         distance_offer=DistanceOffer(
             must_offer=duty == "ds-2023-27",
             duty=duty,
             modes=modes,
             physical_required=physical_required,
-            failed_principles=failed,
+            failed_principles=list(q.assessment.failed_principles) if q.assessment else [],
         ),
         own_region_first=OwnRegionFirst(
-            applies=own_first, home_region=home, entry_points=entry_points
+            applies=own_first, home_region=home,
+            entry_points=_entry_points(catalogue, home, on, q.care_level),
         ),
         assessment_needed_for_home_region_to_pay=needs_assessment,
         assessment_adequate=adequate,
@@ -137,7 +89,74 @@ def advise(
         expected_patient_fee=preview.patient_fee if preview else None,
         offered_modes_priced=priced,
         trace=trace,
-    )
+    )  # fmt: skip
+
+
+def _r1_r5_physical(q: RoutingQuestion, emergency: bool, trace: list[TraceStep]) -> bool:
+    """Whether physical care is required: an emergency (R4), inpatient care (R1: a distance
+    contact is outpatient care) or a failed principle (R5)."""
+    failed = list(q.assessment.failed_principles) if q.assessment else []
+    if emergency:
+        trace.append(rr.R4.step("triage says emergency: send to emergency care, no distance "
+                                "contact", rr.SOCIALSTYRELSEN))  # fmt: skip
+    elif q.care_level is CareLevel.inpatient:
+        trace.append(rr.R1.step("inpatient care: a distance contact is outpatient care only"))
+    elif failed:
+        trace.append(rr.R5.step("physical care is required: failed "
+                                + ", ".join(p.value for p in failed)))  # fmt: skip
+    elif q.assessment is not None:
+        trace.append(rr.R5.step("all four principles hold: a distance contact can be offered"))
+    return emergency or q.care_level is CareLevel.inpatient or bool(failed)
+
+
+def _r4_r6_offer(
+    q: RoutingQuestion, rulebook: RulebookId, physical_required: bool, trace: list[TraceStep]
+) -> str:
+    """The offer duty (R4: the proposal's from its date, regional practice before) and the
+    patient's side of it (R6: telephone for those who cannot use digital tools, and the
+    freedom to choose a physical visit)."""
+    if not q.can_use_digital_tools and not physical_required:
+        trace.append(rr.R6.step("the patient cannot use digital tools: offer telephone",
+                                rr.SOCIALSTYRELSEN))  # fmt: skip
+    duty = "none" if physical_required else (
+        "ds-2023-27" if rulebook is RulebookId.ds_2023_27 else "regional-practice"
+    )  # fmt: skip
+    if duty == "ds-2023-27":
+        trace.append(rr.R4.step("the region shall offer a distance contact unless physical care "
+                                "is judged necessary", rr.DS))  # fmt: skip
+    elif duty == "regional-practice":
+        trace.append(rr.R4.step("before the proposal's date the offer is regional practice, not "
+                                "a duty", rr.OFFER_REGIONAL))  # fmt: skip
+    if q.patient_prefers_physical and not physical_required:
+        trace.append(rr.R6.step("the patient may still choose a physical visit: permitted, not "
+                                "'necessary'", rr.PATIENT_CHOICE))  # fmt: skip
+    return duty
+
+
+def _r9_adequate(facts: ContactFacts, catalogue: Catalogue, trace: list[TraceStep]) -> bool:
+    """R9: under the proposal the home region pays for an out-of-region distance contact only
+    after an adequate assessment by the care region's criteria (C4)."""
+    problems = [assessment_problem(a, facts, catalogue) for a in facts.assessments]
+    adequate = any(p is None for p in problems)
+    why = next((p for p in problems if p), "no assessment recorded")
+    trace.append(rr.R9.step("the home region pays only after an adequate assessment by the care "
+                            "region's criteria: " + ("present" if adequate else why)))  # fmt: skip
+    return adequate
+
+
+def _preview(
+    facts: ContactFacts, modes: list[ContactMode],
+    rules: tuple[RulebookPolicy, Catalogue, Regions], trace: list[TraceStep],
+) -> tuple[LiabilityDecision | None, list[ModePrice]]:  # fmt: skip
+    """R8-R14 through the engine's own ``decide``: the bill of the contact asked for and of each
+    mode offered; none for a date no fee schedule covers (R15)."""
+    preview = None
+    try:
+        preview = decide(facts, *rules)
+        return preview, [_priced(replace(facts, mode=m), *rules) for m in modes]
+    except NoFeeSchedule as exc:  # a date before (or after) every schedule: no preview
+        trace.append(rr.R13.step(f"no liability preview: {exc}", rr.FEES_DATED))
+        return preview, []
 
 
 @lru_cache(maxsize=4096)

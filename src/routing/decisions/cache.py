@@ -22,7 +22,8 @@ from routing.decisions.advise import PREVIEW_MINUTES, advise
 from routing.decisions.question import RoutingQuestion
 from routing.decisions.record import answer_json
 from routing.decisions.template import EPISODE, REQUEST, AnswerTemplate
-from routing.liability.rulebooks import RulebookPolicy, swedish_date
+from routing.kernel.calendar import swedish_date
+from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 

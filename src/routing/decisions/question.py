@@ -22,7 +22,8 @@ from routing.episodes.vocabulary import (
     assessment_rules,
 )
 from routing.identity.screen import TEXT_PATTERN, refuse_raw, unparsed_uuids
-from routing.liability.decision import LiabilityDecision, TraceStep
+from routing.kernel.rules import TraceStep
+from routing.liability.decision import LiabilityDecision
 
 
 class TriageFacts(BaseModel):

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from routing.demo.providers import URGENCIES, VISIT_PROFESSIONS
+from routing.kernel.calendar import STOCKHOLM
 from routing.reference.catalogue import load_catalogue
 
 if TYPE_CHECKING:
     from routing.demo.generator import EpisodeGenerator
 
-TZ = ZoneInfo("Europe/Stockholm")
+TZ = STOCKHOLM  # the demo writes local times as a front-end in Sweden would
 Event = dict[str, Any]
 
 _PRINCIPLES = ("physical_meeting_required", "service_unsuited_to_patient",

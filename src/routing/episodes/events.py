@@ -1,3 +1,4 @@
+# Over 300 lines because the event catalogue is one closed union, read whole.
 """The event catalogue of a care episode: what front-ends post and what the store keeps.
 
 Each event is a past-tense fact. The same models validate HTTP bodies, inbound Kafka messages

@@ -1,3 +1,4 @@
+# Over 300 lines because recording a batch is one unit of consistency.
 """The care-episode application: records facts idempotently and answers what an episode holds.
 
 Synchronous by design (the eventsourcing library is): the API calls it from FastAPI's
@@ -10,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -203,78 +204,65 @@ class CareEpisodes(Application[UUID]):
         *,
         fresh: bool,
     ) -> list[Recorded]:
-        episodes: dict[UUID, CareEpisode | None] = {}
-        new_receipts: list[Aggregate.Created] = []
-        in_batch: dict[UUID, tuple[str, int]] = {}
-        pending: list[tuple[int, EpisodeEvent, str] | Recorded] = []
-        new = self._new_episodes({e.episode_id for e in events})
-
+        batch = _Batch(new=self._new_episodes({e.episode_id for e in events}))
         for i, e in enumerate(events):
-            fact = e.model_dump(mode="json")
-            fp = fingerprint(fact)
-            if e.event_id in in_batch:
-                first_fp, first_i = in_batch[e.event_id]
-                if first_fp != fp:
-                    raise IdempotencyConflict(
-                        i,
-                        "event_id_reused",
-                        f"event {e.event_id} appears twice with different "
-                        f"bodies (items {first_i} and {i})",
-                        field="event_id",
-                    )
-                pending.append(pending[first_i])
-                continue
-            in_batch[e.event_id] = (fp, i)
-
-            if e.episode_id not in episodes:
-                episodes[e.episode_id] = (
-                    None if e.episode_id in new else self._load(e.episode_id, fresh=fresh)
-                )
-            episode = episodes[e.episode_id]
-            if principals is not None and (principal := principals[i]) is not None:
-                try:
-                    check_recording(principal, e, None if episode is None else episode.state)
-                except Forbidden as refused:
-                    raise EventForbidden(i, "forbidden", refused.message, refused.field) from None
-
-            earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts=fresh)
-            if earlier is not None:
-                pending.append(
-                    Recorded(e.event_id, e.episode_id, earlier.version, earlier.recorded_at, True)
-                )
-                continue
-            try:
-                if episode is None:
-                    episode = episodes[e.episode_id] = CareEpisode.open(e, fact, fp)
-                else:
-                    episode.record(e, fact, fp)
-            except RuleBroken as broken:
-                raise EventRejected(i, broken.rule, broken.message) from None
-            new_receipts.append(EventReceipt.claim(e.event_id, e.episode_id, fp))
-            pending.append((i, e, fp))
-
-        if new_receipts:
-            position = self._save(
-                tracking, [ep for ep in episodes.values() if ep is not None], new_receipts
-            )
+            principal = None if principals is None else principals[i]
+            self._accept(batch, i, e, principal, fresh=fresh)
+        if batch.new_receipts:
+            episodes = [ep for ep in batch.episodes.values() if ep is not None]
+            position = self._save(tracking, episodes, batch.new_receipts)
         else:
             if tracking is not None:
                 self.recorder.insert_tracking(tracking)
             position = self.event_count()
+        return batch.results(position)
 
-        results: list[Recorded] = []
-        for item in pending:
-            if isinstance(item, Recorded):
-                results.append(replace(item, position=position))
-                continue
-            _, e, _ = item
-            episode = episodes[e.episode_id]
-            assert episode is not None
-            r = episode.receipts[str(e.event_id)]
-            results.append(
-                Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False, position)
+    def _accept(
+        self, b: _Batch, i: int, e: EpisodeEvent, principal: Principal | None, *, fresh: bool
+    ) -> None:
+        """Item ``i`` of a batch: a repeat (in the batch, or of a fact already recorded) is
+        answered as before; otherwise the principal may record it and the journey accepts it
+        (RuleBroken: 409), or the whole batch is refused."""
+        fact = e.model_dump(mode="json")
+        fp = fingerprint(fact)
+        if e.event_id in b.in_batch:
+            first_fp, first_i = b.in_batch[e.event_id]
+            if first_fp != fp:
+                raise IdempotencyConflict(
+                    i,
+                    "event_id_reused",
+                    f"event {e.event_id} appears twice with different "
+                    f"bodies (items {first_i} and {i})",
+                    field="event_id",
+                )
+            b.pending.append(b.pending[first_i])
+            return
+        b.in_batch[e.event_id] = (fp, i)
+        if e.episode_id not in b.episodes:
+            b.episodes[e.episode_id] = (
+                None if e.episode_id in b.new else self._load(e.episode_id, fresh=fresh)
             )
-        return results
+        episode = b.episodes[e.episode_id]
+        if principal is not None:
+            try:
+                check_recording(principal, e, None if episode is None else episode.state)
+            except Forbidden as refused:
+                raise EventForbidden(i, "forbidden", refused.message, refused.field) from None
+        earlier = self._earlier_receipt(e, fp, episode, i, consult_receipts=fresh)
+        if earlier is not None:
+            b.pending.append(
+                Recorded(e.event_id, e.episode_id, earlier.version, earlier.recorded_at, True)
+            )
+            return
+        try:
+            if episode is None:
+                b.episodes[e.episode_id] = CareEpisode.open(e, fact, fp)
+            else:
+                episode.record(e, fact, fp)
+        except RuleBroken as broken:
+            raise EventRejected(i, broken.rule, broken.message) from None
+        b.new_receipts.append(EventReceipt.claim(e.event_id, e.episode_id, fp))
+        b.pending.append((i, e, fp))
 
     def _save(
         self,
@@ -443,3 +431,31 @@ class CareEpisodes(Application[UUID]):
     def ping(self) -> None:
         """Touches the store; raises if it cannot be reached."""
         self.recorder.max_notification_id()
+
+
+@dataclass
+class _Batch:
+    """What recording one batch has gathered so far: the episodes it touches (None: new, not
+    opened yet), the receipts it claims, and each item's answer or pending fact."""
+
+    new: set[UUID]
+    episodes: dict[UUID, CareEpisode | None] = field(default_factory=dict)
+    new_receipts: list[Aggregate.Created] = field(default_factory=list)
+    in_batch: dict[UUID, tuple[str, int]] = field(default_factory=dict)
+    pending: list[tuple[int, EpisodeEvent, str] | Recorded] = field(default_factory=list)
+
+    def results(self, position: int) -> list[Recorded]:
+        """Each item's answer, at the store position the batch reached."""
+        results: list[Recorded] = []
+        for item in self.pending:
+            if isinstance(item, Recorded):
+                results.append(replace(item, position=position))
+                continue
+            _, e, _ = item
+            episode = self.episodes[e.episode_id]
+            assert episode is not None
+            r = episode.receipts[str(e.event_id)]
+            results.append(
+                Recorded(e.event_id, e.episode_id, r.version, r.recorded_at, False, position)
+            )
+        return results

@@ -1,3 +1,4 @@
+# Over 300 lines because it is docs/domain.md §3's glossary, one enum per term.
 """The care-episode vocabulary (domain.md §3), shared by events, rules and projections.
 
 Values are snake_case English so that JSON stays readable for front-end developers; the Swedish

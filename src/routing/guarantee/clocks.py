@@ -33,17 +33,14 @@ from routing.guarantee.days import (
     ClockStatus,
     Exclusion,
     ExclusionRecord,
-    TraceStep,
-    swedish_date,
 )
 from routing.guarantee.facts import Contact, GuaranteeFacts, Step
 from routing.guarantee.model import Clock, GuaranteePolicy
 from routing.guarantee.ninety import ninety_day_clocks
 from routing.guarantee.reference import GuaranteeRules, guarantee_rules
-
-SRC_HSL_1 = "HSL (2017:30) 9 kap. 1 §; 8 kap. 3 §"
-SRC_HSF_1 = "HSF (2017:80) 6 kap. 1 §"
-SRC_R16 = "docs/domain.md R16"
+from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
 
 
 def episode_clocks(
@@ -75,21 +72,18 @@ def _primary_clocks(e: GuaranteeFacts, c: Contact, rules: GuaranteeRules) -> lis
     if need is None:
         return out  # no judgement that an assessment is needed later: no 3-day clock
     assessed = e.assessments()
-    trace = [*trace, TraceStep(
-        "HSF 6 kap. 1 § 2",
+    trace = [*trace, rr.HSF_6_1_2.step(
         f"{need.judged_by.value} judged on {swedish_date(need.occurred_at).isoformat()} that a "
         "medical assessment is needed and could not be made at the first contact",
-        f"{SRC_HSF_1} 2",
     )]  # fmt: skip
     if any(a.at <= need.occurred_at for a in assessed if a.at >= c.requested_at):
         return out  # the assessment was made at the first contact: no 3-day clock at all
     if scope is None and swedish_date(c.requested_at) < ASSESSMENT_IN_FORCE:
         scope = Exclusion.not_in_force
-        trace.append(TraceStep("SFS 2018:553", "the 3-day assessment applies from 2019-01-01",
-                               f"{SRC_HSF_1} 2"))  # fmt: skip
-    trace.append(TraceStep(
-        "R3", "an assessment is qualified care by licensed staff (doctor or other licensed "
-        "professional, any mode); distance advice is not an assessment", SRC_R16,
+        trace.append(rr.SFS_2018_553.step("the 3-day assessment applies from 2019-01-01"))
+    trace.append(rr.R3.step(
+        "an assessment is qualified care by licensed staff (doctor or other licensed "
+        "professional, any mode); distance advice is not an assessment", rr.domain("R16"),
     ))  # fmt: skip
     out.append(
         run(ClockKind.assessment, subject, e, c.requested_at, scope,
@@ -103,24 +97,26 @@ def _primary_scope(
 ) -> tuple[Exclusion | None, list[TraceStep]]:
     """Whether steps 1-2 of the guarantee cover this request at all."""
     if c.cancelled is not None and c.cancelled[1] is CancellationReason.recorded_in_error:
-        return Exclusion.recorded_in_error, [
-            TraceStep("C2", "the request was recorded in error", "docs/domain.md C2")
-        ]
+        return Exclusion.recorded_in_error, [rr.C2.step("the request was recorded in error")]
     agreement = rules.agreement(e.home, c.care_region, swedish_date(c.requested_at))
     if c.care_region != e.home and agreement is not None:
-        return None, [TraceStep("agreement", f"region {e.home}'s guarantee covers care in "
-                                f"{c.care_region} by agreement", agreement.source)]  # fmt: skip
+        return None, [
+            rr.AGREEMENT.step(
+                f"region {e.home}'s guarantee covers care in {c.care_region} by agreement",
+                agreement.source,
+            )
+        ]
     if c.care_region != e.home:
-        return Exclusion.other_region_choice, [TraceStep(
-            "HSL 9 kap. 1 §", f"care region {c.care_region} is not the home region {e.home}: "
-            "a patient who chose care in another region is not covered there", SRC_HSL_1,
+        return Exclusion.other_region_choice, [rr.HSL_9_1.step(
+            f"care region {c.care_region} is not the home region {e.home}: "
+            "a patient who chose care in another region is not covered there",
         )]  # fmt: skip
-    trace = [TraceStep("HSL 9 kap. 1 §", f"home region {e.home}'s guarantee", SRC_HSL_1)]
+    trace = [rr.HSL_9_1.step(f"home region {e.home}'s guarantee")]
     listing = swedish_date(c.requested_at) >= LISTING_RULE_IN_FORCE
     if listing and (c.listed_unit is None or c.listed_unit != c.unit):
         reason = Exclusion.listing_unknown if c.listed_unit is None else Exclusion.not_listed_here
-        trace.append(TraceStep("R16", f"from 2022-07-01 steps 1-2 apply where the patient "
-                               f"is listed: {reason.value}", SRC_R16))  # fmt: skip
+        trace.append(rr.R16.step(f"from 2022-07-01 steps 1-2 apply where the patient "
+                                 f"is listed: {reason.value}"))  # fmt: skip
         return reason, trace
     return None, trace
 
@@ -133,16 +129,16 @@ def run(
     builds its clock once (``dataclasses.replace`` would cost more than the rules here)."""
     day0 = swedish_date(start)
     limit, source, regional = rules.limit(kind, e.home, day0)
-    trace = [*trace, TraceStep(
-        "limit", f"{limit} days" + (" (the region's own, shorter)" if regional else ""), source
-    ), TraceStep("day count", DAY_COUNT, SRC_R16)]  # fmt: skip
+    trace = [*trace, rr.LIMIT.step(
+        f"{limit} days" + (" (the region's own, shorter)" if regional else ""), source
+    ), rr.DAY_COUNT.step(DAY_COUNT)]  # fmt: skip
     if scope is not None:
         record = ExclusionRecord(scope, day0, trace[-3].finding)
         return Clock(kind, subject, e.home, start, ClockStatus.excluded, reason=scope,
                      limit=limit, exclusions=(record,), trace=tuple(trace))  # fmt: skip
     candidates = [s for s in steps if s.at >= start]
     if not candidates:
-        trace.append(TraceStep("open", "no end recorded yet", SRC_R16))
+        trace.append(rr.OPEN.step("no end recorded yet"))
         return Clock(kind, subject, e.home, start, ClockStatus.open, limit=limit,
                      trace=tuple(trace))  # fmt: skip
     # Earliest first; at the same instant an end wins over an exclusion.
@@ -155,14 +151,14 @@ def run(
     exclusions: tuple[ExclusionRecord, ...] = ()
     if step.reason is None:
         status = ClockStatus.met if within else ClockStatus.breached
-        trace.append(TraceStep(status.value, f"{verdict}: {'within' if within else 'after'} "
-                               "the limit", source))  # fmt: skip
+        trace.append((rr.MET if within else rr.BREACHED).step(
+            f"{verdict}: {'within' if within else 'after'} the limit", source))  # fmt: skip
     elif within:
         status, reason = ClockStatus.excluded, step.reason
         exclusions = (ExclusionRecord(step.reason, day, step.basis),)
-        trace.append(TraceStep("excluded", f"{verdict}: {step.reason.value}", SRC_R16))
+        trace.append(rr.EXCLUDED.step(f"{verdict}: {step.reason.value}", rr.domain("R16")))
     else:
         status, basis = ClockStatus.breached, f"{step.basis} after the limit"
-        trace.append(TraceStep("breached", f"{verdict}: after the limit", source))
+        trace.append(rr.BREACHED.step(f"{verdict}: after the limit", source))
     return Clock(kind, subject, e.home, start, status, end_at=step.at, days=days, reason=reason,
                  basis=basis, limit=limit, exclusions=exclusions, trace=tuple(trace))  # fmt: skip

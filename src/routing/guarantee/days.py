@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from routing.kernel.calendar import STOCKHOLM, swedish_date, swedish_month
 
 ASSESSMENT_IN_FORCE = date(2019, 1, 1)
 """The 3-day medical assessment by licensed staff replaced the 7-day doctor visit (SFS 2018:553)."""
@@ -84,13 +83,6 @@ class Exclusion(StrEnum):
     """The contact the clock hangs on never existed."""
 
 
-def swedish_date(moment: datetime) -> date:
-    """The calendar date in Sweden of an aware instant."""
-    if moment.tzinfo is None:
-        raise ValueError("a naive datetime has no Swedish date; give a timezone")
-    return moment.astimezone(STOCKHOLM).date()
-
-
 def days_between(start: datetime, end: datetime) -> int:
     """Swedish calendar days from ``start`` to ``end`` (0: the same Swedish day)."""
     return (swedish_date(end) - swedish_date(start)).days
@@ -112,22 +104,12 @@ def overdue(start: datetime, kind: ClockKind, as_of: date) -> bool:
 
 def month_of(moment: datetime) -> str:
     """The clock's month: the Swedish month in which it started (YYYY-MM)."""
-    return swedish_date(moment).strftime("%Y-%m")
+    return swedish_month(moment)
 
 
 def today() -> date:
     """Today's date in Sweden (readers only: the read model itself never asks the wall clock)."""
     return datetime.now(STOCKHOLM).date()
-
-
-@dataclass(frozen=True)
-class TraceStep:
-    """One rule applied to a clock: which rule, what it found, and its source (a public source
-    by name, or the project's own choice in docs/domain.md)."""
-
-    rule: str
-    finding: str
-    source: str
 
 
 @dataclass(frozen=True)

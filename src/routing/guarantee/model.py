@@ -15,10 +15,10 @@ from routing.guarantee.days import (
     ClockStatus,
     Exclusion,
     ExclusionRecord,
-    TraceStep,
     month_of,
-    swedish_date,
 )
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
 
 
 @dataclass(frozen=True)

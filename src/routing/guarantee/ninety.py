@@ -22,25 +22,19 @@ from routing.episodes.events import MedicallyCausedWait
 from routing.episodes.vocabulary import CareLevel
 from routing.guarantee.days import (
     DAY_COUNT,
-    STOCKHOLM,
     ClockKind,
     ClockStatus,
     Exclusion,
     ExclusionRecord,
-    TraceStep,
     days_between,
-    swedish_date,
 )
 from routing.guarantee.facts import GuaranteeFacts, Step, SubjectFacts
 from routing.guarantee.model import Clock, GuaranteePolicy
 from routing.guarantee.reference import GuaranteeRules
 from routing.guarantee.timing import deadline_pause, early_warning, paused_before
-
-SRC_HSF_1 = "HSF (2017:80) 6 kap. 1 §"
-SRC_HSF_2 = "HSF (2017:80) 6 kap. 2 §"
-SRC_HSL = "HSL (2017:30) 9 kap. 1 §; 8 kap. 3 §"
-SRC_AGAIN = "SOU 2021:59 §6.7.1 (1177: the guarantee counts again from the day the patient asked)"
-SRC_R16 = "docs/domain.md R16"
+from routing.kernel import rules as rr
+from routing.kernel.calendar import STOCKHOLM, swedish_date
+from routing.kernel.rules import TraceStep
 
 
 @dataclass
@@ -77,18 +71,24 @@ def _specialist_subjects(e: GuaranteeFacts, rules: GuaranteeRules) -> list[Subje
     for r in referrals:
         day = swedish_date(r.occurred_at)
         spec = r.specialty.value if r.specialty else None
-        trace = [TraceStep("HSF 6 kap. 1 § 3", f"referral {r.referral_id} issued {day} to "
-                           f"{spec or 'an unnamed specialty'}: 90 days from the referral",
-                           f"{SRC_HSF_1} 3")]  # fmt: skip
+        trace = [
+            rr.HSF_6_1_3.step(
+                f"referral {r.referral_id} issued {day} to "
+                f"{spec or 'an unnamed specialty'}: 90 days from the referral"
+            )
+        ]
         if r.purpose is None:
-            trace.append(TraceStep("purpose", "the referral names no purpose: read as a first "
-                                   "visit", SRC_R16))  # fmt: skip
+            trace.append(rr.PURPOSE.step("the referral names no purpose: read as a first visit"))
         elif not r.purpose.starts_a_clock:
             ext = rules.extension(e.home, r.purpose, day)
             if ext is None:
                 continue  # return visits, investigations, examinations: not covered
-            trace.append(TraceStep("extension", f"region {e.home}'s own guarantee covers "
-                                   f"{r.purpose.value} ({ext.id})", ext.source))  # fmt: skip
+            trace.append(
+                rr.EXTENSION.step(
+                    f"region {e.home}'s own guarantee covers {r.purpose.value} ({ext.id})",
+                    ext.source,
+                )
+            )
         rejected = e.rejected.get(r.referral_id)
         extra = [] if rejected is None else [
             Step(rejected, "referral_rejected", Exclusion.referral_rejected)
@@ -104,10 +104,8 @@ def _specialist_subjects(e: GuaranteeFacts, rules: GuaranteeRules) -> list[Subje
     )
     if first is not None and not referred and not in_error:
         trace = [
-            TraceStep(
-                "HSF 6 kap. 1 § 3",
-                "no referral needed (self-referral, egen vårdbegäran): 90 days from the request",
-                f"{SRC_HSF_1} 3",
+            rr.HSF_6_1_3.step(
+                "no referral needed (self-referral, egen vårdbegäran): 90 days from the request"
             )
         ]
         out.append(Subject(
@@ -131,9 +129,12 @@ def _treatment_subjects(e: GuaranteeFacts) -> list[Subject]:
         )  # fmt: skip
         given = e.given.get(t.treatment_id)
         ends = [] if given is None else [Step(given, f"treatment_given {t.treatment_id}")]
-        trace = [TraceStep("HSF 6 kap. 1 § 4", f"treatment {t.treatment_id} decided "
-                           f"{swedish_date(t.occurred_at)}: 90 days until the care is given",
-                           f"{SRC_HSF_1} 4")]  # fmt: skip
+        trace = [
+            rr.HSF_6_1_4.step(
+                f"treatment {t.treatment_id} decided "
+                f"{swedish_date(t.occurred_at)}: 90 days until the care is given"
+            )
+        ]
         out.append(Subject(ClockKind.treatment, f"treatment:{t.treatment_id}", t.occurred_at,
                            region, spec.value if spec else None, ends, trace))  # fmt: skip
     return out
@@ -150,9 +151,12 @@ def _clocks_for(
         again = min((a for a in sf.asked_again if a > ended), default=None)
         if again is None:
             break
-        trace = [*s.trace, TraceStep("asked again", f"the patient asked again on "
-                                     f"{swedish_date(again)}: a new clock from that day",
-                                     SRC_AGAIN)]  # fmt: skip
+        trace = [
+            *s.trace,
+            rr.ASKED_AGAIN.step(
+                f"the patient asked again on {swedish_date(again)}: a new clock from that day"
+            ),
+        ]
         subject = f"{s.key}#{len(clocks) + 1}"
         clocks.append(_one(s, subject, again, trace, sf, e, answer_from, rules))
     return clocks
@@ -165,12 +169,12 @@ def _one(
     day0 = swedish_date(start)
     limit, source, regional = rules.limit(s.kind, e.home, day0)
     target = rules.target(s.kind, s.specialty, day0)
-    trace = [*trace, TraceStep("limit", f"{limit} days" + (" (the region's own, shorter)"
-                               if regional else ""), source),
-             TraceStep("day count", DAY_COUNT, SRC_R16)]  # fmt: skip
+    trace = [*trace, rr.LIMIT.step(f"{limit} days" + (" (the region's own, shorter)"
+                                   if regional else ""), source),
+             rr.DAY_COUNT.step(DAY_COUNT)]  # fmt: skip
     if target is not None:
-        trace.append(TraceStep("target", f"{s.specialty}: agreed target {target.days} days",
-                               target.source))  # fmt: skip
+        trace.append(rr.TARGET.step(f"{s.specialty}: agreed target {target.days} days",
+                                    target.source))  # fmt: skip
     closed = [w for w in sf.waits.values() if w.ends_on is not None]
     paused = deadline_pause(closed, day0, limit)
     clock = Clock(s.kind, subject, e.home, start, ClockStatus.open, limit=limit,
@@ -181,10 +185,8 @@ def _one(
                f"waiting {w.wait_id}", w.ends_on) for w in closed]  # fmt: skip
     if paused:
         trace.append(
-            TraceStep(
-                "HSF 6 kap. 2 § 1",
-                f"{paused} days of medically caused waiting not counted: deadline {clock.deadline}",
-                SRC_HSF_2,
+            rr.HSF_6_2_1.step(
+                f"{paused} days of medically caused waiting not counted: deadline {clock.deadline}"
             )
         )
     clock = early_warning(clock, sf, rules, answer_from, trace)
@@ -192,18 +194,15 @@ def _one(
         agreement = rules.agreement(e.home, s.care_region, day0)
         if agreement is None:
             trace.append(
-                TraceStep(
-                    "HSL 9 kap. 1 §",
-                    f"care in region {s.care_region}, not the home region {e.home}: not covered",
-                    SRC_HSL,
+                rr.HSL_9_1.step(
+                    f"care in region {s.care_region}, not the home region {e.home}: not covered"
                 )
             )
             record = ExclusionRecord(Exclusion.other_region_choice, day0, "care in another region")
             return replace(clock, status=ClockStatus.excluded, reason=Exclusion.other_region_choice,
                            exclusions=(*records, record), trace=tuple(trace))  # fmt: skip
         trace.append(
-            TraceStep(
-                "agreement",
+            rr.AGREEMENT.step(
                 f"region {e.home}'s guarantee covers care in {s.care_region} by agreement",
                 agreement.source,
             )
@@ -230,8 +229,7 @@ def _exclusion_steps(
             continue
         day = swedish_date(d.occurred_at)
         records.append(ExclusionRecord(Exclusion.patient_declined, day, problem, counts=False))
-        trace.append(TraceStep("HSF 6 kap. 2 § 3", f"refusal on {day} does not count: {problem}",
-                               SRC_HSF_2))  # fmt: skip
+        trace.append(rr.HSF_6_2_3.step(f"refusal on {day} does not count: {problem}"))  # fmt: skip
     for w in sf.waits.values():
         if w.ends_on is None:
             at = datetime.combine(w.starts_on, time(), STOCKHOLM)
@@ -245,8 +243,7 @@ def _decide(
     records: list[ExclusionRecord], trace: list[TraceStep], source: str,
 ) -> Clock:  # fmt: skip
     if not steps:
-        trace.append(TraceStep("open", f"no end recorded yet; deadline {clock.deadline}",
-                               SRC_R16))  # fmt: skip
+        trace.append(rr.OPEN.step(f"no end recorded yet; deadline {clock.deadline}"))  # fmt: skip
         return replace(clock, exclusions=tuple(records), trace=tuple(trace))
     step = min(steps, key=lambda s: (s.at, s.reason is not None))
     day = swedish_date(step.at)
@@ -256,16 +253,14 @@ def _decide(
     verdict = f"{step.basis} on {day}, day {days}"
     if step.reason is None:
         status = ClockStatus.met if within else ClockStatus.breached
-        trace.append(TraceStep(status.value, f"{verdict}: {'within' if within else 'after'} the "
-                               "limit", source))  # fmt: skip
+        trace.append((rr.MET if within else rr.BREACHED).step(
+            f"{verdict}: {'within' if within else 'after'} the limit", source))  # fmt: skip
         return replace(stopped, status=status, exclusions=tuple(records), trace=tuple(trace))
     if not within:
-        trace.append(TraceStep("breached", f"{verdict}: after the limit, which it cannot hide",
-                               SRC_HSF_2))  # fmt: skip
+        trace.append(rr.BREACHED.step(f"{verdict}: after the limit, which it cannot hide"))
         return replace(stopped, status=ClockStatus.breached, basis=f"{step.basis} after the "
                        "limit", exclusions=tuple(records), trace=tuple(trace))  # fmt: skip
     records.append(ExclusionRecord(step.reason, day, step.basis))
-    trace.append(TraceStep("excluded", f"{verdict}: {step.reason.value} from that day",
-                           SRC_HSF_2))  # fmt: skip
+    trace.append(rr.EXCLUDED.step(f"{verdict}: {step.reason.value} from that day"))  # fmt: skip
     return replace(stopped, status=ClockStatus.excluded, reason=step.reason,
                    exclusions=tuple(records), trace=tuple(trace))  # fmt: skip

@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from routing.episodes.events import MedicallyCausedWait
-from routing.guarantee.days import TraceStep, swedish_date
 from routing.guarantee.facts import SubjectFacts
 from routing.guarantee.model import Clock
 from routing.guarantee.reference import GuaranteeRules
-
-SRC_WARN = "HSL (2017:30) 9 kap. 2 §; SOU 2021:59 §6.11.1"
+from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import TraceStep
 
 
 def early_warning(
@@ -26,11 +26,9 @@ def early_warning(
     warn = clock.deadline - timedelta(days=rules.warning_days.get(clock.kind, 0))
     out = replace(clock, warn_from=warn)
     trace.append(
-        TraceStep(
-            "early warning",
+        rr.EARLY_WARNING.step(
             f"at risk from {warn} without a time booked by the "
-            "deadline, or at once when the time booked lies beyond it",
-            SRC_WARN,
+            "deadline, or at once when the time booked lies beyond it"
         )
     )
     if bookings:
@@ -42,8 +40,8 @@ def early_warning(
     if answer_from is not None and day0 >= answer_from:
         due = day0 + timedelta(days=rules.answer_rule.days)
         out = replace(out, answer_due=due, answered_on=min(answers, default=None))
-        trace.append(TraceStep(rules.answer_rule.id, f"a time or notice due by {due}",
-                               rules.answer_rule.source))  # fmt: skip
+        trace.append(rr.rule(rules.answer_rule.id).step(f"a time or notice due by {due}",
+                                                        rules.answer_rule.source))  # fmt: skip
     return out
 
 

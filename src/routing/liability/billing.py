@@ -6,7 +6,6 @@ changes afterwards produces a correction (credit note), never a silent edit (C2)
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -15,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from routing.episodes.vocabulary import CountyCode, SourceId, Timestamp
 from routing.identity.screen import refuse_raw, unparsed_uuids
+from routing.kernel.calendar import MONTH, MONTH_PATTERN
 
 BILLING_NAMESPACE = uuid5(NAMESPACE_URL, "urn:routing:billing-month")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def billing_month_id(home_region: str, care_region: str, month: str) -> UUID:
@@ -41,7 +40,7 @@ class MonthClosed(BaseModel):
     home_region: CountyCode
     care_region: CountyCode
     month: str = Field(
-        description="YYYY-MM, in Swedish time", json_schema_extra={"pattern": _MONTH.pattern}
+        description="YYYY-MM, in Swedish time", json_schema_extra={"pattern": MONTH_PATTERN}
     )
     occurred_at: Timestamp
     source: SourceId
@@ -49,7 +48,7 @@ class MonthClosed(BaseModel):
     @field_validator("month")
     @classmethod
     def _month(cls, value: str) -> str:
-        if not _MONTH.match(value):
+        if not MONTH.match(value):
             raise ValueError("month must be YYYY-MM")
         return value
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+
+from routing.kernel.rules import TraceStep
+
+__all__ = ["LiabilityDecision", "LiabilityStatus", "TraceStep"]
 
 
 class LiabilityStatus(StrEnum):
@@ -17,22 +20,6 @@ class LiabilityStatus(StrEnum):
     in_region = "in_region"  # no inter-regional invoice
     not_billable = "not_billable"
     pending = "pending"  # facts missing
-
-
-@dataclass(frozen=True, slots=True)
-class TraceStep:
-    """One step of a decision's explanation.
-
-    A plain dataclass, not a model: rule code writes a dozen per decision from strings it
-    built itself, and pydantic's validation of each cost a third of a routing decision.
-    Models that hold steps still validate them when read from JSON.
-    """
-
-    rule: str
-    """Rule id of domain.md (R8, R9, C4...)."""
-    finding: str
-    source: str
-    """Where the rule comes from, e.g. 'Ds 2023:27' or 'docs/domain.md C2'."""
 
 
 class LiabilityDecision(BaseModel):

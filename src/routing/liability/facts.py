@@ -96,27 +96,79 @@ class EpisodeFacts:
     def apply(self, e: ev.EpisodeEvent, recorded_at: datetime | None = None) -> set[str]:
         """Folds one event; returns the contact ids whose decision may have changed."""
         match e:
+            case (
+                ev.ContactStarted() | ev.ContactModeChanged() | ev.ContactCompleted()
+                | ev.PhysicalVisitHeld() | ev.ContactCancelled()
+            ):  # fmt: skip
+                return self._fold_contact(e, recorded_at)
             case ev.ContactRequested():
-                if not self.home_county:
-                    self.home_county = e.home_region.county
-                    self.home_municipality = e.home_region.municipality
-                self.contacts[e.contact_id] = self._with_episode_facts(
-                    ContactFacts(
-                        episode_id=self.episode_id,
+                return self._requested(e)
+            case ev.NeedAndSuitabilityAssessed():
+                self.assessments.append(
+                    AssessmentFact(
                         contact_id=e.contact_id,
-                        home_county=self.home_county,
-                        home_municipality=self.home_municipality,
-                        home_region_corrected=self.home_region_corrected,
-                        care_region=e.care_region,
-                        care_level=e.care_level,
-                        provider_id=e.provider_id,
-                        care_unit_id=e.care_unit_id,
-                        requested_mode=e.requested_mode,
-                        specialty=e.specialty,
-                        age_band=e.age_band,
+                        criteria_set_id=e.criteria_set.id,
+                        criteria_version=e.criteria_set.version,
+                        owning_region=e.criteria_set.owning_region,
+                        answered=frozenset(e.answered_criteria),
+                        outcome=e.outcome,
+                        assessor_profession=e.assessor_profession,
+                        assessor_licensed=e.assessor_licensed,
+                        occurred_at=e.occurred_at,
+                        recorded_at=recorded_at,
                     )
                 )
-                return {e.contact_id}
+                return self._refresh_all()
+            case ev.ReferralIssued():
+                self.referrals[e.referral_id] = ReferralFact(
+                    e.referral_id,
+                    e.target_region,
+                    e.target_care_level,
+                    e.occurred_at,
+                    "issued",
+                    e.specialty,
+                )
+                return self._refresh_all()
+            case ev.ReferralAccepted() | ev.ReferralRejected():
+                r = self.referrals.get(e.referral_id)
+                if r is not None:
+                    status = "accepted" if isinstance(e, ev.ReferralAccepted) else "rejected"
+                    self.referrals[e.referral_id] = replace(r, status=status)
+                return self._refresh_all()
+            case ev.HomeRegionCorrected():
+                self.home_county = e.home_region.county
+                self.home_municipality = e.home_region.municipality
+                self.home_region_corrected = True
+                return self._refresh_all()
+        return set()
+
+    def _requested(self, e: ev.ContactRequested) -> set[str]:
+        """A new contact: the episode's home region is the first one named (until corrected)."""
+        if not self.home_county:
+            self.home_county = e.home_region.county
+            self.home_municipality = e.home_region.municipality
+        self.contacts[e.contact_id] = self._with_episode_facts(
+            ContactFacts(
+                episode_id=self.episode_id,
+                contact_id=e.contact_id,
+                home_county=self.home_county,
+                home_municipality=self.home_municipality,
+                home_region_corrected=self.home_region_corrected,
+                care_region=e.care_region,
+                care_level=e.care_level,
+                provider_id=e.provider_id,
+                care_unit_id=e.care_unit_id,
+                requested_mode=e.requested_mode,
+                specialty=e.specialty,
+                age_band=e.age_band,
+            )
+        )
+        return {e.contact_id}
+
+    def _fold_contact(self, e: ev.EpisodeEvent, recorded_at: datetime | None) -> set[str]:
+        """A contact's own course: start (and when we learnt it, C9), mode, completion, a
+        physical visit held, cancellation."""
+        match e:
             case ev.ContactStarted():
                 return self._update(
                     e.contact_id, mode=e.mode, started_at=e.occurred_at,
@@ -142,39 +194,6 @@ class EpisodeFacts:
                 )  # fmt: skip
             case ev.ContactCancelled():
                 return self._update(e.contact_id, status="cancelled")
-            case ev.NeedAndSuitabilityAssessed():
-                self.assessments.append(
-                    AssessmentFact(
-                        contact_id=e.contact_id,
-                        criteria_set_id=e.criteria_set.id,
-                        criteria_version=e.criteria_set.version,
-                        owning_region=e.criteria_set.owning_region,
-                        answered=frozenset(e.answered_criteria),
-                        outcome=e.outcome,
-                        assessor_profession=e.assessor_profession,
-                        assessor_licensed=e.assessor_licensed,
-                        occurred_at=e.occurred_at,
-                        recorded_at=recorded_at,
-                    )
-                )
-                return self._refresh_all()
-            case ev.ReferralIssued():
-                self.referrals[e.referral_id] = ReferralFact(
-                    e.referral_id, e.target_region, e.target_care_level, e.occurred_at, "issued",
-                    e.specialty,
-                )
-                return self._refresh_all()
-            case ev.ReferralAccepted() | ev.ReferralRejected():
-                r = self.referrals.get(e.referral_id)
-                if r is not None:
-                    status = "accepted" if isinstance(e, ev.ReferralAccepted) else "rejected"
-                    self.referrals[e.referral_id] = replace(r, status=status)
-                return self._refresh_all()
-            case ev.HomeRegionCorrected():
-                self.home_county = e.home_region.county
-                self.home_municipality = e.home_region.municipality
-                self.home_region_corrected = True
-                return self._refresh_all()
         return set()
 
     def _update(self, contact_id: str, **changes: object) -> set[str]:

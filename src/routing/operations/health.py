@@ -1,3 +1,4 @@
+# Over 300 lines because readiness is one report over every component.
 """Liveness and readiness.
 
 Live: the process answers (its event loop is not stuck). Ready: it can do its work now: the

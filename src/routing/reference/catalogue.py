@@ -1,3 +1,4 @@
+# Over 300 lines because the tables are validated across each other, hashed as one.
 """The reference catalogue: every dated table the liability engine reads, validated at load.
 
 Six files under ``reference/data`` (price lists, provider reimbursement, patient fees, criteria
