@@ -12,7 +12,7 @@ from uuid import UUID
 from routing.audit.history import EpisodeView, Learnt, known_at, learnt_between, occurred_by, view
 from routing.audit.reading import FactReader
 from routing.audit.simulation import Scope, Simulation, Simulator
-from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.episodes.service import CareEpisodes
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
@@ -47,7 +47,7 @@ def episode_facts(reader: FactReader) -> Iterator[tuple[str, EpisodeEvent, datet
                 continue
             yield (
                 stored.subject,
-                parse_event(stored.fact),
+                parse_stored_event(stored.fact),
                 datetime.fromisoformat(stored.recorded_at),
             )
 
