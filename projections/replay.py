@@ -104,8 +104,10 @@ def replay(
     progress: Progress = lambda done, total: None,
     page: int = 5000,
     until: int | None = None,
+    keep: Callable[[StoredFact], bool] | None = None,
 ) -> ReplayResult:
-    """Replays the store (up to position ``until``, default: its end) into ``db``."""
+    """Replays the store (up to position ``until``, default: its end) into ``db``; with
+    ``keep``, only the facts it keeps (one worker's share: ``projections.shares``)."""
     started = perf_counter()
     reader = FactReader(service, page)
     last = reader.last_position() if until is None else until
@@ -122,7 +124,8 @@ def replay(
     for batch in reader.pages(0, last):
         try:
             with db.transaction() as cur:
-                applied += _apply_page(cur, batch, targets_of, projections)
+                share = batch if keep is None else [f for f in batch if keep(f)]
+                applied += _apply_page(cur, share, targets_of, projections)
                 for p in projections:
                     p.flush(cur)
                 reached = batch[-1].position
