@@ -68,7 +68,7 @@ def replay_parallel(
     scratch = open_scratch(settings)  # refuses a scratch that is the live read models
     started = perf_counter()
     jobs = [
-        _Job(settings, list(names), _part(settings, i), until, i, workers)
+        _Job(settings, list(names), part_name(settings, i), until, i, workers)
         for i in range(max(1, workers))
     ]
     try:
@@ -79,7 +79,7 @@ def replay_parallel(
         raise
     finally:
         for job in jobs:
-            _remove(settings, job.part)
+            remove_part(settings, job.part)
     first = results[0]
     return scratch, ReplayResult(
         tuple(names),
@@ -171,7 +171,9 @@ def replay_share(
     try:
         projections = [PROJECTIONS[n](settings) for n in names]
         keep = shares.keeps(index, of)
-        return replay(service, db, projections, until=until, keep=keep, progress=progress)
+        result = replay(service, db, projections, until=until, keep=keep, progress=progress)
+        shares.mark_done(db, result.position)
+        return result
     finally:
         db.close()
         service.close()
@@ -184,14 +186,14 @@ def open_part(settings: Settings, part: str) -> ReadModelDB:
     return SQLiteReadModels(Path(part), scratch=True)
 
 
-def _part(settings: Settings, index: int) -> str:
+def part_name(settings: Settings, index: int) -> str:
     if settings.store is StoreKind.postgres:
         return shares.part_schema(settings.replay_schema, index)
     path = settings.replay_sqlite_path
     return str(path.with_name(f"{path.name}.part{index}"))
 
 
-def _remove(settings: Settings, part: str) -> None:
+def remove_part(settings: Settings, part: str) -> None:
     if settings.store is StoreKind.postgres:
         import psycopg
         from psycopg import sql

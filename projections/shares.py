@@ -48,6 +48,23 @@ def part_schema(schema: str, index: int) -> str:
     return f"{schema}_part{index}"
 
 
+def mark_done(part: ReadModelDB, position: int) -> None:
+    """Records in a part that its worker finished, up to store position ``position``."""
+    with part.transaction() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS replay_part_done (store_position BIGINT)")
+        cur.execute("DELETE FROM replay_part_done")
+        cur.execute("INSERT INTO replay_part_done VALUES (%s)", (position,))
+
+
+def done_at(part: ReadModelDB) -> int | None:
+    """The store position a finished part reached (None: not finished)."""
+    with part.transaction() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS replay_part_done (store_position BIGINT)")
+        cur.execute("SELECT store_position FROM replay_part_done")
+        row = cur.fetchone()
+        return int(row[0]) if row else None
+
+
 def prepare(scratch: ReadModelDB, projections: Sequence[Projection]) -> None:
     """Empties the scratch tables the parts are merged into."""
     with scratch.transaction() as cur:

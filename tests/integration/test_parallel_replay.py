@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -93,3 +95,47 @@ def test_a_failing_worker_fails_the_replay_with_its_traceback(
 def test_an_in_memory_store_is_refused() -> None:
     with pytest.raises(ValueError, match="in-memory"):
         replay_parallel(Settings(store=StoreKind.memory), list(PROJECTIONS), workers=2)
+
+
+def test_the_indexed_job_commands_build_what_one_process_builds(
+    store: Settings, tmp_path: Path
+) -> None:
+    """``routing replay-part`` as the pods of deploy/k8s/replay run it (index from
+    JOB_COMPLETION_INDEX), then ``routing replay-merge``: the one-process replay's rows."""
+    settings = with_scratch(store, tmp_path)
+    service = open_episodes(settings)
+    ks.load(service, ks.demo_episodes(60, seed=11))
+    names = list(PROJECTIONS)
+    projections = [PROJECTIONS[n](settings) for n in names]
+    serial = open_scratch(settings.model_copy(update={
+        "replay_sqlite_path": tmp_path / "serial.db", "replay_schema": settings.replay_schema + "_s"
+    }))  # fmt: skip
+    replay(service, serial, projections)
+    env = ks.routing_env(settings)
+    early = subprocess.run(
+        [sys.executable, "-m", "routing.cli", "replay-merge", "--of", "2"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert early.returncode == 1
+    assert "not finished" in early.stderr
+    for index in ("1", "0"):
+        pod = subprocess.run(
+            [sys.executable, "-m", "routing.cli", "replay-part", "--of", "2"],
+            env={**env, "JOB_COMPLETION_INDEX": index}, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert pod.returncode == 0, pod.stderr
+        assert f"part {index} of 2" in pod.stderr
+    merge = subprocess.run(
+        [sys.executable, "-m", "routing.cli", "replay-merge", "--of", "2"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert merge.returncode == 0, merge.stderr
+    scratch = open_scratch(settings)
+    try:
+        for p in projections:
+            assert projection_digest(scratch, p) == projection_digest(serial, p), p.name
+    finally:
+        scratch.close()
+        serial.close()
+        service.close()

@@ -344,3 +344,6 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
     app.command("history")(history_cmd)
     app.command("simulate")(simulate_cmd)
+    from routing.audit import scaleout  # imports this module: registered from here
+
+    scaleout.register(app)
