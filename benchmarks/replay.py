@@ -100,7 +100,8 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         if kind is StoreKind.postgres:
             with psycopg.connect(args.postgres_dsn, autocommit=True) as conn:
-                drop = [scratch_schema] + ([] if args.postgres_schema else [schema])
+                drop = [scratch_schema, f"{scratch_schema}_one"]
+                drop += [] if args.postgres_schema else [schema]
                 for name in drop:
                     conn.execute(
                         sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
