@@ -127,44 +127,6 @@ class SQLiteReadModels(ReadModelDB):
     def close(self) -> None:
         self._conn.close()
 
-    def copy_tables_from(self, other: Path, tables: Sequence[str]) -> None:
-        """Replaces ``tables`` (with their indexes, as ``other`` defines them) by their copy
-        in the SQLite file ``other``, and takes its ``replay_positions`` rows for them: how a
-        parallel replay's part files become one scratch database."""
-        with self._lock:
-            self._conn.execute("ATTACH DATABASE ? AS part", (str(other),))
-            try:
-                self._copy(tables)
-            finally:
-                self._conn.execute("DETACH DATABASE part")
-
-    def _copy(self, tables: Sequence[str]) -> None:
-        c = self._conn.cursor()
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            for table in tables:
-                c.execute(f"DROP TABLE IF EXISTS main.{table}")
-                c.execute(
-                    "SELECT sql FROM part.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL"
-                    " ORDER BY type = 'index'",
-                    (table,),
-                )
-                for (ddl,) in c.fetchall():
-                    c.execute(ddl)  # unqualified: created in main
-                c.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")
-            c.execute(
-                "CREATE TABLE IF NOT EXISTS main.replay_positions ("
-                " projection TEXT PRIMARY KEY, store_position BIGINT NOT NULL)"
-            )
-            c.execute(
-                "INSERT INTO main.replay_positions SELECT * FROM part.replay_positions WHERE 1"
-                " ON CONFLICT (projection) DO UPDATE SET store_position = excluded.store_position"
-            )
-        except BaseException:
-            self._conn.rollback()
-            raise
-        self._conn.commit()
-
 
 class _DDLSerialised:
     """A PostgreSQL cursor whose transaction takes the DDL lock before its first CREATE, DROP

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from projections.db import Cursor
-from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.messaging.envelope import CloudEvent
 
 CACHE_EPISODES = 20_000
 
 
 class Fold(Protocol):
+    @property
+    def contacts(self) -> Mapping[str, Any]: ...
+
     def apply(self, e: EpisodeEvent, recorded_at: datetime | None = None) -> set[str]: ...
 
 
@@ -53,6 +56,36 @@ class EpisodeFolds(Generic[F]):
         self.remember(episode, fold)
         return fold, changed
 
+    def add_group(
+        self,
+        cur: Cursor,
+        suffix: str,
+        group: Sequence[CloudEvent],
+        flush: Callable[[], None],
+        wanted: Callable[[Any], bool],
+    ) -> dict[str, list[tuple[Any, datetime]]]:
+        """Keeps and folds one episode's facts of a page (in store order) as ``add`` would
+        one by one. Returns, per contact, its ``wanted`` states right after each fact that
+        changed it, with that fact's recording time, in order: the states a fact-by-fact
+        fold decided, so deciding only the last gives the row it left behind."""
+        first, episode = group[0], str(group[0].subject)
+        self._rows.extend(
+            (episode, e.storeposition, e.recordedat.isoformat(), e.fact_json()) for e in group
+        )
+        fold = (
+            self.new(episode)
+            if first.episodeversion == 1
+            else self.get(cur, suffix, episode, first.storeposition, flush)
+        )
+        states: dict[str, list[tuple[Any, datetime]]] = {}
+        for e in group:
+            for contact in fold.apply(e.fact(), e.recordedat):
+                state = fold.contacts[contact]
+                if wanted(state):
+                    states.setdefault(contact, []).append((state, e.recordedat))
+        self.remember(episode, fold)
+        return states
+
     def write(self, cur: Cursor, suffix: str) -> None:
         """Writes the buffered facts in one pipelined statement."""
         if self._rows:
@@ -79,7 +112,7 @@ class EpisodeFolds(Generic[F]):
             (episode, before),
         )
         for recorded_at, fact in cur.fetchall():
-            fold.apply(parse_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
+            fold.apply(parse_stored_event(json.loads(fact)), datetime.fromisoformat(recorded_at))
         return fold
 
     def remember(self, episode: str, fold: F) -> None:

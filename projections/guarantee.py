@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
-from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.guarantee import Clock, GuaranteePolicy, episode_clocks
 from routing.kernel.calendar import swedish_date
 from routing.messaging.envelope import CloudEvent
@@ -183,7 +183,7 @@ class CareGuarantee(Projection):
             "WHERE episode_id = %s AND position < %s ORDER BY position",
             (episode, before),
         )
-        return [parse_event(json.loads(fact)) for (fact,) in cur.fetchall()]
+        return [parse_stored_event(json.loads(fact)) for (fact,) in cur.fetchall()]
 
     def _remember(self, episode: str, facts: list[EpisodeEvent]) -> None:
         self._episodes[episode] = facts

@@ -18,9 +18,10 @@ from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor, write_rows
+from projections.page import shared_decisions
 from routing.config import Settings
 from routing.episodes import events as ev
-from routing.episodes.events import EVENT_TYPES, parse_event
+from routing.episodes.events import EVENT_TYPES, parse_stored_event
 from routing.indicators import (
     EntryPath,
     Tallies,
@@ -30,7 +31,6 @@ from routing.indicators import (
 )
 from routing.kernel.calendar import swedish_date
 from routing.liability.decision import LiabilityStatus
-from routing.liability.engine import decide
 from routing.liability.facts import EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
@@ -100,6 +100,7 @@ class Indicators(Projection):
     ) -> None:
         self.policy, self.catalogue, self.regions = policy, catalogue, regions
         self.providers = providers
+        self._decisions = shared_decisions(policy, catalogue, regions)
         self._episodes: OrderedDict[str, Facts] = OrderedDict()
         self._facts_rows: list[tuple[str, int, str, str]] = []
         self._changed: dict[str, Facts] = {}
@@ -144,7 +145,7 @@ class Indicators(Projection):
             (episode, before),
         )
         return [
-            (datetime.fromisoformat(at), parse_event(json.loads(fact)))
+            (datetime.fromisoformat(at), parse_stored_event(json.loads(fact)))
             for at, fact in cur.fetchall()
         ]
 
@@ -191,7 +192,7 @@ class Indicators(Projection):
             day = mode = profession = path = liability = None
             cost = 0
             if c.status == "completed" and c.mode is not None:
-                d = decide(c, self.policy, self.catalogue, self.regions)
+                d = self._decisions.decide(c)
                 day = d.contact_date.isoformat() if d.contact_date else None
                 mode, profession, liability = c.mode.value, d.profession, d.status.value
                 path = entry_path(ownership, c.mode).value

@@ -9,15 +9,16 @@ contact is still billable, a new debit line: corrections, never silent edits (C2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
 from projections.folds import EpisodeFolds
 from projections.invoice_lines import ClosedMonths, InvoiceLines
+from projections.page import by_episode, runs, shared_decisions
 from routing.liability.decision import LiabilityDecision
-from routing.liability.engine import decide
-from routing.liability.facts import EpisodeFacts
+from routing.liability.facts import ContactFacts, EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.reference.catalogue import Catalogue
@@ -100,6 +101,7 @@ class Liability(Projection):
         self._folds = EpisodeFolds("liability_facts", EpisodeFacts)
         self._closed = ClosedMonths()
         self._decision_rows: dict[tuple[str, str], tuple[object, ...]] = {}
+        self._decisions = shared_decisions(policy, catalogue, regions)
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
@@ -125,6 +127,35 @@ class Liability(Projection):
         self.discard_cache()  # the read model is being rebuilt: what we remember is void
         super().drop(cur, suffix)
 
+    def apply_page(self, cur: Cursor, events: Sequence[CloudEvent], suffix: str = "") -> None:
+        """Per run between month closings, per episode: the group folded at once and each
+        changed contact decided once, from its last completed state. Invoice lines follow
+        every completed state in order, as fact by fact, but only where a month of the
+        contact's care region was ever closed (elsewhere ``follow`` writes nothing)."""
+        for run in runs(events, "month_closed"):
+            if run[0].event_type == "month_closed":
+                self.apply(cur, run[0], suffix)
+                continue
+            for group in by_episode(run).values():
+                self._apply_group(cur, group, suffix)
+
+    def _apply_group(self, cur: Cursor, group: list[CloudEvent], suffix: str) -> None:
+        states = self._folds.add_group(
+            cur, suffix, group, lambda: self.flush(cur, suffix), _completed
+        )
+        if not states:
+            return
+        closed = {care for _, care, _ in self._closed.load(cur, suffix)}
+        lines = InvoiceLines(cur, suffix, self._closed)
+        for contact_id in sorted(states):
+            history = states[contact_id]
+            if history[0][0].care_region not in closed:
+                history = history[-1:]  # no lines to follow: only the last decision counts
+            for facts, recorded_at in history:
+                decision = self._decisions.decide(facts)
+                lines.follow(decision, recorded_at)
+            self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision)
+
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         if event.event_type == "month_closed":
             self.flush(cur, suffix)  # closing reads the decisions
@@ -139,7 +170,7 @@ class Liability(Projection):
             c = facts.contacts[contact_id]
             if c.status != "completed":
                 continue
-            decision = decide(c, self.policy, self.catalogue, self.regions)
+            decision = self._decisions.decide(c)
             self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision)
             lines.follow(decision, event.recordedat)  # issued when we learnt it
 
@@ -155,6 +186,10 @@ _UPSERT_DECISION = (
     " provider_reimbursement = excluded.provider_reimbursement,"
     " patient_fee = excluded.patient_fee, decision = excluded.decision"
 )
+
+
+def _completed(c: ContactFacts) -> bool:
+    return c.status == "completed"
 
 
 def _row(d: LiabilityDecision) -> tuple[object, ...]:

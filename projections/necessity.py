@@ -10,15 +10,23 @@ never drift from the per-visit classes they add up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any, ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
 from projections.folds import EpisodeFolds
+from projections.page import by_episode
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
-from routing.necessity import NecessityClassification, NecessityFacts, VisitClass, classify
+from routing.necessity import (
+    NecessityClassification,
+    NecessityFacts,
+    VisitClass,
+    VisitFacts,
+    classify,
+)
 
 RELEVANT = frozenset(
     {
@@ -91,6 +99,17 @@ class Necessity(Projection):
         self.discard_cache()  # the read model is being rebuilt: what we remember is void
         super().drop(cur, suffix)
 
+    def apply_page(self, cur: Cursor, events: Sequence[CloudEvent], suffix: str = "") -> None:
+        """Per episode: the group folded at once, each changed visit classified once, from
+        its last held state (the row a fact-by-fact fold leaves behind)."""
+        for group in by_episode(events).values():
+            states = self._folds.add_group(
+                cur, suffix, group, lambda: self.flush(cur, suffix), _held
+            )
+            for contact_id in sorted(states):
+                c = classify(states[contact_id][-1][0], self.policy)
+                self._visit_rows[(c.episode_id, c.contact_id)] = _row(c)
+
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         facts, changed = self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))
         for contact_id in sorted(changed):
@@ -109,6 +128,10 @@ _UPSERT_VISIT = (
     " classification = excluded.classification, breach = excluded.breach,"
     " visit_at = excluded.visit_at, detail = excluded.detail"
 )
+
+
+def _held(visit: VisitFacts) -> bool:
+    return visit.held_at is not None
 
 
 def _row(c: NecessityClassification) -> tuple[object, ...]:

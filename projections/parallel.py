@@ -1,12 +1,13 @@
-"""Replay on several cores: groups of projections replayed by worker processes at once.
+"""Replay on several cores: each worker process replays every projection for one range of
+episode hashes (``projections.shares``), and the parts are merged into the scratch models.
 
 A replay is CPU-bound Python (decoding, folding, deciding), so one process uses one core
-whatever the machine has. Projections are independent of each other, so each worker process
-opens the store itself, reads the same range of the log (up to the position the replay
-started at) and replays its own group with the same ``replay`` function. On PostgreSQL the
-workers write their tables into the scratch schema directly; SQLite has one writer at a time,
-so each worker writes a part file of its own and the parent copies the tables into the
-scratch file at the end (one ``INSERT ... SELECT`` a table) and deletes the parts.
+whatever the machine has. Each worker opens the store itself, reads the same range of the
+log (up to the position the replay started at) and replays its share of the episodes with
+the same ``replay`` function into a part of its own: a SQLite file beside the scratch file,
+or a schema beside the scratch schema on PostgreSQL. The parent merges the parts (one
+``INSERT ... SELECT`` a table and part) and removes them. What bounds the speed-up: every
+worker still reads and decodes the whole log (the store's read rate), and the merge.
 
 Workers are spawned, not forked: the parent may hold open connections and threads.
 """
@@ -23,42 +24,29 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from projections import PROJECTIONS
-from projections.db import ReadModelDB, SQLiteReadModels
+from projections import PROJECTIONS, shares
+from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
 from projections.replay import Progress, ReplayResult, open_scratch, replay
 from routing.config import Settings, StoreKind
 from routing.operations.runtime import tune_gc
 from routing.store import open_episodes
 
-COST = {"liability": 3.0, "care_guarantee": 3.0, "necessity": 2.0, "episode_summary": 1.0}
-"""Relative replay cost of each projection (benchmarks/replay.py --per-projection)."""
-
 
 def default_workers(settings: Settings) -> int:
-    """One a core, at most one a projection; the in-memory store cannot be shared."""
+    """One a core; the in-memory store cannot be shared."""
     if settings.store is StoreKind.memory:
         return 1
-    return max(1, min(os.cpu_count() or 1, len(PROJECTIONS)))
-
-
-def groups(names: Sequence[str], workers: int) -> list[list[str]]:
-    """Projections dealt to ``workers`` groups, costliest first to the lightest group."""
-    out: list[list[str]] = [[] for _ in range(max(1, min(workers, len(names))))]
-    load = [0.0] * len(out)
-    for name in sorted(names, key=lambda n: (-COST.get(n, 1.0), n)):
-        lightest = load.index(min(load))
-        out[lightest].append(name)
-        load[lightest] += COST.get(name, 1.0)
-    return [sorted(g, key=list(names).index) for g in out]
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
 class _Job:
     settings: Settings
     names: list[str]
-    part: Path | None  # SQLite: the worker's own file; PostgreSQL: None (the scratch schema)
+    part: str  # SQLite: the worker's own file; PostgreSQL: its own schema
     until: int
     index: int
+    of: int
 
 
 def replay_parallel(
@@ -79,26 +67,19 @@ def replay_parallel(
         service.close()
     scratch = open_scratch(settings)  # refuses a scratch that is the live read models
     started = perf_counter()
-    sqlite = settings.store is not StoreKind.postgres
     jobs = [
-        _Job(settings, group, _part(settings, i) if sqlite else None, until, i)
-        for i, group in enumerate(groups(list(names), workers))
+        _Job(settings, list(names), part_name(settings, i), until, i, workers)
+        for i in range(max(1, workers))
     ]
     try:
         results = _run(jobs, until, progress)
-        if sqlite:
-            assert isinstance(scratch, SQLiteReadModels)
-            for job in jobs:
-                assert job.part is not None
-                tables = [t for n in job.names for t in PROJECTIONS[n](settings).tables]
-                scratch.copy_tables_from(job.part, tables)
+        merge_parts(settings, scratch, list(names), [job.part for job in jobs])
     except BaseException:
         scratch.close()
         raise
     finally:
         for job in jobs:
-            if job.part is not None:
-                _remove(job.part)
+            remove_part(settings, job.part)
     first = results[0]
     return scratch, ReplayResult(
         tuple(names),
@@ -107,6 +88,20 @@ def replay_parallel(
         first.position,
         perf_counter() - started,
     )
+
+
+def merge_parts(
+    settings: Settings, scratch: ReadModelDB, names: list[str], parts: list[str]
+) -> None:
+    """Merges the workers' parts into the scratch read models (emptied first)."""
+    projections = [PROJECTIONS[n](settings) for n in names]
+    shares.prepare(scratch, projections)
+    for part in parts:
+        if isinstance(scratch, SQLiteReadModels):
+            shares.merge_sqlite(scratch, part, projections)
+        else:
+            with scratch.transaction() as cur:
+                shares.merge(cur, f'"{part}"', projections)
 
 
 def _run(jobs: list[_Job], until: int, progress: Progress) -> list[ReplayResult]:
@@ -144,34 +139,66 @@ def _run(jobs: list[_Job], until: int, progress: Progress) -> list[ReplayResult]
 
 
 def _work(job: _Job, messages: Any) -> None:
-    """A worker process: replays its group into its part file or the scratch schema."""
+    """A worker process: replays its share of the episodes into its part."""
     tune_gc()
     try:
-        service = open_episodes(job.settings)
-        db = (
-            SQLiteReadModels(job.part, scratch=True)
-            if job.part is not None
-            else open_scratch(job.settings)
-        )
-        try:
-            projections = [PROJECTIONS[n](job.settings) for n in job.names]
-            result = replay(
-                service, db, projections, until=job.until,
-                progress=lambda done, _total: messages.put(("progress", job.index, done)),
-            )  # fmt: skip
-        finally:
-            db.close()
-            service.close()
+        result = replay_share(
+            job.settings, job.names, job.part, job.index, job.of, job.until,
+            progress=lambda done, _total: messages.put(("progress", job.index, done)),
+        )  # fmt: skip
         messages.put(("done", job.index, result))
     except BaseException:
         messages.put(("error", job.index, traceback.format_exc()))
 
 
-def _part(settings: Settings, index: int) -> Path:
+def replay_share(
+    settings: Settings,
+    names: Sequence[str],
+    part: str,
+    index: int,
+    of: int,
+    until: int | None = None,
+    progress: Progress = lambda done, total: None,
+) -> ReplayResult:
+    """Worker ``index`` of ``of``: replays its episodes into ``part`` (also one pod of the
+    indexed Job, ``routing replay-part``)."""
+    from routing.store import open_episodes
+
+    service = open_episodes(settings)
+    db = open_part(settings, part)
+    try:
+        projections = [PROJECTIONS[n](settings) for n in names]
+        keep = shares.keeps(index, of)
+        result = replay(service, db, projections, until=until, keep=keep, progress=progress)
+        shares.mark_done(db, result.position)
+        return result
+    finally:
+        db.close()
+        service.close()
+
+
+def open_part(settings: Settings, part: str) -> ReadModelDB:
+    if settings.store is StoreKind.postgres:
+        assert settings.postgres_dsn is not None
+        return PostgresReadModels(str(settings.postgres_dsn), part, scratch=True)
+    return SQLiteReadModels(Path(part), scratch=True)
+
+
+def part_name(settings: Settings, index: int) -> str:
+    if settings.store is StoreKind.postgres:
+        return shares.part_schema(settings.replay_schema, index)
     path = settings.replay_sqlite_path
-    return path.with_name(f"{path.name}.part{index}")
+    return str(path.with_name(f"{path.name}.part{index}"))
 
 
-def _remove(part: Path) -> None:
+def remove_part(settings: Settings, part: str) -> None:
+    if settings.store is StoreKind.postgres:
+        import psycopg
+        from psycopg import sql
+
+        assert settings.postgres_dsn is not None
+        with psycopg.connect(str(settings.postgres_dsn), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(part)))
+        return
     for suffix in ("", "-wal", "-shm", "-journal"):  # a terminated worker may leave any
         Path(f"{part}{suffix}").unlink(missing_ok=True)

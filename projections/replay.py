@@ -20,9 +20,10 @@ from time import perf_counter
 
 from projections.base import Projection
 from projections.db import Cursor, PostgresReadModels, ReadModelDB, SQLiteReadModels
-from routing.audit.reading import FactReader
+from routing.audit.reading import FactReader, StoredFact
 from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
+from routing.messaging.envelope import CloudEvent
 from routing.operations.resilience import persevering
 
 Progress = Callable[[int, int], None]
@@ -56,6 +57,29 @@ def open_scratch(settings: Settings) -> ReadModelDB:
     return SQLiteReadModels(settings.replay_sqlite_path, scratch=True)
 
 
+def _apply_page(
+    cur: Cursor,
+    batch: Sequence[StoredFact],
+    targets_of: dict[str, list[Projection]],
+    projections: Sequence[Projection],
+) -> int:
+    """Decodes each interesting fact of the page once and hands every projection its share
+    of the page at once (``Projection.apply_page``); returns the facts applied."""
+    shares: dict[str, list[CloudEvent]] = {p.name: [] for p in projections}
+    applied = 0
+    for stored in batch:
+        targets = targets_of.get(stored.type)
+        if targets:
+            event = stored.cloud_event()
+            for p in targets:
+                shares[p.name].append(event)
+            applied += 1
+    for p in projections:
+        if shares[p.name]:
+            p.apply_page(cur, shares[p.name])
+    return applied
+
+
 def _create_positions(cur: Cursor) -> None:
     cur.execute(
         "CREATE TABLE IF NOT EXISTS replay_positions ("
@@ -80,8 +104,10 @@ def replay(
     progress: Progress = lambda done, total: None,
     page: int = 5000,
     until: int | None = None,
+    keep: Callable[[StoredFact], bool] | None = None,
 ) -> ReplayResult:
-    """Replays the store (up to position ``until``, default: its end) into ``db``."""
+    """Replays the store (up to position ``until``, default: its end) into ``db``; with
+    ``keep``, only the facts it keeps (one worker's share: ``projections.shares``)."""
     started = perf_counter()
     reader = FactReader(service, page)
     last = reader.last_position() if until is None else until
@@ -98,13 +124,8 @@ def replay(
     for batch in reader.pages(0, last):
         try:
             with db.transaction() as cur:
-                for stored in batch:
-                    targets = targets_of.get(stored.type)
-                    if targets:
-                        event = stored.cloud_event()
-                        for p in targets:
-                            p.apply(cur, event)
-                        applied += 1
+                share = batch if keep is None else [f for f in batch if keep(f)]
+                applied += _apply_page(cur, share, targets_of, projections)
                 for p in projections:
                     p.flush(cur)
                 reached = batch[-1].position

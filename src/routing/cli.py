@@ -452,8 +452,10 @@ def schemas_check(
 
 
 from routing.audit.commands import register as _register_audit  # noqa: E402
+from routing.audit.scaleout import register as _register_scaleout  # noqa: E402
 
 _register_audit(app)  # routing replay | verify | history | simulate
+_register_scaleout(app)  # routing replay-part | replay-merge (the indexed Job's pods)
 
 if __name__ == "__main__":
     app()

@@ -282,3 +282,30 @@ def test_dockerfile_builds_from_files_that_exist() -> None:
                 assert (ROOT / source).exists(), source
     assert 'ENTRYPOINT ["routing"]' in text
     assert "USER 10001" in text
+
+
+def test_the_replay_is_an_indexed_job_of_real_commands_and_a_merge() -> None:
+    """deploy/k8s/replay: N pods each replay a range of episodes (``routing replay-part``,
+    its index from JOB_COMPLETION_INDEX), one merges the parts (``routing replay-merge``)."""
+    docs = _kustomize(DEPLOY / "k8s" / "replay")
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    jobs = _by_kind(docs, "Job")
+    assert set(jobs) == {"routing-replay", "routing-replay-merge"}
+    part = jobs["routing-replay"]["spec"]
+    assert part["completionMode"] == "Indexed"
+    assert part["completions"] == part["parallelism"] >= 2
+    runner = CliRunner()
+    for job in jobs.values():
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        args = container["args"]
+        assert int(args[args.index("--of") + 1]) == part["completions"], "one --of for both"
+        assert runner.invoke(cli, [args[0], "--help"]).exit_code == 0, args[0]
+        refs = {next(iter(r.values()))["name"] for r in container["envFrom"]}
+        assert refs == {"routing-config", "routing-secrets"}
+        assert container["resources"]["requests"]
+        assert container["resources"]["limits"]
+    broken = copy.deepcopy(jobs["routing-replay"])
+    broken["spec"]["completions"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)

@@ -53,8 +53,8 @@ Workers = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Worker processes, each replaying a group of projections (default: one a core, "
-        "at most one a projection; 1 with the in-memory store).",
+        help="Worker processes, each replaying every projection for a range of episodes "
+        "(default: one a core; 1 with the in-memory store).",
     ),
 ]
 

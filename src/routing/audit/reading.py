@@ -18,7 +18,7 @@ from uuid import UUID
 
 import orjson
 
-from routing.episodes.events import EpisodeEvent, parse_event
+from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.episodes.service import CareEpisodes
 from routing.messaging.envelope import CloudEvent, envelope, fact_object
 from routing.persistence.chain import plaintext_of
@@ -99,7 +99,7 @@ class ReplayedEvent(CloudEvent):
 
     @cached_property
     def _fact(self) -> EpisodeEvent:
-        return parse_event(self._fact_data)
+        return parse_stored_event(self._fact_data)
 
     @cached_property
     def _fact_json(self) -> str:
