@@ -24,6 +24,9 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from projections import PROJECTIONS, shares
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
 from projections.replay import Progress, ReplayResult, open_scratch, replay
@@ -162,8 +165,6 @@ def replay_share(
 ) -> ReplayResult:
     """Worker ``index`` of ``of``: replays its episodes into ``part`` (also one pod of the
     indexed Job, ``routing replay-part``)."""
-    from routing.store import open_episodes
-
     service = open_episodes(settings)
     db = open_part(settings, part)
     try:
@@ -193,9 +194,6 @@ def part_name(settings: Settings, index: int) -> str:
 
 def remove_part(settings: Settings, part: str) -> None:
     if settings.store is StoreKind.postgres:
-        import psycopg
-        from psycopg import sql
-
         assert settings.postgres_dsn is not None
         with psycopg.connect(str(settings.postgres_dsn), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(part)))

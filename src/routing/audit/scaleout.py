@@ -33,6 +33,7 @@ def replay_part_cmd(
     until: Annotated[int | None, typer.Option(help="Last store position to replay.")] = None,
 ) -> None:
     """Replays this worker's share of the episodes into its part of the scratch models."""
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections.parallel import part_name, replay_share
 
     settings = resolved_settings()
@@ -57,6 +58,7 @@ def replay_merge_cmd(
 ) -> None:
     """Merges the parts of a split replay into the scratch read models, then drops them;
     waits (up to ``--wait`` seconds) until every part is finished."""
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections.parallel import merge_parts, part_name, remove_part
     from projections.replay import open_scratch
 
@@ -84,6 +86,7 @@ def replay_merge_cmd(
 
 def _reached(settings: Settings, parts: list[str]) -> list[int | None] | None:
     """Each part's finishing position (None: not yet); None while a part cannot be read."""
+    # lazy: CLI start-up; projections sit above routing (named in the contract)
     from projections import shares
     from projections.parallel import open_part
 
