@@ -235,9 +235,12 @@ class Ingest:
             log.warning("ingest: could not create the topics on the new log: %r", exc)
         self.letters.new_generation(self.progress.generation)
         await self.letters.catch_up()
-        assigned = list(consumer.assignment())
-        if assigned:
-            await consumer.seek_to_beginning(*assigned)
+        # Join the group afresh: the assignment then covers every partition the new log has
+        # (a group joined before the topic grew kept its three and left the fourth unread,
+        # seen with Tansu), and the listener seeks each to this generation's position: the
+        # new log's start.
+        consumer.unsubscribe()
+        consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
 
     async def _handle(
         self,
