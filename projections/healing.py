@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from projections.worker import epoch_of
 from routing.messaging import broker
 from routing.operations import health, metrics
 
@@ -77,9 +78,6 @@ async def check_epoch(
     """While idle: is the last message applied on each partition still there, of the read
     model's epoch? A relay that republished exactly as many messages as the read model had
     read leaves nothing beyond its positions to reveal the new epoch."""
-    # lazy: runner imports this module (cycle named in the import contract)
-    from projections.runner import epoch_of
-
     epoch = await asyncio.to_thread(runner.worker.epoch)
     if epoch is None:
         return

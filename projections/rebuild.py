@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from projections import base
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
-from projections.runner import ProjectionWorker
+from projections.worker import ProjectionWorker
 from routing.audit.reading import FactReader
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker

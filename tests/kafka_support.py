@@ -462,16 +462,47 @@ def relay_for(settings: Settings, service: CareEpisodes, **kw: Any) -> Relay:
 
 
 async def publish_all(relay: Relay, expected: int) -> None:
-    """Runs the relay until it has published ``expected`` facts, then a little longer (it
-    would have published anything extra, receipts or repeats, by then)."""
-    async with background() as workers:
-        workers.start(relay.run)
-        await eventually(
-            lambda: relay.published_total >= expected,
-            what=f"{expected} facts published (so far {relay.published_total})",
-            workers=workers,
-        )
-        await asyncio.sleep(0.3)
+    """Runs the relay until it has published ``expected`` facts and then read the store and
+    found nothing more to publish. Callers assert exact counts (no receipts, no repeats):
+    anything extra would have been published before that empty read, which began after the
+    page that reached ``expected`` was done, so no wall-clock wait is needed to prove absence."""
+    reads = _EmptyReads(relay)
+    try:
+        async with background() as workers:
+            workers.start(relay.run)
+            await eventually(
+                lambda: relay.published_total >= expected,
+                what=f"{expected} facts published (so far {relay.published_total})",
+                workers=workers,
+            )
+            # No await since the check: the relay's pages are sequential, so an empty read
+            # counted from here on began after the page that reached ``expected`` ended.
+            done = reads.count
+            await eventually(
+                lambda: reads.count > done, what="the relay found nothing more", workers=workers
+            )
+    finally:
+        reads.close()
+
+
+class _EmptyReads:
+    """Counts the relay's reads of the store that found nothing after its position (its own
+    signal of being idle), by wrapping its page step for the length of a ``publish_all``."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay, self.count = relay, 0
+        publish = relay._publish_page
+
+        async def counted(producer: AIOKafkaProducer) -> int:
+            sent = await publish(producer)
+            if sent == 0:
+                self.count += 1
+            return sent
+
+        relay._publish_page = counted  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        del self.relay._publish_page  # the class's method again
 
 
 def runner_for(settings: Settings, db: ReadModelDB, group: str | None = None) -> ProjectionRunner:

@@ -15,6 +15,7 @@ The expected counts are computed straight from the generated events, never from 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -116,6 +117,7 @@ async def test_broker_outage_delays_but_loses_nothing(
     bundled_broker: BundledBroker,
     kafka_names: dict[str, str],
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = ks.stack_settings(store, kafka_names, bundled_broker.bootstrap_servers, tmp_path)
     service = open_episodes(settings)
@@ -140,9 +142,18 @@ async def test_broker_outage_delays_but_loses_nothing(
                     r = await asyncio.to_thread(api.post, "/events/batch", json={"events": journey})
                     assert r.status_code == 201, r.text
                 batch = ks.demo_episodes(40, seed=202)
+                caplog.set_level(logging.WARNING, logger="routing.messaging.relay")
+                failed = _relay_retries(caplog)
                 await asyncio.to_thread(ks.load, service, batch)
-                await asyncio.sleep(3)  # down for a while: the relay keeps failing, retrying
-                workers.check()
+                # Down for a while: the relay keeps failing and retrying. Two more failures
+                # than before the load: the second one's attempt began after every fact above
+                # was stored, so it tried them (no wall-clock wait stands for that).
+                await ks.eventually(
+                    lambda: _relay_retries(caplog) >= failed + 2,
+                    timeout=60,
+                    what="the relay tried the stored facts and failed",
+                    workers=workers,
+                )
                 assert relay.published_total == before, "nothing can be acknowledged"
 
                 bundled_broker.start()  # a new, empty cluster on the same port
@@ -173,6 +184,14 @@ async def test_broker_outage_delays_but_loses_nothing(
                     assert cur.fetchone()[0] == 2
     finally:
         service.close()
+
+
+def _relay_retries(caplog: pytest.LogCaptureFixture) -> int:
+    """The relay's "broker unavailable; retrying" lines so far: one per failed attempt."""
+    return sum(
+        r.name == "routing.messaging.relay" and "broker unavailable" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 # --- FAULT 3 ---------------------------------------------------------------------------------
