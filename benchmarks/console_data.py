@@ -29,6 +29,7 @@ from routing.demo.generator import generate_events
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
 from routing.liability.billing import MonthClosed
+from routing.liability.months import close_month
 from routing.reference.regions import load_regions
 from routing.store import open_episodes
 
@@ -65,7 +66,7 @@ def close_pairs(service: CareEpisodes, month: str) -> None:
     """Closes ``month`` for Region Stockholm against every other region, both ways."""
     for other in sorted(set(load_regions().counties) - {REGION}):
         for home, care in ((REGION, other), (other, REGION)):
-            service.close_month(MonthClosed(
+            close_month(service, MonthClosed(
                 event_id=uuid.uuid4(), home_region=home, care_region=care, month=month,
                 occurred_at=datetime.now(UTC), source="benchmark",
             ))  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 from projections.liability import Liability
 from routing.config import Settings
 from routing.liability.billing import MonthClosed
+from routing.liability.months import close_month
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
 from tests.projection_harness import ProjectionHarness
@@ -23,7 +24,8 @@ class LiabilityHarness(ProjectionHarness):
         )
 
     def close(self, home: str, care: str, month: str) -> None:
-        self.service.close_month(
+        close_month(
+            self.service,
             MonthClosed(
                 event_id=uuid.uuid4(), home_region=home, care_region=care, month=month,
                 occurred_at=datetime.now(UTC), source="finance-test",

@@ -29,6 +29,7 @@ from routing.kernel.calendar import MONTH_PATTERN, STOCKHOLM
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityStatus
+from routing.liability.months import close_month
 from routing.reference.regions import load_regions
 
 router = APIRouter(include_in_schema=False)
@@ -190,7 +191,7 @@ async def close(request: Request) -> Response:
         care_region=care, month=month, occurred_at=datetime.now(UTC), source="routing-console",
     )  # fmt: skip
     try:
-        await run_in_threadpool(request.app.state.episodes.close_month, event)
+        await run_in_threadpool(close_month, request.app.state.episodes, event)
         message = v.t("closed_ok")
     except EventRejected:
         message = v.t("already_closed")

@@ -27,6 +27,7 @@ from routing.kernel.calendar import MONTH_PATTERN
 from routing.liability import invoice
 from routing.liability.billing import MonthClosed
 from routing.liability.decision import LiabilityDecision
+from routing.liability.months import close_month_at
 
 router = APIRouter(
     prefix="/finance",
@@ -176,7 +177,7 @@ async def close_month(
         raise forbidden("closing a month needs the finance role")
     if caller.region not in ("*", event.care_region, event.home_region):
         raise forbidden(f"region {caller.region} may not close months of other regions")
-    recorded_at, replayed, position = await run_in_threadpool(episodes.close_month_at, event)
+    recorded_at, replayed, position = await run_in_threadpool(close_month_at, episodes, event)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return MonthClosedOut(

@@ -14,6 +14,7 @@ from routing.audit.reading import FactReader
 from routing.cli import load_demo
 from routing.episodes.service import CareEpisodes
 from routing.liability.billing import MonthClosed
+from routing.liability.months import close_month
 from routing.messaging.envelope import decode, encode
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -22,7 +23,8 @@ POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 def test_replayed_events_equal_the_decoded_messages() -> None:
     service = CareEpisodes(env=POPO)
     load_demo(service, episodes=120, seed=7, start=date(2025, 1, 1), end=date(2025, 3, 1))
-    service.close_month(
+    close_month(
+        service,
         MonthClosed(
             event_id=uuid.uuid4(), home_region="14", care_region="04", month="2025-01",
             occurred_at=datetime(2025, 2, 3, 8, 0, tzinfo=UTC), source="finance-test",

@@ -29,6 +29,7 @@ from routing.demo.generator import generate_episodes
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes, EventRejected
 from routing.liability.billing import MonthClosed
+from routing.liability.months import close_month
 from routing.messaging.envelope import CloudEvent
 from routing.reference.regions import load_regions
 from routing.store import open_episodes
@@ -71,7 +72,8 @@ def _history(service: CareEpisodes, seed: int, chunks: int, close_share: float) 
         for home, care, month in list(triples):
             if rng.random() < close_share / chunks:
                 triples.remove((home, care, month))
-                service.close_month(
+                close_month(
+                    service,
                     MonthClosed(
                         event_id=uuid.uuid4(), home_region=home, care_region=care, month=month,
                         occurred_at=datetime.now(UTC), source="finance-test",

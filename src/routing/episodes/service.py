@@ -9,7 +9,6 @@ none of it.
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,22 +30,13 @@ from routing.episodes.aggregate import (
 )
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState, RuleBroken
-from routing.liability.billing import BillingMonth, MonthClosed
+from routing.kernel.refusals import EventRejected as EventRejected  # its callers import it here
+from routing.liability.billing import BillingMonth
 from routing.persistence.chain import plaintext_of
 from routing.persistence.chained import chained_process_recorder
 from routing.persistence.transcoder import OrjsonTranscoder
 
 MAX_ATTEMPTS = 5
-
-
-class EventRejected(Exception):  # noqa: N818 - a domain outcome
-    """A fact in a request that cannot be recorded; ``index`` says which one of a batch."""
-
-    status = 409
-
-    def __init__(self, index: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.index, self.code, self.message, self.field = index, code, message, field
 
 
 class EventInvalid(EventRejected):
@@ -105,10 +95,6 @@ class _StoredFact(Protocol):
 def _position(recordings: Sequence[Any]) -> int:
     """The last notification id of a transaction's recordings (0: the recorder gave none)."""
     return max((r.notification.id or 0 for r in recordings), default=0)
-
-
-def _digest(event: MonthClosed) -> str:
-    return hashlib.sha256(event.model_dump_json().encode()).hexdigest()
 
 
 class CareEpisodes(Application[UUID]):
@@ -354,42 +340,6 @@ class CareEpisodes(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return episode
-
-    # --- billing months (the store also holds region finance's month closings) ----------
-
-    def close_month(self, event: MonthClosed) -> tuple[datetime, bool]:
-        """Records the closing; returns (recorded_at, replayed). A retry with the same event
-        id and body is answered as before; another closing of the same month is refused."""
-        recorded_at, replayed, _ = self.close_month_at(event)
-        return recorded_at, replayed
-
-    def close_month_at(self, event: MonthClosed) -> tuple[datetime, bool, int]:
-        """``close_month`` with the store position at which the closing is visible."""
-        month = BillingMonth.close(event)
-        claim = EventReceipt.claim(event.event_id, event.billing_month_id, _digest(event))
-        try:
-            recordings = self.save(month, claim)
-            return month.created_on, False, _position(recordings) or self.event_count()
-        except RecordConflictError:
-            pass
-        try:
-            existing: BillingMonth = self.repository.get(event.billing_month_id)
-        except AggregateNotFoundError:
-            raise EventRejected(
-                0, "event_id_reused", f"event {event.event_id} was already recorded", "event_id"
-            ) from None
-        if existing.fact == event.model_dump(mode="json"):
-            return existing.created_on, True, self.event_count()
-        if existing.fact["event_id"] == str(event.event_id):
-            raise EventRejected(
-                0, "event_id_reused", f"event {event.event_id} was recorded with another body",
-                "event_id",
-            )  # fmt: skip
-        raise EventRejected(
-            0, "month_already_closed", f"{event.month} is already closed for invoices from "
-            f"region {event.care_region} to region {event.home_region} "
-            f"(by event {existing.fact['event_id']})",
-        )  # fmt: skip
 
     # --- reading -------------------------------------------------------------------------
 

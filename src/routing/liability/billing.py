@@ -57,10 +57,6 @@ class MonthClosed(BaseModel):
         return billing_month_id(self.home_region, self.care_region, self.month)
 
 
-class MonthAlreadyClosed(Exception):  # noqa: N818 - a domain outcome
-    pass
-
-
 class BillingMonth(Aggregate):
     """One (home region, care region, month). Closing it twice is refused (409)."""
 
