@@ -7,13 +7,15 @@ repeating its token costs one dict lookup, not a signature check, on the hot wri
 decision paths.
 
 One line protects a router: ``APIRouter(dependencies=[Depends(require(Role.auditor))])``;
-``trail=...`` also records the read in the access trail (who, what, when).
+``trail=...`` also records the read in the access trail (who, what, when). The routes of
+finance data (guarantee, necessity, liability, indicators) share one binding, ``Reader``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import jwt
@@ -225,3 +227,42 @@ def forced_region(principal: Principal, requested: str | None, what: str) -> str
     if requested is not None and requested != own:
         raise forbidden(f"region {own} may not read {what} of region {requested}")
     return own
+
+
+@dataclass(frozen=True)
+class RegionReader:
+    """A reader of finance data (region finance or an auditor), bound to the regions it may
+    read: the one binding of the guarantee, necessity, liability and indicators routes. The
+    checks are methods, not a dependency of their own, because a route may check only after
+    its parameters are valid (422 first) or only on the row it found (a 404 first)."""
+
+    principal: Principal
+
+    @property
+    def own_region(self) -> str | None:
+        """The one region region finance reads; None for a reader of every region."""
+        return readable_regions(self.principal)
+
+    def check(self, *regions: str | None) -> None:
+        """403 unless the reader may read data concerning one of ``regions``."""
+        check_region(self.principal, *regions)
+
+    def forced(self, requested: str | None, what: str) -> str | None:
+        """A listing's optional region filter: region finance gets its own region (another
+        one is a 403), a reader of every region what it asked for."""
+        return forced_region(self.principal, requested, what)
+
+
+_finance_reader = require(Role.finance, Role.auditor, trail="finance")
+
+
+async def _reader(principal: Annotated[Principal, Depends(_finance_reader)]) -> RegionReader:
+    return RegionReader(principal)
+
+
+Reader = Annotated[RegionReader, Depends(_reader)]
+"""A route's parameter: the reader, its role checked and its read recorded in the access trail
+(FastAPI solves the dependency once a request, so a router may also declare it)."""
+READS_FINANCE = Depends(_reader)
+"""The router-level form of ``Reader``: every route of the router admits only readers of
+finance data, whether or not it names the reader."""

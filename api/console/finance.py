@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.auth import RegionReader
 from api.console import i18n
 from api.console import queries as cq
 from api.console.web import Refused, View, check_region, console_db, form, view
@@ -82,7 +83,7 @@ async def liability(request: Request, region: RegionQ = None, month: MonthQ = No
     data = await run_in_threadpool(read)
     assert v.principal is not None  # the API's own indicator function, same numbers (issue 22)
     found = await run_in_threadpool(
-        indicators.region_indicators, request, v.principal, chosen, month, None
+        indicators.region_indicators, request, RegionReader(v.principal), chosen, month, None
     )
     data["indicators"] = [f for f in found.figures if f.group is None]
     chart = {

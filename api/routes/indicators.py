@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
-from api.auth import Caller, check_region, forbidden, require
+from api.auth import READS_FINANCE, Reader, forbidden
 from api.deps import read_models
 from api.params import Day, KnownRegion, RegionSchema
 from api.period import PeriodText, parse_period
 from projections import indicators as q
-from routing.access import Role, readable_regions
 from routing.guarantee.days import today
 from routing.indicators import Period, Tallies, national_figures, region_figures
 from routing.indicators.figures import per_1000
@@ -30,7 +29,7 @@ from routing.reference.regions import load_regions
 router = APIRouter(
     prefix="/indicators",
     tags=["indicators"],
-    dependencies=[Depends(require(Role.finance, Role.auditor, trail="finance"))],
+    dependencies=[READS_FINANCE],
 )
 HomeRegion = Annotated[
     str,
@@ -100,7 +99,7 @@ def _tallies(request: Request, period: Period, day: date, **kw: Any) -> dict[str
 
 @router.get("/regions/{home_region}", response_model=IndicatorsOut)
 def region_indicators(
-    request: Request, caller: Caller, home_region: HomeRegion, period: PeriodText,
+    request: Request, reader: Reader, home_region: HomeRegion, period: PeriodText,
     as_of: AsOf = None,
 ) -> IndicatorsOut:  # fmt: skip
     """Every indicator of one home region for a period (a month or a range of days):
@@ -109,7 +108,7 @@ def region_indicators(
     and care level, and the share given a medical assessment within three days (overall,
     after a digital contact, by entry path). Asylum seekers (99): per-inhabitant figures not
     applicable."""
-    check_region(caller, home_region)
+    reader.check(home_region)
     days, day = _period(period), as_of or today()
     all_regions = _tallies(request, days, day)
     national_cost = sum(t.ood_cost for r, t in all_regions.items() if r != "99")
@@ -120,12 +119,12 @@ def region_indicators(
 
 @router.get("/regions/{home_region}/municipalities", response_model=list[IndicatorsOut])
 def municipality_indicators(
-    request: Request, caller: Caller, home_region: HomeRegion, period: PeriodText,
+    request: Request, reader: Reader, home_region: HomeRegion, period: PeriodText,
     as_of: AsOf = None,
 ) -> list[IndicatorsOut]:  # fmt: skip
     """Out-of-region digital contacts per 1,000 inhabitants by the patients' municipality
     (Västra Götalandsregionen reports it so), for every municipality with contacts."""
-    check_region(caller, home_region)
+    reader.check(home_region)
     days, day = _period(period), as_of or today()
     rows = _tallies(request, days, day, by="home_municipality")
     names = {}
@@ -143,11 +142,11 @@ def municipality_indicators(
 
 @router.get("/national", response_model=NationalOut)
 def national_indicators(
-    request: Request, caller: Caller, period: PeriodText, as_of: AsOf = None,
+    request: Request, reader: Reader, period: PeriodText, as_of: AsOf = None,
 ) -> NationalOut:  # fmt: skip
     """The same figures summed over the 21 regions, and each region's own (asylum seekers
     listed apart, outside the sums). Auditors: region finance reads its own region."""
-    if readable_regions(caller) is not None:
+    if reader.own_region is not None:
         raise forbidden("the national view lists every region: auditors only")
     days, day = _period(period), as_of or today()
     rows = _tallies(request, days, day)

@@ -15,13 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api import examples
-from api.auth import Caller, check_region, forbidden, forced_region, require
+from api.auth import READS_FINANCE, Reader, forbidden
 from api.deps import Episodes, read_models
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.params import MAX_OFFSET, KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from projections import liability_queries as q
-from routing.access import Role, readable_regions
+from routing.access import Role
 from routing.identity.screen import TEXT_PATTERN
 from routing.kernel.calendar import MONTH_PATTERN
 from routing.liability import invoice
@@ -33,7 +33,7 @@ router = APIRouter(
     prefix="/finance",
     tags=["finance"],
     dependencies=[
-        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        READS_FINANCE,
         Depends(caught_up("liability")),
     ],
 )
@@ -59,11 +59,11 @@ class ContactExplanation(BaseModel):
 
 @router.get("/liability", summary="What a home region owes for a month")
 def liability_totals(
-    request: Request, caller: Caller, home_region: Region, month: Month
+    request: Request, reader: Reader, home_region: Region, month: Month
 ) -> dict[str, Any]:
     """Totals of the current decisions by care region, profession, mode and status, and the
     invoice lines issued (debits, credits, net). Region finance: its own home region."""
-    check_region(caller, home_region)
+    reader.check(home_region)
     with read_models(request).transaction() as cur:
         return q.month_totals(cur, home_region, month)
 
@@ -71,7 +71,7 @@ def liability_totals(
 @router.get("/liability/contacts", response_model=list[LiabilityDecision])
 def liability_contacts(
     request: Request,
-    caller: Caller,
+    reader: Reader,
     home_region: Region,
     month: Month,
     care_region: Annotated[str | None, Query(pattern=r"^\d{2}$"), KnownRegion, RegionSchema] = None,
@@ -83,8 +83,8 @@ def liability_contacts(
 ) -> list[LiabilityDecision]:
     """The contacts behind a total, each with its decision and the trace of rules applied.
     Region finance of another region than the home region sees its own care region's."""
-    if readable_regions(caller) not in (None, home_region):
-        care_region = forced_region(caller, care_region, "contacts")
+    if reader.own_region not in (None, home_region):
+        care_region = reader.forced(care_region, "contacts")
     filters = {"care_region": care_region, "profession": profession, "mode": mode,
                "status": decision_status}  # fmt: skip
     with read_models(request).transaction() as cur:
@@ -96,7 +96,7 @@ def liability_contacts(
 )
 def explain_contact(
     request: Request,
-    caller: Caller,
+    reader: Reader,
     episode_id: UUID,
     contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> ContactExplanation:
@@ -106,7 +106,7 @@ def explain_contact(
     if found is None:
         raise HTTPException(404, f"no decision for contact {contact_id} of episode {episode_id}")
     decision, lines = found
-    check_region(caller, decision.home_region, decision.care_region)
+    reader.check(decision.home_region, decision.care_region)
     return ContactExplanation(
         decision=decision,
         invoice_lines=[{k: v for k, v in x.items() if k != "decision"} for x in lines],
@@ -133,14 +133,14 @@ INVOICE_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 def invoice_specification(
     request: Request,
-    caller: Caller,
+    reader: Reader,
     care_region: Region,
     home_region: Region,
     month: Month,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """ProcessClaimSpecification-shaped JSON (380 invoice, 381 credit note), or CSV."""
-    check_region(caller, care_region, home_region)
+    reader.check(care_region, home_region)
     with read_models(request).transaction() as cur:
         closed_at = q.is_closed(cur, home_region, care_region, month)
         lines = q.invoice_lines(cur, care_region, home_region, month)
@@ -169,14 +169,14 @@ async def close_month(
     event: Annotated[MonthClosed, Body(openapi_examples=examples.MONTH_CLOSE)],
     episodes: Episodes,
     response: Response,
-    caller: Caller,
+    reader: Reader,
 ) -> MonthClosedOut:
     """Closes a month for invoices from a care region to a home region. Idempotent by
     `event_id`; closing an already closed month is a 409. Region finance of either region."""
-    if not caller.has(Role.finance):
+    if not reader.principal.has(Role.finance):
         raise forbidden("closing a month needs the finance role")
-    if caller.region not in ("*", event.care_region, event.home_region):
-        raise forbidden(f"region {caller.region} may not close months of other regions")
+    if reader.principal.region not in ("*", event.care_region, event.home_region):
+        raise forbidden(f"region {reader.principal.region} may not close months of other regions")
     recorded_at, replayed, position = await run_in_threadpool(close_month_at, episodes, event)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

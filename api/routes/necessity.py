@@ -13,13 +13,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
-from api.auth import Caller, check_region, require
+from api.auth import READS_FINANCE, Reader
 from api.deps import read_models
 from api.errors import ErrorBody
 from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from projections import necessity as q
-from routing.access import Role
 from routing.episodes.vocabulary import HSA_PATTERN
 from routing.kernel.calendar import MONTH_PATTERN
 from routing.necessity import NecessityClassification, shares
@@ -28,7 +27,7 @@ router = APIRouter(
     prefix="/necessity",
     tags=["necessity"],
     dependencies=[
-        Depends(require(Role.finance, Role.auditor, trail="finance")),
+        READS_FINANCE,
         Depends(caught_up("necessity")),
     ],
 )
@@ -101,11 +100,11 @@ def _unit(care_unit_id: str, counts: dict[str, int]) -> UnitSummary:
 
 @router.get("/summary", response_model=NecessitySummary)
 def summary(
-    request: Request, caller: Caller, care_region: Region, month: Month, care_unit: Unit = None
+    request: Request, reader: Reader, care_region: Region, month: Month, care_unit: Unit = None
 ) -> NecessitySummary:
     """Physical visits of a care region and month by class, in total and per care unit, with
     the number of offer-duty breaches."""
-    check_region(caller, care_region)
+    reader.check(care_region)
     with read_models(request).transaction() as cur:
         units = q.unit_counts(cur, care_region, month, care_unit)
     total = {k: sum(u[k] for u in units.values()) for k in (*q.CLASSES, "breaches")}
@@ -123,10 +122,10 @@ def summary(
 
 
 @router.get("/breaches", response_model=BreachList)
-def breaches(request: Request, caller: Caller, care_region: Region, month: Month) -> BreachList:
+def breaches(request: Request, reader: Reader, care_region: Region, month: Month) -> BreachList:
     """Visits judged suitable for distance by licensed staff with no distance offer before
     them, under the ds-2023-27 rulebook: each with its episode, reasons and trace."""
-    check_region(caller, care_region)
+    reader.check(care_region)
     with read_models(request).transaction() as cur:
         visits = q.breaches(cur, care_region, month)
     return BreachList(care_region=care_region, month=month, breaches=len(visits), visits=visits)
@@ -139,7 +138,7 @@ def breaches(request: Request, caller: Caller, care_region: Region, month: Month
 )
 def visit(
     request: Request,
-    caller: Caller,
+    reader: Reader,
     episode_id: UUID,
     contact_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")],
 ) -> NecessityClassification:
@@ -150,5 +149,5 @@ def visit(
         raise HTTPException(
             404, f"no classified physical visit for contact {contact_id} of episode {episode_id}"
         )
-    check_region(caller, found.care_region)
+    reader.check(found.care_region)
     return found
