@@ -1,3 +1,4 @@
+# Over 300 lines because every word of the console is here twice, in Swedish and English.
 """The console's words in Swedish (first) and English. A missing English word falls back to
 the Swedish one (api/console/web.py)."""
 
