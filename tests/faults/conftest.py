@@ -76,9 +76,7 @@ class Signer:
         return {"Authorization": f"Bearer {raw}"}
 
 
-def production_settings(
-    dsn: str, bootstrap: str | None, signer: Signer, **update: Any
-) -> Settings:
+def production_settings(dsn: str, bootstrap: str | None, signer: Signer, **update: Any) -> Settings:
     """Production mode: PostgreSQL, RS256 tokens from a JWKS file, pseudonym and cipher keys."""
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -101,8 +99,10 @@ class Process(Routing):
 
     def __init__(self, settings: Settings, workdir: Path, *args: str) -> None:
         self.ops_port = settings.port if args[0] == "serve" else free_port()
-        own = settings if args[0] == "serve" else settings.model_copy(
-            update={"metrics_port": self.ops_port}
+        own = (
+            settings
+            if args[0] == "serve"
+            else settings.model_copy(update={"metrics_port": self.ops_port})
         )
         super().__init__(own, workdir, *args)
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,7 +34,7 @@ from routing.store import open_episodes
 from tests import kafka_support as ks
 from tests.faults import broker_support as bs
 from tests.faults.conftest import Process, Signer, private_cluster, production_settings
-from tests.faults.test_database_restart import (
+from tests.faults.load_support import (
     FRONT_END,
     Load,
     Outcome,
@@ -41,8 +43,6 @@ from tests.faults.test_database_restart import (
     _lag_zero,
     _probe,
     _relay_caught_up,
-    _until,
-    _wait,
 )
 
 LOAD_AFTER_SECONDS = 3.0
@@ -50,6 +50,43 @@ LOAD_AFTER_SECONDS = 3.0
 
 Fault = Callable[[BundledBroker, dict[str, Process], Outcome], Awaitable[None]]
 """Does the damage; sets ``down_at`` and ``back_at`` of the outcome."""
+
+
+async def wait_until(
+    what: str, predicate: Any, timeout: float, procs: dict[str, Process] | None = None
+) -> float:
+    """When ``predicate`` (a function or a coroutine function) first held, polled every 0.1 s:
+    the one wait-until-ready loop of the fault tests. Fails after ``timeout`` seconds naming
+    ``what`` and the last log lines of ``procs``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = predicate()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return time.monotonic()
+        await asyncio.sleep(0.1)
+    tails = "\n".join(f"--- {n}\n{p.tail(15)}" for n, p in (procs or {}).items())
+    raise AssertionError(f"not within {timeout}s: {what}\n{tails}")
+
+
+async def first_time(predicate: Any, timeout: float) -> float | None:
+    """When ``predicate`` first held after a fault, or None (the tests then say what failed)."""
+    with contextlib.suppress(AssertionError):
+        return await wait_until("", predicate, timeout)
+    return None
+
+
+async def every_process_ready(
+    http: httpx.AsyncClient, procs: dict[str, Process], timeout: float = 120
+) -> float:
+    """Waits until every process answers ``/ready`` with 200 (the stack is up)."""
+
+    async def all_ready() -> bool:
+        probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
+        return all(p.status == 200 for p in probes)
+
+    return await wait_until("every process ready", all_ready, timeout, procs)
 
 
 async def ingest_caught_up(settings: Settings) -> bool:
@@ -76,12 +113,7 @@ async def _under_load(
 ) -> None:
     api, settings = procs["serve"].base, procs["serve"].settings
     async with httpx.AsyncClient(timeout=30) as http:
-
-        async def all_ready() -> bool:
-            probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
-            return all(p.status == 200 for p in probes)
-
-        await _wait("every process ready", all_ready, 120, procs)
+        await every_process_ready(http, procs)
         out.inbound_ids += await _inbound(settings, 5)
         load = Load(http, api, signer.headers("front_end", **FRONT_END))
         writing = asyncio.create_task(load.run())
@@ -116,7 +148,7 @@ async def _under_load(
                 out.ready_at = probe.at
             return _lag_zero(probe)
 
-        out.caught_up_at = await _until(caught_up, 90)
+        out.caught_up_at = await first_time(caught_up, 90)
         summary = await _probe(
             http, api + "/projections/episode-summary", signer.headers("auditor")
         )

@@ -20,8 +20,8 @@ import pytest
 
 from routing.messaging.broker import BundledBroker
 from tests.faults.conftest import Process
+from tests.faults.load_support import Outcome
 from tests.faults.stack_support import fault_under_load, recovery_seconds
-from tests.faults.test_database_restart import Outcome
 
 pytestmark = pytest.mark.faults
 

@@ -11,11 +11,11 @@ that is gone) is a 500 in the same JSON shape.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -25,6 +25,7 @@ from psycopg import sql
 from tests import support as f
 from tests.faults.conftest import Process, Signer, production_settings
 from tests.faults.pg_cluster import PgCluster
+from tests.faults.stack_support import wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -57,7 +58,7 @@ def api(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[Api]:
         for p in procs.values():
             p.start()
         for name, p in procs.items():
-            _until(lambda p=p: _get(p.base + "/ready").status_code == 200, 90, f"{name} up", p)
+            _ready(name, p, 90, "up")
         yield Api(procs, signer.headers("front_end", **FRONT_END), signer.headers("auditor"))
     finally:
         for p in procs.values():
@@ -71,14 +72,11 @@ def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.Response(599)
 
 
-def _until(predicate: Any, timeout: float, what: str, proc: Process | None = None) -> float:
-    """Seconds until ``predicate()`` held."""
+def _ready(name: str, proc: Process, timeout: float, what: str) -> float:
+    """Seconds until ``proc`` answers ``/ready`` with 200 (stack_support's one wait loop)."""
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout}s: {what}\n{proc.tail() if proc else ''}")
+    ready = lambda: _get(proc.base + "/ready").status_code == 200  # noqa: E731
+    return asyncio.run(wait_until(f"{name} {what}", ready, timeout, {name: proc})) - start
 
 
 def _documented(r: httpx.Response, status: int, code: str) -> None:
@@ -119,8 +117,7 @@ def test_store_unavailable_is_a_documented_503_and_the_same_process_recovers(
 
     pg_cluster.start()
     for name, p in api.procs.items():
-        took = _until(lambda p=p: _get(p.base + "/ready").status_code == 200,
-                      RECOVERY_TARGET_SECONDS, f"{name} ready again", p)  # fmt: skip
+        took = _ready(name, p, RECOVERY_TARGET_SECONDS, "ready again")
         print(f"\n{name}: /ready 200 {took:.1f} s after PostgreSQL's return")
         for path in READS:
             assert _get(p.base + path, api.reader).status_code == 200, (name, path)

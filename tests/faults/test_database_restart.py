@@ -11,191 +11,38 @@ scenario runs once per module; the tests below assert on what it saw.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from routing.config import Settings
-from routing.episodes.service import CareEpisodes
 from routing.messaging.broker import BundledBroker
-from routing.store import open_episodes
-from tests import kafka_support as ks
 from tests import support as f
 from tests.faults.conftest import Process, Signer, private_cluster, production_settings
+from tests.faults.load_support import (
+    FRONT_END,
+    Load,
+    Outcome,
+    _collect,
+    _inbound,
+    _lag_zero,
+    _probe,
+    _relay_caught_up,
+)
 from tests.faults.pg_cluster import PgCluster
+from tests.faults.stack_support import every_process_ready, first_time
 
 pytestmark = pytest.mark.faults
 
 OUTAGE_SECONDS = 5.0
 RECOVERY_TARGET_SECONDS = 15.0
-FRONT_END = {"provider_id": f.PROVIDER, "care_region": f.CARE_REGION}
-
-
-@dataclass
-class Answer:
-    path: str
-    status: int
-    content_type: str
-    body: bytes
-    retry_after: str | None
-    event_ids: list[str]
-
-
-@dataclass
-class Probe:
-    at: float
-    status: int | None  # None: no answer at all
-    body: Any = None
-
-
-@dataclass
-class Outcome:
-    answers: list[Answer] = field(default_factory=list)
-    ready: dict[str, list[Probe]] = field(default_factory=dict)
-    live: list[Probe] = field(default_factory=list)
-    exited: dict[str, int | None] = field(default_factory=dict)
-    logs: dict[str, str] = field(default_factory=dict)
-    down_at: float = 0.0
-    back_at: float = 0.0
-    ready_at: float | None = None
-    caught_up_at: float | None = None
-    relayed_at: float | None = None
-    load_stopped_at: float = 0.0
-    reads_after: dict[str, int] = field(default_factory=dict)
-    inbound_ids: list[str] = field(default_factory=list)
-    stored: Counter[str] = field(default_factory=Counter)
-    completed_stored: int = 0
-    projected: int = 0
-    verify: tuple[int, str] = (0, "")
-
-    def during(self, name: str) -> list[Probe]:
-        return [p for p in self.ready[name] if self.down_at < p.at < self.back_at]
-
-    def figures(self) -> dict[str, Any]:
-        accepted = [i for a in self.answers if 200 <= a.status < 300 for i in a.event_ids]
-        wanted = accepted + self.inbound_ids
-        return {
-            "accepted": len(accepted),
-            "inbound": len(self.inbound_ids),
-            "stored": sum(1 for i in wanted if self.stored[i] >= 1),
-            "lost": sum(1 for i in wanted if self.stored[i] == 0),
-            "double": sum(1 for i in wanted if self.stored[i] > 1),
-            "answered_503": sum(a.status == 503 for a in self.answers),
-            "completed_contacts_stored": self.completed_stored,
-            "projected_completed_contacts": self.projected,
-            "ready_after_s": _since(self.ready_at, self.back_at),
-            "lag0_after_s": _since(self.caught_up_at, self.back_at),
-            "relay_caught_up_after_s": _since(self.relayed_at, self.back_at),
-            "load_stopped_after_s": _since(self.load_stopped_at, self.back_at),
-        }
-
-
-def _since(at: float | None, start: float) -> float | None:
-    return None if at is None else round(at - start, 2)
-
-
-class Load:
-    """Steady writes: a journey per batch, a single fact per request, until stopped."""
-
-    def __init__(self, http: httpx.AsyncClient, base: str, headers: dict[str, str]) -> None:
-        self.http, self.base, self.headers = http, base, headers
-        self.answers: list[Answer] = []
-        self.stop = asyncio.Event()
-
-    async def run(self) -> None:
-        while not self.stop.is_set():
-            journey = f.typical_journey()
-            await self._post("/events/batch", {"events": journey}, journey)
-            single = f.contact_requested()
-            await self._post("/events", single, [single])
-            await asyncio.sleep(0.02)
-
-    async def _post(self, path: str, body: Any, facts: list[dict[str, Any]]) -> None:
-        try:
-            r = await self.http.post(self.base + path, json=body, headers=self.headers)
-        except httpx.TransportError as exc:  # the API must answer, whatever happens
-            self.answers.append(Answer(path, 0, "", repr(exc).encode(), None, []))
-            return
-        self.answers.append(
-            Answer(
-                path, r.status_code, r.headers.get("content-type", ""), r.content,
-                r.headers.get("retry-after"), [str(b["event_id"]) for b in facts],
-            )
-        )  # fmt: skip
-
-
-async def _probe(http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> Probe:
-    try:
-        r = await http.get(url, headers=headers, timeout=10)
-    except httpx.TransportError:
-        return Probe(time.monotonic(), None)
-    try:
-        body = r.json()
-    except ValueError:
-        body = r.text
-    return Probe(time.monotonic(), r.status_code, body)
-
-
-def _lag_zero(probe: Probe) -> bool:
-    if probe.status != 200 or not isinstance(probe.body, dict):
-        return False
-    lag = probe.body["checks"]["projections"]["detail"]["lag"]
-    return all(v == 0 for v in lag.values())
-
-
-async def _wait(what: str, predicate: Any, timeout: float, procs: dict[str, Process]) -> float:
-    """When ``predicate`` first held; the scenario fails here only while starting."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return time.monotonic()
-        await asyncio.sleep(0.1)
-    tails = "\n".join(f"--- {n}\n{p.tail(15)}" for n, p in procs.items())
-    raise AssertionError(f"not within {timeout}s: {what}\n{tails}")
-
-
-async def _until(predicate: Any, timeout: float) -> float | None:
-    """When ``predicate`` first held after the fault, or None (the tests say what failed)."""
-    with contextlib.suppress(AssertionError):
-        return await _wait("", predicate, timeout, {})
-    return None
-
-
-def _relay_caught_up(settings: Settings) -> bool:
-    try:
-        service = open_episodes(settings)
-    except Exception:  # the store is not back yet
-        return False
-    try:
-        position = ks.relay_progress(service, settings.events_topic).position
-        unpublished = service.recorder.select_notifications(
-            start=position, limit=1, topics=CareEpisodes.FACT_TOPICS, inclusive_of_start=False
-        )
-        return not unpublished
-    finally:
-        service.close()
-
-
-async def _inbound(settings: Settings, n: int) -> list[str]:
-    facts = [f.contact_requested() for _ in range(n)]
-    assert settings.kafka_bootstrap_servers
-    await ks.produce(
-        settings.kafka_bootstrap_servers, settings.inbound_topic,
-        [(b["episode_id"].encode(), orjson.dumps(b)) for b in facts],
-    )  # fmt: skip
-    return [str(b["event_id"]) for b in facts]
 
 
 async def _scenario(
@@ -205,12 +52,7 @@ async def _scenario(
     api = procs["serve"].base
     reader = signer.headers("auditor")
     async with httpx.AsyncClient(timeout=30) as http:
-
-        async def all_ready() -> bool:
-            probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
-            return all(p.status == 200 for p in probes)
-
-        await _wait("every process ready", all_ready, 120, procs)
+        await every_process_ready(http, procs)
         load = Load(http, api, signer.headers("front_end", **FRONT_END))
         writing = asyncio.create_task(load.run())
         await asyncio.sleep(3)  # steady load before the fault
@@ -231,7 +73,7 @@ async def _scenario(
             return probe.status == 200
 
         try:
-            out.ready_at = await _until(api_ready, 60)
+            out.ready_at = await first_time(api_ready, 60)
             out.inbound_ids += await _inbound(settings, 5)
             await asyncio.sleep(2)  # steady load after the return
         finally:
@@ -250,7 +92,7 @@ async def _scenario(
                 out.relayed_at = time.monotonic()
             return _lag_zero(await _probe(http, api + "/ready"))
 
-        out.caught_up_at = await _until(caught_up, 60)
+        out.caught_up_at = await first_time(caught_up, 60)
         for name, p in procs.items():
             out.ready[name].append(await _probe(http, p.base + "/ready"))
         month = f.T0.strftime("%Y-%m")
@@ -277,22 +119,6 @@ def _figures(kind: str, out: Outcome) -> None:
         double_counted=f["double"], projected=f["projected_completed_contacts"],
         expected_projected=f["completed_contacts_stored"], verify_equal=out.verify[0] == 0,
     )  # fmt: skip
-
-
-def _collect(out: Outcome, settings: Settings, workdir: Path, procs: dict[str, Process]) -> None:
-    out.exited = {name: p.proc.poll() if p.proc else -1 for name, p in procs.items()}
-    service = open_episodes(settings)
-    try:
-        facts = ks.stored_facts(service)
-    finally:
-        service.close()
-    out.stored = Counter(s.event_id for s in facts)
-    out.completed_stored = sum(s.fact["type"] == "contact_completed" for s in facts)
-    verify = subprocess.run(
-        [sys.executable, "-m", "routing.cli", "verify"], cwd=workdir, env=ks.routing_env(settings),
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    out.verify = (verify.returncode, verify.stdout[-3000:] + verify.stderr[-3000:])
 
 
 @pytest.fixture(scope="module", params=["immediate", "sigkill"])
