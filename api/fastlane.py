@@ -7,6 +7,11 @@ would be: body limit, query check, identity screening, HTTP basics, compression,
 correlation are the same layers on both fronts, and the route's answer is the same
 ``CoreRoute.answer``. ``ROUTING_FAST_LANE=false`` leaves every request to the router;
 tests/integration/test_fast_lane.py holds both fronts to byte-identical answers.
+
+Measured gain (issue 19: the lane stays only while it saves more than about 10 %), server CPU
+per request, lane on / off, medians of alternating rounds on SQLite (benchmarks/lane.py,
+2026-12-03, after the lane became a dispatcher to the core): POST /routing/decisions 180 / 241
+µs (25 %), POST /events 286 / 339 µs (16 %); a batch of 100 facts the same either way.
 """
 
 from __future__ import annotations
