@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from routing.episodes.service import CareEpisodes
-from routing.store import DDL_LOCK
+from routing.persistence.tables import progress_statements
 
 
 @dataclass(frozen=True)
@@ -55,114 +55,74 @@ class IngestProgress:
         return replace(self, generation=self.generation + 1, cluster_id=cluster_id)
 
 
-_CREATE_INGEST = """
-CREATE TABLE IF NOT EXISTS {table} (
-    topic TEXT PRIMARY KEY,
-    generation INTEGER NOT NULL,
-    cluster_id TEXT
-)"""
-
-_CREATE = """
-CREATE TABLE IF NOT EXISTS {table} (
-    topic TEXT PRIMARY KEY,
-    position BIGINT NOT NULL,
-    epoch INTEGER NOT NULL,
-    cluster_id TEXT,
-    probe_partition INTEGER,
-    probe_offset BIGINT,
-    probe_event_id TEXT
-)"""
-
-
 class ProgressStore:
-    """Reads and writes RelayProgress through the library's own datastore (SQLite or PostgreSQL);
-    the in-memory store keeps it in a dict."""
+    """Reads and writes RelayProgress and IngestProgress through the library's own datastore
+    (SQLite or PostgreSQL); the in-memory store keeps them in dicts.
+
+    The tables are the store's own (``routing.persistence.tables``), brought to their shape
+    when the store was opened (``routing.persistence.migrate``); the statements are compiled
+    from their declaration once per backend and run on the library's cursors."""
 
     def __init__(self, service: CareEpisodes) -> None:
         self.datastore: Any = getattr(service.factory, "datastore", None)
         self._memory: dict[str, RelayProgress] = {}
         self._ingest: dict[str, IngestProgress] = {}
-        if self.datastore is None:
-            return
-        schema = getattr(self.datastore, "schema", None)
-        self.postgres = schema is not None
-        prefix = f'"{schema}".' if self.postgres else ""
-        self.table = f"{prefix}relay_progress"
-        self.ingest_table = f"{prefix}ingest_progress"
-        self.mark = "%s" if self.postgres else "?"
+        if self.datastore is not None:
+            self.sql = progress_statements(getattr(self.datastore, "schema", None))
+
+    def _row(self, statement: str, topic: str) -> Any:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, {"topic": topic})
+            return cursor.fetchone()
+
+    def _write(self, statement: str, values: dict[str, Any]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
-            if self.postgres:  # processes starting together take turns (as open_episodes):
-                # two concurrent CREATE TABLE IF NOT EXISTS can fail with a duplicate key
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
-            cursor.execute(_CREATE.format(table=self.table))
-            cursor.execute(_CREATE_INGEST.format(table=self.ingest_table))
+            cursor.execute(statement, values)
 
     def load_ingest(self, topic: str) -> IngestProgress:
         if self.datastore is None:
             return self._ingest.get(topic, IngestProgress(topic))
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                f"SELECT generation, cluster_id FROM {self.ingest_table} WHERE topic = {self.mark}",
-                (topic,),
-            )
-            row = cursor.fetchone()
+        row = self._row(self.sql.load_ingest, topic)
         if row is None:
             return IngestProgress(topic)
-        v = list(row.values()) if isinstance(row, dict) else list(row)
-        return IngestProgress(topic, int(v[0]), v[1])
+        return IngestProgress(topic, int(row["generation"]), row["cluster_id"])
 
     def save_ingest(self, p: IngestProgress) -> None:
         if self.datastore is None:
             self._ingest[p.topic] = p
             return
-        m = self.mark
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                f"INSERT INTO {self.ingest_table} (topic, generation, cluster_id) "
-                f"VALUES ({m}, {m}, {m}) ON CONFLICT (topic) DO UPDATE SET "
-                "generation = excluded.generation, cluster_id = excluded.cluster_id",
-                (p.topic, p.generation, p.cluster_id),
-            )
+        values = {"topic": p.topic, "generation": p.generation, "cluster_id": p.cluster_id}
+        self._write(self.sql.save_ingest, values)
 
     def load(self, topic: str) -> RelayProgress:
         if self.datastore is None:
             return self._memory.get(topic, RelayProgress(topic))
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT position, epoch, cluster_id, probe_partition, probe_offset, probe_event_id "
-                f"FROM {self.table} "
-                f"WHERE topic = {self.mark}",
-                (topic,),
-            )
-            row = cursor.fetchone()
+        row = self._row(self.sql.load_relay, topic)
         if row is None:
             return RelayProgress(topic)
-        v = list(row.values()) if isinstance(row, dict) else list(row)
-        probe = Probe(int(v[3]), int(v[4]), str(v[5])) if v[3] is not None else None
-        return RelayProgress(topic, int(v[0]), int(v[1]), v[2], probe)
+        probe = None
+        if row["probe_partition"] is not None:
+            probe = Probe(
+                int(row["probe_partition"]), int(row["probe_offset"]), str(row["probe_event_id"])
+            )
+        return RelayProgress(
+            topic, int(row["position"]), int(row["epoch"]), row["cluster_id"], probe
+        )
 
     def save(self, p: RelayProgress) -> None:
         if self.datastore is None:
             self._memory[p.topic] = p
             return
-        m = self.mark
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                f"INSERT INTO {self.table} (topic, position, epoch, cluster_id, "
-                "probe_partition, probe_offset, probe_event_id) "
-                f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (topic) DO UPDATE SET "
-                "position = excluded.position, epoch = excluded.epoch, "
-                "cluster_id = excluded.cluster_id, probe_partition = excluded.probe_partition, "
-                "probe_offset = excluded.probe_offset, probe_event_id = excluded.probe_event_id",
-                (
-                    p.topic,
-                    p.position,
-                    p.epoch,
-                    p.cluster_id,
-                    *(
-                        (p.probe.partition, p.probe.offset, p.probe.event_id)
-                        if p.probe
-                        else (None, None, None)
-                    ),
-                ),
-            )
+        probe = p.probe
+        self._write(
+            self.sql.save_relay,
+            {
+                "topic": p.topic,
+                "position": p.position,
+                "epoch": p.epoch,
+                "cluster_id": p.cluster_id,
+                "probe_partition": probe.partition if probe else None,
+                "probe_offset": probe.offset if probe else None,
+                "probe_event_id": probe.event_id if probe else None,
+            },
+        )

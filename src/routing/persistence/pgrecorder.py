@@ -29,6 +29,7 @@ from tenacity import RetryCallState
 
 from routing.operations.resilience import RECONNECT_SECONDS, briefly
 from routing.persistence.chain import Link, Plaintext, extend, identity
+from routing.persistence.migrate import upgrade_store
 
 
 def _check_pool(state: RetryCallState) -> None:
@@ -69,12 +70,6 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
         self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS
         self.chain_table = SQL("{}.{}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
-        )
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY,"
-                " previous_position bigint NOT NULL, digest text NOT NULL)"
-            ).format(self.chain_table)
         )
         # The library's statement, with its one placeholder asking for the binary format.
         self.insert_events_statement = Composed(
@@ -158,14 +153,10 @@ class BinaryInsertProcessRecorder(PostgresProcessRecorder):
     """True when this recorder created the chain table (a store older than the chain)."""
 
     def create_table(self) -> None:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT to_regclass(%s) AS found",
-                (f'"{self.datastore.schema}"."{self.events_table_name}_chain"',),
-            )
-            row = curs.fetchone()
-            self.chain_created = row is None or row["found"] is None
+        """The library's tables, then the project's (``routing.persistence.migrate``)."""
         super().create_table()
+        created = upgrade_store(self.datastore, self.events_table_name)
+        self.chain_created = f"{self.events_table_name}_chain" in created
 
     def seal_unchained(self, page: int = 5000) -> int:
         """Links a store written before the chain existed (once: only when this recorder just

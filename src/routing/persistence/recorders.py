@@ -28,6 +28,7 @@ from eventsourcing.sqlite import (
 )
 
 from routing.persistence.chain import Link, Plaintext, extend, identity
+from routing.persistence.migrate import upgrade_store
 
 
 class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
@@ -39,25 +40,15 @@ class ChainedSQLiteProcessRecorder(SQLiteProcessRecorder):
         self.chain_table = f"{events_table_name}_chain"
         super().__init__(datastore, events_table_name=events_table_name)
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {self.chain_table} ("
-            " position INTEGER PRIMARY KEY, previous_position INTEGER NOT NULL,"
-            " digest TEXT NOT NULL)",
-        ]
-
     chain_created = False
     """True when this recorder created the chain table (a store older than the chain)."""
 
     def create_table(self) -> None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                (self.chain_table,),
-            )
-            self.chain_created = c.fetchone() is None
+        """The library's tables, then the project's (``routing.persistence.migrate``)."""
         super().create_table()
+        self.chain_created = self.chain_table in upgrade_store(
+            self.datastore, self.events_table_name
+        )
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
