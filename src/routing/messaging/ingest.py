@@ -47,6 +47,7 @@ from routing.messaging import broker
 from routing.messaging.dead_letters import DeadLetter, DeadLetters, Redactor
 from routing.messaging.progress import IngestProgress, ProgressStore
 from routing.operations import correlation, metrics, resilience
+from routing.persistence.positions import position, position_name
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,12 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 2 * 1024 * 1024  # as ROUTING_MAX_BODY_BYTES: no fact is larger
 
 
+CONSUMER = "ingest"  # the first part of its positions' names (routing.persistence.positions)
+
+
 def tracking_name(topic: str, partition: int, generation: int = 1) -> str:
-    """Where a partition's position is stored; the first generation keeps the original name."""
-    base = f"ingest:{topic}:{partition}"
-    return base if generation == 1 else f"{base}@{generation}"
+    """Where a partition's position is stored: the name every consumer's positions take."""
+    return position_name(CONSUMER, topic, partition, generation)
 
 
 class _LogReplaced(Exception):  # noqa: N818 - a signal, handled by the run loop
@@ -258,15 +261,15 @@ class Ingest:
         for letter in [p for _, p in parsed if isinstance(p, DeadLetter)]:
             await self.letters.send(letter, _correlation_id(letter.record))
         valid = [(r, p) for r, p in parsed if not isinstance(p, DeadLetter)]
-        name = tracking_name(tp.topic, tp.partition, self.progress.generation)
-        tracking = Tracking(name, fresh[-1].offset + 1)
+        at = (CONSUMER, tp.topic, tp.partition, self.progress.generation)
+        tracking = position(*at, fresh[-1].offset + 1)
         ids = [_correlation_id(r) for r, _ in valid]
         try:
             await self._record([p for _, p in valid], tracking, ids)
         except EventRejected:
             # One fact of the page was refused: apply them one by one to isolate it.
             for (record, event), cid in zip(valid, ids, strict=True):
-                one = Tracking(name, record.offset + 1)
+                one = position(*at, record.offset + 1)
                 try:
                     await self._record([event], one, [cid])
                 except EventRejected as rejected:

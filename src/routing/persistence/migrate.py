@@ -19,7 +19,8 @@ Concurrency: on PostgreSQL the upgrade runs in one transaction holding an adviso
 later ones find the version row written (DDL is transactional there). ``routing.store`` also
 holds its own lock (``DDL_LOCK``) around the whole opening, on another connection: a different
 key, so the two never wait on each other. On SQLite the transaction starts with BEGIN
-IMMEDIATE, the file's write lock, to the same effect.
+IMMEDIATE, the file's write lock, to the same effect. Both are taken before Alembic starts,
+which also keeps threads of one process apart (Alembic's ``context`` is process-global).
 
 The in-memory store has no tables: its recorder keeps the chain in a list, and the relay's
 progress stays in a dict (``messaging/progress.py``).
