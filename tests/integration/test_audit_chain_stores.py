@@ -201,8 +201,10 @@ def test_a_store_older_than_the_chain_is_linked_once_but_an_emptied_chain_is_not
     assert len(findings) == rows
     assert {x.kind for x in findings} == {"inserted"}
     reopened.close()
-    # A store from before the chain (no chain table at all) is linked when first opened.
+    # A store from before the chain (no chain table at all, and so from before the store's
+    # migrations: no version table either) is linked when first opened.
     db.run("DROP TABLE " + chain_table)
+    db.run("DROP TABLE " + db.table.replace(table, "alembic_version_store"))
     upgraded = open_episodes(settings)
     report = check_chain(upgraded.recorder)
     assert report.intact, report.findings
