@@ -77,9 +77,7 @@ def _write_old_store(settings: Settings, engine: sa.Engine, *, chain: bool = Tru
         c.execute(sa.text(f"INSERT INTO {prefix}ingest_progress VALUES ('inbound', 2, 'c-b')"))
         if chain:
             c.execute(
-                sa.text(
-                    f"INSERT INTO {prefix}{_events_table(settings)}_chain VALUES (1, 0, 'ab')"
-                )
+                sa.text(f"INSERT INTO {prefix}{_events_table(settings)}_chain VALUES (1, 0, 'ab')")
             )
 
 
