@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateSchema
@@ -49,6 +47,12 @@ def upgrade(engine: Engine, schema: str | None, events_table: str = EVENTS_TABLE
     """Brings the store behind ``engine`` to the newest version; returns the tables it created.
 
     ``schema``: the store's PostgreSQL schema (created if missing), None on SQLite."""
+    # Alembic with mako is about 0.5 s of imports here: paid only by a process that opens a
+    # SQLite or PostgreSQL store, not by the CLI's other commands or the memory store.
+    # lazy: start-up
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     with engine.begin() as connection:
