@@ -9,8 +9,9 @@ a test checks the two agree.
 Statements are built with Core and compiled once for the store's backend with named binds,
 then run on the library's own cursors (``datastore.transaction``): one connection pool per
 store, with the library's connection settings and the shared retry policy, rather than a
-second SQLAlchemy pool beside it. The hot chain statements of the recorders stay hand-written
-(see ``pgrecorder.py``: one ``unnest`` insert a write, measured).
+second SQLAlchemy pool beside it. The chain's statements stay in the recorders, beside the
+library's statements they run with in the same write transaction (``pgrecorder.py``: one
+``unnest`` insert a write, measured; SQLite: one ``executemany``).
 """
 
 from __future__ import annotations
