@@ -58,7 +58,9 @@ def upgrade(engine: Engine, schema: str | None, events_table: str = EVENTS_TABLE
     with engine.begin() as connection:
         if schema is not None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            connection.execute(CreateSchema(schema, if_not_exists=True))
+            found = text("SELECT 1 FROM pg_namespace WHERE nspname = :schema")
+            if connection.execute(found, {"schema": schema}).first() is None:
+                connection.execute(CreateSchema(schema))  # (no CREATE right needed otherwise)
         config.attributes.update(
             connection=connection, schema=schema, events_table=events_table, created=set()
         )
