@@ -103,8 +103,15 @@ class Episode(GuaranteeSteps):
         self.request("c1", mode, home, region_unit(home, "RG"), self.vc, src)
         if not offered and rng.random() < 0.3:  # the nurse on the phone: same-day contact,
             nurse = {"kind": "profession", "profession": "nurse"}  # a doctor's assessment owed
-            self.emit("triage_completed", self.later(5, 300), src, contact_id="c1",
-                      urgency="within_days", recommended_care_level="primary", triaged_by=nurse)
+            self.emit(
+                "triage_completed",
+                self.later(5, 300),
+                src,
+                contact_id="c1",
+                urgency="within_days",
+                recommended_care_level="primary",
+                triaged_by=nurse,
+            )
             self.needs_assessment("c1", src)
         if necessary or avoidable:
             self.assess(home, "region-ehr", self.later(2, 15), physical=necessary)
