@@ -98,11 +98,21 @@ def refused_parameter(scope: Scope) -> tuple[str, str] | None:
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{64}(?![0-9A-Za-z])")
+"""A SHA-256 digest in hex: the chain's ``anchor=POSITION:DIGEST`` (api/routes/audit.py)."""
+
+
 def _screened(text: str) -> str | None:
-    """``refusal`` of ``text`` with its UUIDs left out: about one random UUID in several
-    thousand holds a date-shaped run of digits, and an episode's own id must not be refused
-    (the facts' UUID fields are left to their parser for the same reason)."""
-    return refusal(_UUID.sub("-", text))
+    """``refusal`` of ``text`` with its UUIDs and digests left out: about one random UUID in
+    several thousand, and one chain head in 180, holds a date-shaped run of digits glued to
+    its letters, and an episode's own id or a head the chain printed must not be refused (the
+    facts' UUID fields are left to their parser for the same reason). A digest is screened as
+    a hex pseudonym is: only a number standing apart from letters counts."""
+    text = _UUID.sub("-", text)
+    for digest in _DIGEST.findall(text):
+        if (why := refusal(digest, pseudonym=True)) is not None:
+            return why
+    return refusal(_DIGEST.sub("-", text))
 
 
 def _printable(name: str) -> str:

@@ -13,6 +13,7 @@ from api.params import KnownRegion, RegionSchema
 from api.routes.positions import caught_up
 from projections.episode_summary import EpisodeSummary
 from routing.access import Role, readable_regions
+from routing.kernel.calendar import MONTH_PATTERN
 
 router = APIRouter(
     prefix="/projections",
@@ -44,9 +45,7 @@ def episode_summary(
     home_region: Annotated[
         str | None, Query(pattern=r"^\d{2}$", description="Län code"), KnownRegion, RegionSchema
     ] = None,
-    month: Annotated[
-        str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM")
-    ] = None,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")] = None,
 ) -> SummaryOut:
     """Completed contacts per home region, care region, mode and month. Region finance sees
     the rows where its region is the home or the care region."""

@@ -451,8 +451,8 @@ def schemas_check(
     console.print("schemas up to date")
 
 
-from routing.audit.commands import register as _register_audit  # noqa: E402
-from routing.audit.scaleout import register as _register_scaleout  # noqa: E402
+from routing.cli_audit import register as _register_audit  # noqa: E402
+from routing.cli_scaleout import register as _register_scaleout  # noqa: E402
 
 _register_audit(app)  # routing replay | verify | history | simulate
 _register_scaleout(app)  # routing replay-part | replay-merge (the indexed Job's pods)

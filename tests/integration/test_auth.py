@@ -406,6 +406,7 @@ def test_development_generates_keys_once(tmp_path: Path) -> None:
         ("/necessity/summary", {"care_region": "16", "month": "2025-10"}, "care_region"),
         ("/care-guarantee/breaches", {"region": "11"}, "region"),
         ("/projections/episode-summary", {"home_region": "15"}, "home_region"),
+        ("/projections/episode-summary", {"month": "2025-13"}, "month"),  # the kernel's month
     ],
 )
 def test_unknown_region_codes_in_queries_are_422(

@@ -102,7 +102,9 @@ class CareEpisode(Aggregate):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CareEpisode:
         """The repository copies every cached episode it hands out; only the state and the
-        receipts map are mutable (receipts themselves are frozen)."""
+        receipts map are mutable (receipts themselves are frozen). Measured 34 against 940 us
+        a copy of a typical episode for the deep copy of its attributes (benchmarks/overrides.py,
+        medians of 7 alternating rounds, 2026-12-04)."""
         copy = object.__new__(type(self))
         attrs = dict(self.__dict__)
         attrs["state"] = self.state.copy()

@@ -258,7 +258,9 @@ class CareEpisodes(Application[UUID]):
     ) -> int:
         """One transaction for the facts, their receipts and the consumer position. Fills the
         library's ProcessingEvent directly: its ``collect_events`` runs isinstance checks
-        against runtime protocols that cost more than the rest of the save on Python 3.11."""
+        against runtime protocols, measured 0.85 ms of a typical batch's 9.2 ms in
+        ``record_batch`` (one episode, 11 facts, 11 receipts; 1,000 batches); the direct fill
+        10 us (benchmarks/overrides.py, 2026-12-04)."""
         processing = ProcessingEvent[UUID](tracking)
         for episode in episodes:
             processing.events.extend(episode.collect_events())

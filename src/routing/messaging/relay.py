@@ -233,6 +233,10 @@ class Relay:
             self.progress = replace(self.progress, position=start + window)
 
     def _message(self, n: Any) -> Outgoing:
+        """One stored fact as its CloudEvent message. Without cipher or compressor the stored
+        JSON is read as is (the transcoder's ``timestamp._data_``), not through the library's
+        mapper: measured 79 against 156 us a message, half the cost (benchmarks/overrides.py,
+        3,000 facts, medians of 7 alternating rounds, 2026-12-04)."""
         if self._plain_json:  # the stored JSON as is: no event objects on the hot path
             state = orjson.loads(n.state)
             fact, recorded_at = state["fact"], state["timestamp"]["_data_"]

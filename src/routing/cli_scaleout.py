@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from routing.audit.commands import _projections, console
+from routing.cli_audit import _projections, console
 from routing.cli_security import resolved_settings
 from routing.config import Settings
 
@@ -33,7 +33,7 @@ def replay_part_cmd(
     until: Annotated[int | None, typer.Option(help="Last store position to replay.")] = None,
 ) -> None:
     """Replays this worker's share of the episodes into its part of the scratch models."""
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections.parallel import part_name, replay_share
 
     settings = resolved_settings()
@@ -58,7 +58,7 @@ def replay_merge_cmd(
 ) -> None:
     """Merges the parts of a split replay into the scratch read models, then drops them;
     waits (up to ``--wait`` seconds) until every part is finished."""
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections.parallel import merge_parts, part_name, remove_part
     from projections.replay import open_scratch
 
@@ -86,7 +86,7 @@ def replay_merge_cmd(
 
 def _reached(settings: Settings, parts: list[str]) -> list[int | None] | None:
     """Each part's finishing position (None: not yet); None while a part cannot be read."""
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections import shares
     from projections.parallel import open_part
 

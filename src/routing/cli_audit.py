@@ -1,8 +1,10 @@
 # Over 300 lines because the four audit commands share options, keys and output.
 """``routing replay | verify | history | simulate``: the auditor's command line.
 
-Registered on the main ``routing`` app by ``register``; kept here so the audit commands live
-with the audit package.
+Registered on the main ``routing`` app by ``register``. A command module of the CLI layer,
+beside ``cli_security``, not inside ``routing.audit``: the commands drive the projections'
+replay, and the projections read the store through ``routing.audit.reading``, so audit holding
+them made the two packages import each other.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _progress() -> Progress:
 
 
 def _projections(names: list[str] | None, settings: Settings) -> list[Any]:
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections import PROJECTIONS
 
     unknown = [n for n in names or [] if n not in PROJECTIONS]
@@ -62,7 +64,7 @@ Workers = Annotated[
 def _replay(
     settings: Settings, names: list[str] | None, workers: int | None = None
 ) -> tuple[Any, list[Any], Any]:
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections.parallel import default_workers, replay_parallel
     from projections.replay import open_scratch, replay
 
@@ -139,7 +141,7 @@ def verify_cmd(
     if chain:
         _verify_chain(settings, as_json, _anchor(anchor) if anchor else None)
         return
-    # lazy: CLI start-up; projections sit above routing (named in the contract)
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
     from projections.compare import compare
     from projections.db import open_read_models
 
