@@ -98,6 +98,11 @@ def _replay(store: str) -> tuple[Metric, ...]:
     )
 
 
+def _kafka_args(tree: Tree, a: argparse.Namespace) -> list[str]:
+    e2e = f"--seconds {2 * a.seconds} --rate 300"
+    return f"--store sqlite --events {a.kafka_events} {e2e}".split()
+
+
 def _replay_args(tree: Tree, a: argparse.Namespace) -> list[str]:
     return [
         "--store", "all", "--events", str(a.replay_events), "--workers", "1", "--no-what-if",
@@ -110,7 +115,7 @@ BENCHES = (
     Bench(
         "ingest",
         "ingest.py",
-        lambda t, a: ["--store", "sqlite", "--seconds", str(a.seconds)],
+        lambda t, a: f"--store sqlite --seconds {2 * a.seconds} --concurrency 16 2".split(),
         (
             _sqlite("ingest", "single_server_cpu_us_per_event", "POST /events, CPU us/event", True),
             _sqlite("ingest", "single_events_per_s", "POST /events, events/s", False),
@@ -131,16 +136,7 @@ BENCHES = (
     Bench(
         "kafka",
         "kafka.py",
-        lambda t, a: [
-            "--store",
-            "sqlite",
-            "--events",
-            str(a.kafka_events),
-            "--seconds",
-            str(2 * a.seconds),
-            "--rate",
-            "300",
-        ],
+        _kafka_args,
         (
             _sqlite("kafka", "relay_cpu_us_per_event", "relay, CPU us/event", True),
             _sqlite("kafka", "relay_events_per_s", "relay, events/s", False),

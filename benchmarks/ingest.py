@@ -131,9 +131,16 @@ def sweep(
 
 
 def bench_store(
-    kind: StoreKind, seconds: float, dsn: str, batch_size: int, app: str, out: dict[str, Any]
+    kind: StoreKind,
+    seconds: float,
+    dsn: str,
+    batch_size: int,
+    app: str,
+    out: dict[str, Any],
+    levels: tuple[tuple[int, ...], tuple[int, ...]] = ((4, 8, 16), (1, 2, 4)),
 ) -> list[Row]:
-    """The rows of one store's summary; its figures for ``--json`` go into ``out``."""
+    """The rows of one store's summary; its figures for ``--json`` go into ``out``. ``levels``:
+    the concurrencies tried for single events and for batches (the best is measured)."""
     store = Store(kind, dsn)
     rows: list[Row] = []
     name = kind.value
@@ -166,7 +173,7 @@ def bench_store(
         single, _, single_cpu = sweep(
             server,
             single_supply(server.port),
-            (4, 8, 16),
+            levels[0],
             seconds,
             sweep_s,
             per_request_rate=1.5 * base.rate,
@@ -188,7 +195,7 @@ def bench_store(
         print(f"  HTTP batch POST /events/batch (~{batch_size} events each):")
         supply = batch_supply(server.port, batch_size)
         batch, _, batch_cpu = sweep(
-            server, supply, (1, 2, 4), seconds, sweep_s, per_request_rate=8_000 / batch_size
+            server, supply, levels[1], seconds, sweep_s, per_request_rate=8_000 / batch_size
         )
         out[name] = {
             "baseline_saves_per_s": base.rate,
@@ -240,6 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         help="ASGI app to serve (what-if: benchmarks.variants:app with ROUTING_BENCH_VARIANTS)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        nargs=2,
+        metavar=("SINGLE", "BATCH"),
+        help="measure at these concurrencies instead of the best of 4/8/16 and 1/2/4 (CPU per "
+        "event depends on it: a wave of requests shares a commit)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     kinds = (
@@ -247,8 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows: list[Row] = []
     out: dict[str, Any] = {}
+    levels: tuple[tuple[int, ...], tuple[int, ...]] = ((4, 8, 16), (1, 2, 4))
+    if args.concurrency:
+        levels = ((args.concurrency[0],), (args.concurrency[1],))
     for kind in kinds:
-        rows += bench_store(kind, args.seconds, args.postgres_dsn, args.batch_size, args.app, out)
+        rows += bench_store(
+            kind, args.seconds, args.postgres_dsn, args.batch_size, args.app, out, levels
+        )
     figures.write(args.json, {"seconds": args.seconds, "stores": out})
     variants = os.environ.get("ROUTING_BENCH_VARIANTS", "") if args.app != APP else ""
     print_summary(rows, args.seconds, args.app + (f" [{variants}]" if variants else ""))
