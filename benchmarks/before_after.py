@@ -37,10 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # import as the benchmarks package
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from benchmarks import side_by_side  # noqa: E402
+
 DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LIMIT = 0.10  # issue 19: within 10 %
 
@@ -147,6 +151,19 @@ BENCHES = (
         ),
     ),
     Bench("replay", "replay.py", _replay_args, _replay("sqlite") + _replay("postgres")),
+    Bench(  # no script: benchmarks/side_by_side.py, both trees' servers up at once
+        "side",
+        "",
+        lambda t, a: [],
+        tuple(
+            Metric("side", "sqlite", f"{label}, CPU us/request", (f"{key}_cpu_us",), True)
+            for key, label in (
+                ("decisions", "POST /routing/decisions"),
+                ("events", "POST /events"),
+                ("batch100", "POST /events/batch of 100"),
+            )
+        ),
+    ),
 )
 
 
@@ -241,9 +258,10 @@ def main() -> int:
     p.add_argument("--baseline", default="4023024", help="commit before issue 19 (4023024)")
     p.add_argument("--rounds", type=int, default=2, help="runs per tree and benchmark")
     p.add_argument("--seconds", type=float, default=3.0, help="per measurement in the scripts")
+    p.add_argument("--side-rounds", type=int, default=4, help="rounds of the side-by-side run")
     p.add_argument("--kafka-events", type=int, default=5000)
     p.add_argument("--replay-events", type=int, default=30000)
-    p.add_argument("--only", help="comma-separated subset: ingest,decisions,kafka,replay")
+    p.add_argument("--only", help="comma-separated subset: ingest,decisions,kafka,replay,side")
     p.add_argument("--postgres-dsn", default=DSN)
     p.add_argument("--json", type=Path, help="also write the table's rows to this file")
     a = p.parse_args()
@@ -256,6 +274,11 @@ def main() -> int:
         with baseline_tree(a.baseline, a.tmp) as base:
             trees = (base, Tree("current", ROOT))
             for bench in benches:
+                if not bench.script:
+                    for figures in side_by_side.measure(trees, a.side_rounds, a.seconds):
+                        print(f"  round {figures['round']} side      {figures['tree']}", flush=True)
+                        results.setdefault((bench.name, figures["tree"]), []).append(figures)
+                    continue
                 for rnd in range(a.rounds):
                     for tree in trees if rnd % 2 == 0 else trees[::-1]:
                         figures = run_once(bench, tree, rnd, a)
