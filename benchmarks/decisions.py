@@ -26,7 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import figures
 from benchmarks.loadgen import Server, percentile, request_bytes
+from benchmarks.stores import server_cpu_seconds
 
 
 def questions(port: int) -> Iterator[bytes]:
@@ -98,6 +100,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6, help="Per measurement.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"ROUTING_STORE": "sqlite", "ROUTING_SQLITE_PATH": f"{tmp}/store.db",
@@ -114,6 +117,7 @@ def main() -> None:
         rounds: list[tuple[float, float]] = []
         latencies: dict[str, list[int]] = {"bare": [], "decisions": []}
         decided = 0  # every decision answered is stored: the warm-up's too
+        api_cpu = 0.0  # the API server's CPU seconds over the measured rounds
         try:
             for server, path in ((bare, "bare"), (api, "decisions")):
                 server.wait_healthy()
@@ -122,7 +126,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 rates = []
                 for server, path in ((bare, "bare"), (api, "decisions")):
+                    cpu0 = server_cpu_seconds(server.proc.pid)
                     rate, measured = measure(server, path, args.seconds, args.connections)
+                    api_cpu += server_cpu_seconds(server.proc.pid) - cpu0 if server is api else 0
                     rates.append(rate)
                     latencies[path] += measured
                 rounds.append((rates[0], rates[1]))
@@ -153,6 +159,18 @@ def main() -> None:
         f"\nratio decisions/bare: {ratio:.2f}, median of {len(rounds)} rounds (target >= 0.6: "
         f"{'PASS' if ratio >= 0.6 else 'BELOW'}); p99 {p99:.1f} ms over all rounds (target "
         f"< 25: {'PASS' if p99 < 25 else 'BELOW'}); {args.connections} connections, one worker"
+    )
+    figures.write(
+        args.json,
+        {
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "decisions_per_s": statistics.median(d for _, d in rounds),
+            "bare_per_s": statistics.median(b for b, _ in rounds),
+            "ratio": ratio,
+            "p99_ms": p99,
+            "server_cpu_us_per_decision": api_cpu / len(latencies["decisions"]) * 1e6,
+        },
     )
 
 

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)  # import as the benchmarks package
 
-from benchmarks import baseline  # noqa: E402
+from benchmarks import baseline, figures  # noqa: E402
 from benchmarks.factory import SHAPES, EventFactory  # noqa: E402
 from benchmarks.loadgen import LoadResult, Server, Work, request_bytes, run_load  # noqa: E402
 from benchmarks.stores import DEFAULT_DSN, Store, server_cpu_seconds  # noqa: E402
@@ -99,8 +100,9 @@ def sweep(
     seconds: float,
     sweep_s: float,
     per_request_rate: float,
-) -> tuple[LoadResult, dict[int, float]]:
-    """Short runs at each concurrency; the best one is then measured for ``seconds``."""
+) -> tuple[LoadResult, dict[int, float], float]:
+    """Short runs at each concurrency; the best one is then measured for ``seconds``. Also
+    returns the server's CPU seconds per event of that measurement."""
     trial: dict[int, float] = {}
     for c in levels:
         r = run_load(
@@ -125,10 +127,20 @@ def sweep(
         f"{server_cpu / result.events * 1e6:.0f} us, client "
         f"{client_cpu / result.events * 1e6:.0f} us; built during run: {result.made_during_run}"
     )
-    return result, trial
+    return result, trial, server_cpu / result.events
 
 
-def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int, app: str) -> list[Row]:
+def bench_store(
+    kind: StoreKind,
+    seconds: float,
+    dsn: str,
+    batch_size: int,
+    app: str,
+    out: dict[str, Any],
+    levels: tuple[tuple[int, ...], tuple[int, ...]] = ((4, 8, 16), (1, 2, 4)),
+) -> list[Row]:
+    """The rows of one store's summary; its figures for ``--json`` go into ``out``. ``levels``:
+    the concurrencies tried for single events and for batches (the best is measured)."""
     store = Store(kind, dsn)
     rows: list[Row] = []
     name = kind.value
@@ -158,10 +170,10 @@ def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int, app:
         verify(server)
         sweep_s = max(2.0, seconds / 4)
         print("  HTTP single POST /events:")
-        single, _ = sweep(
+        single, _, single_cpu = sweep(
             server,
             single_supply(server.port),
-            (4, 8, 16),
+            levels[0],
             seconds,
             sweep_s,
             per_request_rate=1.5 * base.rate,
@@ -182,9 +194,16 @@ def bench_store(kind: StoreKind, seconds: float, dsn: str, batch_size: int, app:
 
         print(f"  HTTP batch POST /events/batch (~{batch_size} events each):")
         supply = batch_supply(server.port, batch_size)
-        batch, _ = sweep(
-            server, supply, (1, 2, 4), seconds, sweep_s, per_request_rate=8_000 / batch_size
+        batch, _, batch_cpu = sweep(
+            server, supply, levels[1], seconds, sweep_s, per_request_rate=8_000 / batch_size
         )
+        out[name] = {
+            "baseline_saves_per_s": base.rate,
+            "single_events_per_s": single.events_per_s,
+            "single_server_cpu_us_per_event": single_cpu * 1e6,
+            "batch_events_per_s": batch.events_per_s,
+            "batch_server_cpu_us_per_event": batch_cpu * 1e6,
+        }
         is_pg = kind is StoreKind.postgres
         rows.append(
             Row(
@@ -228,13 +247,29 @@ def main(argv: list[str] | None = None) -> int:
         help="ASGI app to serve (what-if: benchmarks.variants:app with ROUTING_BENCH_VARIANTS)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        nargs=2,
+        metavar=("SINGLE", "BATCH"),
+        help="measure at these concurrencies instead of the best of 4/8/16 and 1/2/4 (CPU per "
+        "event depends on it: a wave of requests shares a commit)",
+    )
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     kinds = (
         [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [StoreKind(args.store)]
     )
     rows: list[Row] = []
+    out: dict[str, Any] = {}
+    levels: tuple[tuple[int, ...], tuple[int, ...]] = ((4, 8, 16), (1, 2, 4))
+    if args.concurrency:
+        levels = ((args.concurrency[0],), (args.concurrency[1],))
     for kind in kinds:
-        rows += bench_store(kind, args.seconds, args.postgres_dsn, args.batch_size, args.app)
+        rows += bench_store(
+            kind, args.seconds, args.postgres_dsn, args.batch_size, args.app, out, levels
+        )
+    figures.write(args.json, {"seconds": args.seconds, "stores": out})
     variants = os.environ.get("ROUTING_BENCH_VARIANTS", "") if args.app != APP else ""
     print_summary(rows, args.seconds, args.app + (f" [{variants}]" if variants else ""))
     return 1 if args.strict and any(r.verdict == "BELOW" for r in rows) else 0

@@ -1,3 +1,4 @@
+# Over 300 lines because relay, projection and end-to-end share one broker, store and summary.
 """Kafka benchmark: relay and projection against raw aiokafka, and end-to-end lag.
 
     python benchmarks/kafka.py [--store sqlite|postgres|all] [--events N]
@@ -23,7 +24,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)  # import as the bench
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 
-from benchmarks import kafka_e2e  # noqa: E402
+from benchmarks import figures, kafka_e2e  # noqa: E402
 from benchmarks.loadgen import percentile  # noqa: E402
 from benchmarks.stores import DEFAULT_DSN, Store  # noqa: E402
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels  # noqa: E402
@@ -173,7 +174,9 @@ def compared(store: str, measure: str, figure: float, base: float, target: float
                f">= {target}x raw", "PASS" if ratio >= target else "BELOW")  # fmt: skip
 
 
-def relay_section(store: Store, bootstrap: str, parts: int, events: int) -> tuple[Row, int]:
+def relay_section(
+    store: Store, bootstrap: str, parts: int, events: int, out: dict[str, float]
+) -> tuple[Row, int]:
     service = open_episodes(store.settings("relay"))
     t = time.perf_counter()
     n = load_store(service, events)
@@ -187,9 +190,11 @@ def relay_section(store: Store, bootstrap: str, parts: int, events: int) -> tupl
     size = sum(len(v) for _, v in messages) / n
     maker = Relay(service, bootstrap, topic + ".raw", partitions=parts)  # only makes producers
     raw = [n / asyncio.run(time_raw_producer(maker, topic + ".raw", messages)) for _ in "12"]
+    cpu0 = time.process_time()  # the relay runs in this process
     relay_s, startup = asyncio.run(time_relay(service, bootstrap, topic, parts, n))
+    out["relay_cpu_us_per_event"] = (time.process_time() - cpu0) / n * 1e6
     service.close()
-    rate = n / relay_s
+    rate = out["relay_events_per_s"] = n / relay_s
     print(f"  raw producer: {max(raw):,.0f} msgs/s, best of {raw[0]:,.0f} / {raw[1]:,.0f} "
           f"({n:,} x {size:.0f} B, acks=all)")  # fmt: skip
     print(f"  relay: {rate:,.0f} events/s (clock from its first page read; start-up "
@@ -198,7 +203,9 @@ def relay_section(store: Store, bootstrap: str, parts: int, events: int) -> tupl
     return row, n
 
 
-def projection_section(store: Store, bootstrap: str, parts: int, n: int, dsn: str) -> Row:
+def projection_section(
+    store: Store, bootstrap: str, parts: int, n: int, dsn: str, out: dict[str, float]
+) -> Row:
     topic, name = f"{store.tag}.events", store.kind.value
     raw = [n / asyncio.run(time_raw_consumer(bootstrap, topic, parts, n)) for _ in "12"]
     print(f"  raw consume+decode: {max(raw):,.0f} msgs/s, best of {raw[0]:,.0f} / {raw[1]:,.0f} "
@@ -209,15 +216,17 @@ def projection_section(store: Store, bootstrap: str, parts: int, n: int, dsn: st
         else PostgresReadModels(dsn, settings.postgres_schema)
     )  # fmt: skip
     try:
+        cpu0 = time.process_time()  # the runner runs in this process (group join included)
         proj_s, join, runner = asyncio.run(
             time_projection(db, bootstrap, topic, n, store.tag + "-")
         )
+        out["projection_cpu_us_per_event"] = (time.process_time() - cpu0) / n * 1e6
         covered = sum(runner.worker.position(p) for p in range(parts))
     finally:
         db.close()
     if covered != n:
         raise RuntimeError(f"projection positions cover {covered} of {n} messages")
-    rate = n / proj_s
+    rate = out["projection_events_per_s"] = n / proj_s
     print(f"  projection ({name} read model): {rate:,.0f} events/s, {runner.worker.applied:,} "
           f"applied; positions cover all {n:,}; clock from the first page applied (group join "
           f"{join:.1f} s excluded)")  # fmt: skip
@@ -225,7 +234,9 @@ def projection_section(store: Store, bootstrap: str, parts: int, n: int, dsn: st
     return compared(name, measure, rate, max(raw), PROJECTION_TARGET)
 
 
-def e2e_section(store: Store, bootstrap: str, args: argparse.Namespace) -> Row:
+def e2e_section(
+    store: Store, bootstrap: str, args: argparse.Namespace, out: dict[str, float]
+) -> Row:
     print(f"  end-to-end: {args.rate:g} events/s over HTTP for {args.seconds:g} s ...")
     lag = kafka_e2e.measure(
         store, bootstrap, f"{store.tag}.e2e", args.partitions, args.rate, args.seconds
@@ -240,19 +251,25 @@ def e2e_section(store: Store, bootstrap: str, args: argparse.Namespace) -> Row:
     if lag.rate < 0.95 * args.rate:
         print(f"    NOTE: only {lag.rate:,.0f} of {args.rate:g} events/s: the API did not keep up")
     p99 = lag.lag(99) if not lag.missing else float("inf")
+    out["e2e_events_per_s"], out["e2e_lag_p99_ms"] = lag.rate, p99
+    out["e2e_cpu_us_per_event"] = sum(lag.cpu.values()) / max(lag.events, 1) * 1e6
     ok = "PASS" if p99 < LAG_TARGET_MS else "BELOW"
     return Row(store.kind.value, f"e2e lag 201->projection @ {lag.rate:,.0f} ev/s",
                f"p50 {lag.lag(50):.0f} / p95 {lag.lag(95):.0f} / p99 {p99:.0f} ms", "", None,
                f"p99 < {LAG_TARGET_MS:.0f} ms", ok)  # fmt: skip
 
 
-def bench_store(kind: StoreKind, args: argparse.Namespace, bootstrap: str) -> list[Row]:
+def bench_store(
+    kind: StoreKind, args: argparse.Namespace, bootstrap: str, out: dict[str, float]
+) -> list[Row]:
+    """The rows of one store's summary; its figures for ``--json`` go into ``out``."""
     store = Store(kind, args.postgres_dsn)
     try:
         print(f"\n== {kind.value} ==")
-        relay, n = relay_section(store, bootstrap, args.partitions, args.events)
-        projection = projection_section(store, bootstrap, args.partitions, n, args.postgres_dsn)
-        return [relay, projection, e2e_section(store, bootstrap, args)]
+        relay, n = relay_section(store, bootstrap, args.partitions, args.events, out)
+        dsn = args.postgres_dsn
+        projection = projection_section(store, bootstrap, args.partitions, n, dsn, out)
+        return [relay, projection, e2e_section(store, bootstrap, args, out)]
     finally:
         store.cleanup()
 
@@ -277,18 +294,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--partitions", type=int, default=6)
     p.add_argument("--postgres-dsn", default=DEFAULT_DSN)
     p.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
+    p.add_argument("--json", type=Path, help="also write the figures to this file")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     kinds = [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [
         StoreKind(args.store)]  # fmt: skip
     broker = BundledBroker().start()
     rows: list[Row] = []
+    out: dict[str, dict[str, float]] = {}
     t0 = time.monotonic()
     try:
         for kind in kinds:
-            rows += bench_store(kind, args, broker.bootstrap_servers)
+            figures_of_store = out.setdefault(kind.value, {})
+            rows += bench_store(kind, args, broker.bootstrap_servers, figures_of_store)
     finally:
         broker.stop()
+    figures.write(args.json, {"events": args.events, "stores": out})
     print_summary(rows, args.events)
     print(f"(total run time {time.monotonic() - t0:.0f} s)")
     return 1 if args.strict and any(r.verdict == "BELOW" for r in rows) else 0

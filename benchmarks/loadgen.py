@@ -75,7 +75,10 @@ def free_port() -> int:
 class Server:
     """``uvicorn api.main:app`` with one worker, configured through ROUTING_* variables."""
 
-    def __init__(self, env: dict[str, str], log: Path, app: str = "api.main:app") -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, app: str = "api.main:app", root: Path = ROOT
+    ) -> None:
+        """``root``: the working directory, from which uvicorn imports ``app``."""
         self.port = free_port()
         self.log = log
         cmd = [
@@ -97,7 +100,7 @@ class Server:
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [*prefix, *cmd],
-                cwd=ROOT,
+                cwd=root,
                 env=bench_environ(env),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -37,22 +37,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+sys.path[0] = str(Path(__file__).resolve().parent.parent)  # import as the benchmarks package
 
-from projections import PROJECTIONS
-from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
-from projections.parallel import replay_parallel
-from projections.replay import replay
-from routing.audit.reading import FactReader
-from routing.audit.service import simulate
-from routing.audit.simulation import Scope
-from routing.cli import load_demo
-from routing.config import Settings, StoreKind
-from routing.episodes.service import CareEpisodes
-from routing.liability.rulebooks import RulebookPolicy
-from routing.operations.runtime import tune_gc
-from routing.store import open_episodes
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from benchmarks import figures  # noqa: E402
+from projections import PROJECTIONS  # noqa: E402
+from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels  # noqa: E402
+from projections.parallel import replay_parallel  # noqa: E402
+from projections.replay import replay  # noqa: E402
+from routing.audit.reading import FactReader  # noqa: E402
+from routing.audit.service import simulate  # noqa: E402
+from routing.audit.simulation import Scope  # noqa: E402
+from routing.cli import load_demo  # noqa: E402
+from routing.config import Settings, StoreKind  # noqa: E402
+from routing.episodes.service import CareEpisodes  # noqa: E402
+from routing.liability.rulebooks import RulebookPolicy  # noqa: E402
+from routing.operations.runtime import tune_gc  # noqa: E402
+from routing.store import open_episodes  # noqa: E402
 
 DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SEED, START, END = 2026, date(2025, 1, 1), date(2026, 1, 1)
@@ -80,7 +83,8 @@ def raw_read(service: CareEpisodes) -> int:
     return sum(len(page) for page in FactReader(service).pages())
 
 
-def run(kind: StoreKind, args: argparse.Namespace) -> None:
+def run(kind: StoreKind, args: argparse.Namespace) -> dict[str, float]:
+    """Load (or top up) one store and measure it; returns its figures for ``--json``."""
     tmp = Path(tempfile.mkdtemp(prefix="routing-replay-bench-"))
     schema = args.postgres_schema or f"bench_replay_{uuid.uuid4().hex[:8]}"
     scratch_schema = f"{schema}_scratch"
@@ -94,8 +98,9 @@ def run(kind: StoreKind, args: argparse.Namespace) -> None:
     try:
         service = open_episodes(settings)
         _load(kind, service, args.events)
-        measure(kind, settings, service, tmp, args)
+        out = measure(kind, settings, service, tmp, args)
         service.close()
+        return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if kind is StoreKind.postgres:
@@ -120,7 +125,7 @@ def _load(kind: StoreKind, service: CareEpisodes, events: int) -> None:
 
 def measure(
     kind: StoreKind, settings: Settings, service: CareEpisodes, tmp: Path, args: Any
-) -> None:
+) -> dict[str, float]:
     raw_read(service)  # warm-up: the first pass reads the store from disk
     raw = timed(lambda: raw_read(service))
     print(f"[{kind}] store holds {raw.facts:,} facts")
@@ -141,7 +146,15 @@ def measure(
     _national(kind, "replay, one process", one)
     if args.workers > 1:
         _scale_out(kind, settings, names, args.workers, raw)
-    _what_if(kind, service)
+    if args.what_if:
+        _what_if(kind, service)
+    return {
+        "facts": one.facts,
+        "raw_facts_per_s_wall": raw.rates()[0],
+        "raw_cpu_us_per_fact": raw.cpu / raw.facts * 1e6,
+        "replay_facts_per_s_wall": one.rates()[0],
+        "replay_cpu_us_per_fact": one.cpu / one.facts * 1e6,
+    }
 
 
 def _scale_out(
@@ -237,12 +250,16 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="Scale-out: also N=1 and N workers (1: skip)."
     )
+    parser.add_argument(
+        "--no-what-if", dest="what_if", action="store_false", help="Skip the what-if run."
+    )
+    parser.add_argument("--json", type=Path, help="Also write the figures to this file.")
     args = parser.parse_args()
     kinds = (
         [StoreKind.sqlite, StoreKind.postgres] if args.store == "all" else [StoreKind(args.store)]
     )
-    for kind in kinds:
-        run(kind, args)
+    out = {kind.value: run(kind, args) for kind in kinds}
+    figures.write(args.json, {"events": args.events, "stores": out})
     sys.stdout.flush()
 
 
