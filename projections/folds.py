@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from projections.db import Cursor, write_rows
+from projections.db import Cursor
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.guarantee.facts import GuaranteeFacts
 from routing.messaging.envelope import CloudEvent
@@ -134,24 +134,22 @@ class EpisodeFolds(Generic[F]):
         return states
 
     def write(self, cur: Cursor, suffix: str) -> None:
-        """Writes the buffered facts in one statement (``write_rows``)."""
+        """Writes the buffered facts in one pipelined statement. Not ``write_rows``: its
+        text arrays escape every quote of the facts' JSON, in Python (on PostgreSQL that
+        cost the indicators' table more than the rest of its page)."""
         if not self._rows:
             return
         if self.recorded:
-            write_rows(
-                cur,
-                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, recorded_at, fact)",
+            cur.executemany(
+                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, recorded_at, fact) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
                 self._rows,
-                "ON CONFLICT (episode_id, position) DO NOTHING",
-                ("text", "bigint", "text", "text"),
             )
         else:
-            write_rows(
-                cur,
-                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, fact)",
+            cur.executemany(
+                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, fact) "
+                "VALUES (%s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
                 self._rows,
-                "ON CONFLICT (episode_id, position) DO NOTHING",
-                ("text", "bigint", "text"),
             )
         self._rows.clear()
 
