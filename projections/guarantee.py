@@ -1,11 +1,11 @@
 """Care-guarantee read model (vårdgaranti 0-3-90-90, R16): every clock of every episode, and the
 region-month figures read from them.
 
-The clocks compare valid times and a late fact can change any of them, so each interesting
-fact is kept per episode (as the liability projection does) and the episode's clocks are all
-computed again by the pure ``routing.guarantee`` with every fact it has, then replaced. Writes
-are buffered per page and flushed in the worker's transaction; an LRU of folded fact lists
-spares rereading the table for busy episodes.
+The clocks compare valid times and a late fact can change any of them, so each fact the
+clocks read is kept per episode by the shared fold (projections/folds.py, ``ClockFacts``) and
+the episode's clocks are all computed again by the pure ``routing.guarantee`` with every fact
+it has, once per page that touched it (``shared_clocks``: the indicators read the same clocks),
+then replaced. Writes are buffered per page and flushed in the worker's transaction.
 
 An open clock is stored as ``open`` with its deadline: whether it is overdue depends on the
 day one asks, which a deterministic read model must not know. Readers pass ``as_of``.
@@ -16,42 +16,17 @@ Reading (summaries, breaches, at-risk lists) is in ``care_guarantee_reading``.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from datetime import date
 from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
-from routing.episodes.events import EpisodeEvent, parse_stored_event
-from routing.guarantee import Clock, GuaranteePolicy, episode_clocks
+from projections.folds import ClockFacts, EpisodeFolds, reads
+from projections.page import shared_clocks
+from routing.guarantee import Clock, GuaranteePolicy
 from routing.kernel.calendar import swedish_date
 from routing.messaging.envelope import CloudEvent
 
-RELEVANT = frozenset(
-    {
-        "medical_assessment_needed",
-        "appointment_booked",
-        "limit_notice_given",
-        "treatment_given",
-        "medically_caused_wait",
-        "care_declined",
-        "care_requested_again",
-        "other_region_chosen",
-        "contact_requested",
-        "triage_completed",
-        "offer_declined",
-        "contact_started",
-        "contact_completed",
-        "physical_visit_booked",
-        "physical_visit_held",
-        "contact_cancelled",
-        "referral_issued",
-        "referral_rejected",
-        "treatment_decided",
-        "home_region_corrected",
-    }
-)
-CACHE_EPISODES = 20_000
 COLUMNS = (
     "episode_id", "clock", "subject_id", "home_region", "month", "start_at", "deadline",
     "status", "end_at", "days", "reason", "basis",
@@ -107,24 +82,21 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
 class CareGuarantee(Projection):
     name: ClassVar[str] = "care_guarantee"
     tables: ClassVar[tuple[str, ...]] = ("care_guarantee_facts", "care_guarantee_clocks")
-    interesting: ClassVar[frozenset[str]] = RELEVANT
+    interesting: ClassVar[frozenset[str]] = reads(ClockFacts)
 
     def __init__(self, policy: GuaranteePolicy | None = None) -> None:
         self.policy = policy or GuaranteePolicy()
         """Which proposals are switched on (the 14-day answer); the law always applies."""
-        self._episodes: OrderedDict[str, list[EpisodeEvent]] = OrderedDict()
-        self._facts_rows: list[tuple[str, int, str]] = []
-        self._changed: dict[str, list[EpisodeEvent]] = {}
-        """Episodes whose clocks changed in this page, with their facts: the clocks are
-        computed once per episode at ``flush``, not once per fact."""
+        self._folds = EpisodeFolds(
+            "care_guarantee_facts", ClockFacts, recorded=False, track=True
+        )  # the clocks are computed once per episode at ``flush``, not once per fact
+        self._clocks = shared_clocks()
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
 
     def discard_cache(self) -> None:
-        self._episodes.clear()
-        self._facts_rows.clear()
-        self._changed.clear()
+        self._folds.clear()
 
     def drop(self, cur: Cursor, suffix: str = "") -> None:
         self.discard_cache()  # the read model is being rebuilt: what we remember is void
@@ -134,22 +106,17 @@ class CareGuarantee(Projection):
         """Writes the page's facts, then replaces the clocks of every episode it touched (a
         clock can change its subject's fate or vanish with a corrected fact: replace, not
         merge)."""
-        if self._facts_rows:
-            cur.executemany(
-                f"INSERT INTO care_guarantee_facts{suffix} (episode_id, position, fact) "
-                "VALUES (%s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
-                self._facts_rows,
-            )
-            self._facts_rows.clear()
-        if self._changed:
-            episodes = [(episode,) for episode in self._changed]
+        self._folds.write(cur, suffix)
+        changed = self._folds.take_touched()
+        if changed:
+            episodes = [(episode,) for episode in changed]
             cur.executemany(
                 f"DELETE FROM care_guarantee_clocks{suffix} WHERE episode_id = %s", episodes
             )
             rows = [
                 _row(episode, clock)
-                for episode, facts in self._changed.items()
-                for clock in episode_clocks(facts, self.policy)
+                for episode, fold in changed.items()
+                for clock in self._clocks.of(fold.facts, self.policy)
             ]
             if rows:
                 cur.executemany(
@@ -157,38 +124,9 @@ class CareGuarantee(Projection):
                     f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                     rows,
                 )
-            self._changed.clear()
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
-        episode = str(event.subject)
-        fact = event.fact()
-        self._facts_rows.append((episode, event.storeposition, event.fact_json()))
-        facts = (
-            []  # an episode's first fact: nothing to read back
-            if event.episodeversion == 1
-            else self._facts(cur, suffix, episode, event.storeposition)
-        )
-        facts.append(fact)
-        self._remember(episode, facts)
-        self._changed[episode] = facts
-
-    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> list[EpisodeEvent]:
-        cached = self._episodes.get(episode)
-        if cached is not None:
-            self._episodes.move_to_end(episode)
-            return cached
-        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
-        cur.execute(
-            f"SELECT fact FROM care_guarantee_facts{suffix} "
-            "WHERE episode_id = %s AND position < %s ORDER BY position",
-            (episode, before),
-        )
-        return [parse_stored_event(json.loads(fact)) for (fact,) in cur.fetchall()]
-
-    def _remember(self, episode: str, facts: list[EpisodeEvent]) -> None:
-        self._episodes[episode] = facts
-        if len(self._episodes) > CACHE_EPISODES:
-            self._episodes.popitem(last=False)  # refolded from the table next time
+        self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))
 
 
 def _day(d: date | None) -> str | None:

@@ -5,29 +5,30 @@ Each contact's row holds its home region and municipality (after any correction)
 provider's ownership and entry path (providers.json), its liability decision's status and
 invoiced amount (the same pure ``decide`` the liability projection uses) and the fate of the
 three-day assessment clock its request started (``routing.indicators.three_day_assessments``).
-A late fact can change any of them, so an episode's facts are kept (as the liability and
-care-guarantee projections keep theirs) and all its rows are replaced when one arrives.
+A late fact can change any of them, so an episode's facts are kept and folded by the shared
+fold (projections/folds.py, ``IndicatorFacts``: the liability fold and the clocks' facts) and
+all its rows are replaced once per page that touched it, the clocks taken from the page's
+shared memo (``shared_clocks``: the care-guarantee projection computes the same ones).
 """
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
 from datetime import date, datetime
 from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor, write_rows
-from projections.page import shared_decisions
+from projections.folds import ClockFacts, EpisodeFolds, reads
+from projections.page import shared_clocks, shared_decisions
 from routing.config import Settings
 from routing.episodes import events as ev
-from routing.episodes.events import EVENT_TYPES, parse_stored_event
+from routing.episodes.events import EVENT_TYPES
 from routing.indicators import (
     EntryPath,
     Tallies,
+    assessments_of,
     entry_path,
     profession_group,
-    three_day_assessments,
 )
 from routing.kernel.calendar import swedish_date
 from routing.liability.decision import LiabilityStatus
@@ -38,7 +39,6 @@ from routing.reference.catalogue import Catalogue, load_catalogue
 from routing.reference.providers import Providers, load_providers
 from routing.reference.regions import Regions, load_regions
 
-CACHE_EPISODES = 20_000
 COLUMNS = (
     "episode_id", "contact_id", "home_region", "home_municipality", "care_region",
     "provider_id", "ownership", "in_region", "care_level", "requested_mode", "request_path",
@@ -48,7 +48,30 @@ COLUMNS = (
 TYPES = tuple(
     "integer" if c == "in_region" else "bigint" if c == "cost" else "text" for c in COLUMNS
 )
-Facts = list[tuple[datetime | None, ev.EpisodeEvent]]
+
+
+class IndicatorFacts:
+    """One episode as its indicator rows need it: the liability fold (each contact's facts
+    and decision inputs), when each contact was requested, and the clocks' facts."""
+
+    READS: ClassVar[frozenset[str]] = reads(EpisodeFacts, ClockFacts)
+
+    def __init__(self, episode: str) -> None:
+        self.liability = EpisodeFacts(episode)
+        self.clocks = ClockFacts(episode)
+        self.requested: dict[str, datetime] = {}
+
+    def apply(self, e: ev.EpisodeEvent, recorded_at: datetime | None = None) -> set[str]:
+        if isinstance(e, ev.ContactRequested):
+            self.requested[e.contact_id] = e.occurred_at
+        self.clocks.apply(e, recorded_at)
+        return self.liability.apply(e, recorded_at)
+
+
+KEPT_UNREAD = frozenset(EVENT_TYPES) - IndicatorFacts.READS
+"""Episode facts no indicator reads (the offers' answers), kept anyway: ``indicator_facts``
+has held every episode fact since it was made, and a live read model built so must stay
+equal to a replay (``routing verify``); once every live one is rebuilt, this can go."""
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
@@ -92,8 +115,7 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
 class Indicators(Projection):
     name: ClassVar[str] = "indicators"
     tables: ClassVar[tuple[str, ...]] = ("indicator_facts", "indicator_contacts")
-    interesting: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)
-    """Every episode fact: the clocks may come to read any of them."""
+    interesting: ClassVar[frozenset[str]] = reads(IndicatorFacts) | KEPT_UNREAD
 
     def __init__(
         self, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions, providers: Providers
@@ -101,66 +123,28 @@ class Indicators(Projection):
         self.policy, self.catalogue, self.regions = policy, catalogue, regions
         self.providers = providers
         self._decisions = shared_decisions(policy, catalogue, regions)
-        self._episodes: OrderedDict[str, Facts] = OrderedDict()
-        self._facts_rows: list[tuple[str, int, str, str]] = []
-        self._changed: dict[str, Facts] = {}
+        self._clocks = shared_clocks()
+        self._folds = EpisodeFolds("indicator_facts", IndicatorFacts, track=True)
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
         create_tables(cur, suffix)
 
     def discard_cache(self) -> None:
-        self._episodes.clear()
-        self._facts_rows.clear()
-        self._changed.clear()
+        self._folds.clear()
 
     def drop(self, cur: Cursor, suffix: str = "") -> None:
         self.discard_cache()
         super().drop(cur, suffix)
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
-        episode = str(event.subject)
-        self._facts_rows.append(
-            (episode, event.storeposition, event.recordedat.isoformat(), event.fact_json())
-        )
-        facts = (
-            []  # an episode's first fact: nothing to read back
-            if event.episodeversion == 1
-            else self._facts(cur, suffix, episode, event.storeposition)
-        )
-        facts.append((event.recordedat, event.fact()))
-        self._episodes[episode] = facts
-        self._episodes.move_to_end(episode)
-        if len(self._episodes) > CACHE_EPISODES:
-            self._episodes.popitem(last=False)
-        self._changed[episode] = facts
-
-    def _facts(self, cur: Cursor, suffix: str, episode: str, before: int) -> Facts:
-        cached = self._episodes.get(episode)
-        if cached is not None:
-            return cached
-        self.flush(cur, suffix)  # the episode's earlier facts may still be buffered
-        cur.execute(
-            f"SELECT recorded_at, fact FROM indicator_facts{suffix} "
-            "WHERE episode_id = %s AND position < %s ORDER BY position",
-            (episode, before),
-        )
-        return [
-            (datetime.fromisoformat(at), parse_stored_event(json.loads(fact)))
-            for at, fact in cur.fetchall()
-        ]
+        self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))
 
     def flush(self, cur: Cursor, suffix: str = "") -> None:
         """Writes the page's facts, then replaces the rows of every episode it touched."""
-        write_rows(
-            cur,
-            f"INSERT INTO indicator_facts{suffix} (episode_id, position, recorded_at, fact)",
-            self._facts_rows,
-            "ON CONFLICT (episode_id, position) DO NOTHING",
-            ("text", "bigint", "text", "text"),
-        )
-        self._facts_rows.clear()
-        if self._changed:
-            episodes = sorted(self._changed)
+        self._folds.write(cur, suffix)
+        changed = self._folds.take_touched()
+        if changed:
+            episodes = sorted(changed)
             for i in range(0, len(episodes), 500):
                 chunk = episodes[i : i + 500]
                 cur.execute(
@@ -168,25 +152,18 @@ class Indicators(Projection):
                     f"({', '.join(['%s'] * len(chunk))})",
                     chunk,
                 )
-            rows = [r for e in episodes for r in self.rows_of(e, self._changed[e])]
+            rows = [r for e in episodes for r in self.rows_of(e, changed[e])]
             write_rows(
                 cur, f"INSERT INTO indicator_contacts{suffix} ({', '.join(COLUMNS)})", rows,
                 types=TYPES,
             )  # fmt: skip
-            self._changed.clear()
 
-    def rows_of(self, episode: str, facts: Facts) -> list[tuple[object, ...]]:
-        """One row per contact of the episode, from all its facts."""
-        fold = EpisodeFacts(episode)
-        requested: dict[str, datetime] = {}
-        for recorded_at, fact in facts:
-            fold.apply(fact, recorded_at)
-            if isinstance(fact, ev.ContactRequested):
-                requested[fact.contact_id] = fact.occurred_at
-        clocks = three_day_assessments(f for _, f in facts)
+    def rows_of(self, episode: str, facts: IndicatorFacts) -> list[tuple[object, ...]]:
+        """One row per contact of the episode, from its fold."""
+        clocks = assessments_of(self._clocks.of(facts.clocks.facts, None))
         rows: list[tuple[object, ...]] = []
-        for c in fold.contacts.values():
-            asked = swedish_date(requested[c.contact_id])
+        for c in facts.liability.contacts.values():
+            asked = swedish_date(facts.requested[c.contact_id])
             known = self.providers.provider(c.provider_id, asked)
             ownership = known.ownership if known else None
             day = mode = profession = path = liability = None

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
-from projections.folds import EpisodeFolds
+from projections.folds import EpisodeFolds, reads
 from projections.invoice_lines import ClosedMonths, InvoiceLines
 from projections.page import by_episode, runs, shared_decisions
 from routing.liability.decision import LiabilityDecision
@@ -23,22 +23,6 @@ from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
-
-RELEVANT = frozenset(
-    {
-        "contact_requested",
-        "contact_started",
-        "contact_mode_changed",
-        "contact_completed",
-        "physical_visit_held",
-        "contact_cancelled",
-        "need_and_suitability_assessed",
-        "referral_issued",
-        "referral_accepted",
-        "referral_rejected",
-        "home_region_corrected",
-    }
-)
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
@@ -94,7 +78,8 @@ class Liability(Projection):
         "liability_decisions",
         *InvoiceLines.tables,
     )
-    interesting: ClassVar[frozenset[str]] = RELEVANT | {"month_closed"}
+    interesting: ClassVar[frozenset[str]] = reads(EpisodeFacts) | {"month_closed"}
+    """What the fold reads, and the closing of a month (a barrier the projection applies)."""
 
     def __init__(self, policy: RulebookPolicy, catalogue: Catalogue, regions: Regions) -> None:
         self.policy, self.catalogue, self.regions = policy, catalogue, regions

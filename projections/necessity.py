@@ -1,7 +1,7 @@
 """Physical-necessity read model: one current C6 class per held physical visit.
 
 The facts that can change a visit's class (requests, assessments, offers and answers, bookings,
-visits) are kept per episode, in a table and an LRU of folds, as the liability projection does;
+visits: ``NecessityFacts.READS``) are kept per episode by the shared fold (projections/folds.py);
 every fact recomputes the classes of the contacts it touches with the pure ``classify``. A
 late-recorded assessment thus re-classifies an earlier visit (C2). Counts and shares per care
 region, care unit and month are aggregated from ``necessity_visits`` when read, so they can
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from projections.base import Projection
 from projections.db import Cursor
-from projections.folds import EpisodeFolds
+from projections.folds import EpisodeFolds, reads
 from projections.page import by_episode
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
@@ -28,17 +28,6 @@ from routing.necessity import (
     classify,
 )
 
-RELEVANT = frozenset(
-    {
-        "contact_requested",
-        "need_and_suitability_assessed",
-        "distance_contact_offered",
-        "offer_accepted",
-        "offer_declined",
-        "physical_visit_booked",
-        "physical_visit_held",
-    }
-)
 CLASSES = tuple(c.value for c in VisitClass)
 
 
@@ -72,7 +61,7 @@ def create_indexes(cur: Cursor) -> None:
 class Necessity(Projection):
     name: ClassVar[str] = "necessity"
     tables: ClassVar[tuple[str, ...]] = ("necessity_facts", "necessity_visits")
-    interesting: ClassVar[frozenset[str]] = RELEVANT
+    interesting: ClassVar[frozenset[str]] = reads(NecessityFacts)
 
     def __init__(self, policy: RulebookPolicy) -> None:
         self.policy = policy

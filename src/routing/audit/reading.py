@@ -9,7 +9,7 @@ relay's fast path too; the bytes are the same either way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -20,7 +20,13 @@ import orjson
 
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.episodes.service import CareEpisodes
-from routing.messaging.envelope import CloudEvent, envelope, fact_object
+from routing.messaging.envelope import (
+    BILLING_PREFIX,
+    BILLING_TYPES,
+    TYPE_PREFIX,
+    CloudEvent,
+    fact_object,
+)
 from routing.persistence.chain import plaintext_of
 
 PAGE = 5000
@@ -43,59 +49,107 @@ class StoredFact:
         """The fact as a projection receives it from Kafka: the relay's envelope, with the
         four typed attributes parsed as the runner's decoding parses them.
 
-        Built without a JSON round trip and a second validation of what the store already
-        validated (a tenth of a replay's time); ``tests/unit/test_audit_reading.py`` holds it
+        Built lazily (``ReplayFact``), without a JSON round trip and a second validation of
+        what the store already validated; ``tests/unit/test_audit_reading.py`` holds it
         equal to ``decode(encode(...))`` for every kind of fact. The fact itself is still
         validated, by ``fact()``, as it is for a message off the topic."""
-        values = envelope(
-            self.fact,
-            subject=self.subject,
-            recorded_at=self.recorded_at,
-            position=self.position,
-            episode_version=self.version,
-            epoch=epoch,
-        )
-        values["id"] = UUID(values["id"])
-        values["subject"] = UUID(values["subject"])
-        values["time"] = datetime.fromisoformat(values["time"])
-        values["recordedat"] = datetime.fromisoformat(values["recordedat"])
-        values.setdefault("correlationid", None)
-        fact = fact_object(  # from the stored strings, not str(UUID) again
-            values["data"],
-            kind=self.fact["type"],
-            schema_version=values["schemaversion"],
-            event_id=self.fact["event_id"],
-            episode_id=self.subject,
-            occurred_at=values["time"].isoformat(),
-            source=self.fact["source"],
-        )
-        return ReplayedEvent.of(values, fact)
+        return ReplayFact.of(self, epoch)
+
+
+class _Subject(UUID):
+    """A UUID that keeps the text it was read from: each projection asks for
+    ``str(event.subject)``, and the store's text is already the canonical form."""
+
+    __slots__ = ("_text",)
+    _text: str
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        object.__setattr__(self, "_text", text)
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def _subject(f: StoredFact) -> UUID:
+    """The subject, remembering its text only when that is what ``str`` would give."""
+    text = f.subject
+    canonical = len(text) == 36 and text == text.lower()
+    if canonical and text[8] == text[13] == text[18] == text[23] == "-":
+        return _Subject(text)
+    return UUID(text)
 
 
 _EVENT_FIELDS = frozenset(CloudEvent.model_fields)
+_LAZY: dict[str, Callable[[StoredFact, dict[str, Any]], Any]] = {
+    "specversion": lambda f, v: "1.0",
+    "id": lambda f, v: UUID(f.fact["event_id"]),
+    "source": lambda f, v: f"/sources/{f.fact['source']}",
+    "type": lambda f, v: (BILLING_PREFIX if f.type in BILLING_TYPES else TYPE_PREFIX) + f.type,
+    "subject": lambda f, v: _subject(f),
+    "time": lambda f, v: datetime.fromisoformat(f.fact["occurred_at"]),
+    "datacontenttype": lambda f, v: "application/json",
+    "dataschema": lambda f, v: f"urn:routing:event:{f.type}:v{f.fact['schema_version']}",
+    "recordedat": lambda f, v: datetime.fromisoformat(f.recorded_at),
+    "schemaversion": lambda f, v: f.fact["schema_version"],
+    "correlationid": lambda f, v: None,
+    "data": lambda f, v: {k: x for k, x in f.fact.items() if k not in EpisodeEvent.ENVELOPE},
+}
+"""Each field not set at construction, from the stored fact (as ``envelope`` builds it and
+``decode`` types it)."""
 
 
-class ReplayedEvent(CloudEvent):
-    """A decoded CloudEvent whose fact is rebuilt, validated and serialised once, however
-    many projections ask."""
+class ReplayFact(CloudEvent):
+    """A decoded CloudEvent built only as far as it is read: each field on first access
+    (a projection reads a few: the subject, positions, recording time, the fact), and the
+    fact rebuilt, validated and serialised once, however many projections ask.
+
+    ``model_construct`` without its loop over fields, aliases and defaults; whatever reads
+    the whole model (dumping, comparing, copying) sees every field first (``_complete``)."""
 
     @classmethod
-    def of(cls, values: dict[str, Any], fact_data: dict[str, Any]) -> ReplayedEvent:
-        """``model_construct`` without its loop over fields, aliases and defaults (a tenth of
-        a replay): ``values`` holds every field, already typed, and nothing else;
-        ``fact_data`` is what ``CloudEvent.fact_data`` would give."""
-        assert values.keys() == _EVENT_FIELDS, "every field, and only fields"
+    def of(cls, stored: StoredFact, epoch: int) -> ReplayFact:
+        values: dict[str, Any] = {
+            "storeposition": stored.position,
+            "episodeversion": stored.version,
+            "relayepoch": epoch,
+        }
         event = cls.__new__(cls)
         object.__setattr__(event, "__dict__", values)
-        object.__setattr__(event, "__pydantic_fields_set__", set(values))
+        object.__setattr__(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
         object.__setattr__(event, "__pydantic_extra__", {})
         object.__setattr__(event, "__pydantic_private__", None)
-        values["_fact_data"] = fact_data  # the cached value of ``_fact_data``
+        values["_stored"] = stored
         return event
+
+    def __getattr__(self, name: str) -> Any:
+        build = _LAZY.get(name)
+        if build is None:
+            return super().__getattr__(name)  # type: ignore[misc]
+        values = self.__dict__
+        value = values[name] = build(values["_stored"], values)
+        return value
+
+    def _complete(self) -> None:
+        for name in _LAZY:
+            getattr(self, name)
+
+    @property
+    def event_type(self) -> str:
+        return self.__dict__["_stored"].type  # type: ignore[no-any-return]
 
     @cached_property
     def _fact_data(self) -> dict[str, Any]:
-        return super().fact_data()
+        f: StoredFact = self.__dict__["_stored"]
+        return fact_object(  # from the stored strings, not str(UUID) again
+            self.data,
+            kind=f.type,
+            schema_version=f.fact["schema_version"],
+            event_id=f.fact["event_id"],
+            episode_id=f.subject,
+            occurred_at=self.time.isoformat(),
+            source=f.fact["source"],
+        )
 
     @cached_property
     def _fact(self) -> EpisodeEvent:
@@ -113,6 +167,26 @@ class ReplayedEvent(CloudEvent):
 
     def fact_json(self) -> str:
         return self._fact_json
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
+        self._complete()
+        return super().model_dump(**kwargs)
+
+    def model_dump_json(self, **kwargs: Any) -> str:
+        self._complete()
+        return super().model_dump_json(**kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        self._complete()
+        if isinstance(other, ReplayFact):
+            other._complete()
+        return super().__eq__(other)
+
+    __hash__ = CloudEvent.__hash__
+
+    def __repr_args__(self) -> Any:
+        self._complete()
+        return super().__repr_args__()
 
 
 class FactReader:

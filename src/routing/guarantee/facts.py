@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from routing.episodes import events as ev
 from routing.episodes.vocabulary import AgeBand, CancellationReason, CareLevel, Specialty, Urgency
@@ -75,6 +76,34 @@ def subject_key(e: ev.GuaranteeSubjectFact) -> str:
 class GuaranteeFacts:
     """One episode, folded. ``fold`` takes the facts in recording order, so the last
     home-region correction recorded wins."""
+
+    READS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "contact_requested",
+            "medical_assessment_needed",
+            "treatment_given",
+            "home_region_corrected",
+            "triage_completed",
+            "referral_issued",
+            "referral_rejected",
+            "treatment_decided",
+            "contact_started",
+            "contact_completed",
+            "physical_visit_held",
+            "physical_visit_booked",
+            "contact_cancelled",
+            "offer_declined",
+            # the 90-day clocks' subject facts (``GuaranteeSubjectFact``)
+            "appointment_booked",
+            "limit_notice_given",
+            "medically_caused_wait",
+            "care_declined",
+            "care_requested_again",
+            "other_region_chosen",
+        }
+    )
+    """The event types ``fold`` reads, so the only ones the clocks depend on
+    (tests/unit/test_fold_reads.py holds it true)."""
 
     home: str = ""
     contacts: dict[str, Contact] = field(default_factory=dict)

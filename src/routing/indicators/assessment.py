@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from routing.episodes.events import EpisodeEvent
-from routing.guarantee import ClockKind, episode_clocks
+from routing.guarantee import Clock, ClockKind, episode_clocks
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,15 @@ class AssessmentClock:
 def three_day_assessments(facts: Iterable[EpisodeEvent]) -> dict[str, AssessmentClock]:
     """Contact id → the three-day assessment clock its request started (requests after an
     assessment of the episode start none)."""
+    return assessments_of(episode_clocks(facts))
+
+
+def assessments_of(clocks: Iterable[Clock]) -> dict[str, AssessmentClock]:
+    """``three_day_assessments`` from the episode's clocks already computed (under the default
+    policy: the proposals change only the 90-day clocks), so a replay that computes them for
+    the care-guarantee read model does not compute them again for the indicators."""
     out: dict[str, AssessmentClock] = {}
-    for clock in episode_clocks(facts):
+    for clock in clocks:
         if clock.kind is ClockKind.assessment and clock.subject_id.startswith("contact:"):
             reason = clock.reason.value if clock.reason is not None else None
             out[clock.subject_id.removeprefix("contact:")] = AssessmentClock(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import ClassVar
 
 from routing.episodes import events as ev
 from routing.episodes.vocabulary import (
@@ -84,6 +85,24 @@ class ContactFacts:
 @dataclass
 class EpisodeFacts:
     """Fold of one episode's events into per-contact facts."""
+
+    READS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "contact_requested",
+            "contact_started",
+            "contact_mode_changed",
+            "contact_completed",
+            "physical_visit_held",
+            "contact_cancelled",
+            "need_and_suitability_assessed",
+            "referral_issued",
+            "referral_accepted",
+            "referral_rejected",
+            "home_region_corrected",
+        }
+    )
+    """The event types ``apply`` folds (every other type leaves the fold as it was): what
+    a projection built on this fold keeps and is handed (tests/unit/test_fold_reads.py)."""
 
     episode_id: str
     home_county: str = ""

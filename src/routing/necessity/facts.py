@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import ClassVar
 
 from routing.episodes import events as ev
 from routing.episodes.vocabulary import (
@@ -67,6 +68,19 @@ class VisitFacts:
 @dataclass
 class NecessityFacts:
     """Fold of one episode's events into per-contact visit facts."""
+
+    READS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "contact_requested",
+            "need_and_suitability_assessed",
+            "distance_contact_offered",
+            "offer_accepted",
+            "offer_declined",
+            "physical_visit_booked",
+            "physical_visit_held",
+        }
+    )
+    """The event types ``apply`` folds (tests/unit/test_fold_reads.py holds it true)."""
 
     episode_id: str
     contacts: dict[str, VisitFacts] = field(default_factory=dict)
