@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Result, Row
+from sqlalchemy.engine import Result
 from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 
 from routing.store import DDL_LOCK
@@ -29,7 +29,7 @@ text = lru_cache(maxsize=1024)(sa.text)
 and parsing their binds again each time is measurable in a replay."""
 
 
-class DriverPlaceholders(ValueError):
+class DriverPlaceholderError(ValueError):
     """A statement written with ``%s`` placeholders (the old dialect layer's style)."""
 
 
@@ -53,7 +53,7 @@ class Cursor:
         mapping, or a sequence of mappings (executemany)."""
         if isinstance(statement, str):
             if "%s" in statement:
-                raise DriverPlaceholders(
+                raise DriverPlaceholderError(
                     f"driver-style %s placeholders are not translated; use :name binds: "
                     f"{statement[:80]!r}"
                 )
@@ -65,11 +65,12 @@ class Cursor:
         self._result = self.conn.execute(statement, params)  # type: ignore[arg-type]
         return self
 
-    def fetchone(self) -> Row[Any] | None:
+    def fetchone(self) -> Any:
+        """The next row (a ``Row``: a tuple, indexable and unpackable), or None."""
         assert self._result is not None
         return self._result.fetchone()
 
-    def fetchall(self) -> list[Row[Any]]:
+    def fetchall(self) -> list[Any]:
         assert self._result is not None
         return list(self._result.fetchall())
 
@@ -196,7 +197,10 @@ def _sql_type(kind: sa.types.TypeEngine[Any]) -> str:
     return "text"
 
 
-_DIALECTS = {"postgres": postgresql.dialect(), "sqlite": sqlite.dialect()}
+_DIALECTS: dict[str, sa.Dialect] = {
+    "postgres": postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+    "sqlite": sqlite.pysqlite.dialect(),
+}
 
 
 @lru_cache(maxsize=256)

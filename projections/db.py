@@ -132,9 +132,7 @@ class PostgresReadModels(ReadModelDB):
 
     dialect = "postgres"
 
-    def __init__(
-        self, dsn: str, schema: str, *, scratch: bool = False, max_size: int = 4
-    ) -> None:
+    def __init__(self, dsn: str, schema: str, *, scratch: bool = False, max_size: int = 4) -> None:
         """``scratch``: commits do not wait for the WAL flush (a replay lost to a crash is
         started again; it is never the record). ``max_size``: connections at most (the API
         reads from several threads; a runner process writes from one per projection)."""

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from projections.db import Cursor
+from projections.cursor import Cursor
+from projections.tables import table
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.messaging.envelope import CloudEvent
 
@@ -89,10 +90,10 @@ class EpisodeFolds(Generic[F]):
     def write(self, cur: Cursor, suffix: str) -> None:
         """Writes the buffered facts in one pipelined statement."""
         if self._rows:
-            cur.executemany(
-                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, recorded_at, fact) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
+            cur.insert_rows(
+                table(self.facts_table, suffix),
                 self._rows,
+                "ON CONFLICT (episode_id, position) DO NOTHING",
             )
             self._rows.clear()
 
@@ -108,8 +109,8 @@ class EpisodeFolds(Generic[F]):
         fold = self.new(episode)
         cur.execute(
             f"SELECT recorded_at, fact FROM {self.facts_table}{suffix} "
-            "WHERE episode_id = %s AND position < %s ORDER BY position",
-            (episode, before),
+            "WHERE episode_id = :episode AND position < :before ORDER BY position",
+            {"episode": episode, "before": before},
         )
         for recorded_at, fact in cur.fetchall():
             fold.apply(parse_stored_event(json.loads(fact)), datetime.fromisoformat(recorded_at))

@@ -30,7 +30,7 @@ SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
 
 
-class AdoptionRefused(RuntimeError):
+class AdoptionRefusedError(RuntimeError):
     """Durable tables that do not match the baseline: adopting them would hide the difference."""
 
 
@@ -67,7 +67,7 @@ def adopt(conn: sa.Connection) -> bool:
             have.add("status")
         keys = set(inspector.get_pk_constraint(table.name)["constrained_columns"])
         if have != want or keys != {c.name for c in table.primary_key}:
-            raise AdoptionRefused(
+            raise AdoptionRefusedError(
                 f"{table.name} has columns {sorted(have)} (key {sorted(keys)}); the baseline "
                 f"has {sorted(want)} (key {sorted(c.name for c in table.primary_key)})"
             )

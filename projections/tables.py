@@ -156,9 +156,7 @@ projection_positions = Table(
     _t("projection", key=True), _t("topic", key=True), Column("part", Integer, primary_key=True),
     _big("next_offset"),
 )  # fmt: skip
-projection_epochs = Table(
-    "projection_epochs", METADATA, _t("projection", key=True), _int("epoch")
-)
+projection_epochs = Table("projection_epochs", METADATA, _t("projection", key=True), _int("epoch"))
 projection_store_positions = Table(
     "projection_store_positions", METADATA,
     _t("projection", key=True), _t("topic", key=True), Column("part", Integer, primary_key=True),

@@ -54,6 +54,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in (
-        "projection_store_positions", "projection_epochs", "projection_positions", "access_trail"
+        "projection_store_positions",
+        "projection_epochs",
+        "projection_positions",
+        "access_trail",
     ):
         op.drop_table(name)
