@@ -126,11 +126,22 @@ class Cursor:
         rows: Sequence[Sequence[Any]],
         tail: str = "",
     ) -> None:
-        """Many rows, each in the table's column order, at executemany speed (``tail``: an
-        ``ON CONFLICT`` clause)."""
+        """Many rows, each in the table's column order, in one executemany (``tail``: an
+        ``ON CONFLICT`` clause). On PostgreSQL psycopg pipelines it: unlike ``write_rows``'
+        arrays, which psycopg quotes element by element (a regular expression per quote in a
+        fact's JSON: a third of a replay's CPU time when facts tables went that way)."""
+        if not rows:
+            return
         columns = [c.name for c in table.columns]
-        types = [_sql_type(c.type) for c in table.columns]
-        write_rows(self, f"INSERT INTO {table.name} ({', '.join(columns)})", rows, tail, types)
+        head = f"INSERT INTO {table.name} ({', '.join(columns)})"
+        if self.dialect != "postgres":
+            write_rows(self, head, rows, tail)
+            return
+        binds = [f"c{i}" for i in range(len(columns))]
+        values = ", ".join(f":{b}" for b in binds)
+        self.execute(
+            f"{head} VALUES ({values}) {tail}", [dict(zip(binds, r, strict=True)) for r in rows]
+        )
 
 
 def upsert_statement(
@@ -187,14 +198,6 @@ def _is_ddl(statement: Any) -> bool:
     if isinstance(statement, sa.TextClause):
         return statement.text.lstrip()[:6].upper().startswith(_DDL)
     return isinstance(statement, ExecutableDDLElement)
-
-
-def _sql_type(kind: sa.types.TypeEngine[Any]) -> str:
-    if isinstance(kind, sa.BigInteger):
-        return "bigint"
-    if isinstance(kind, sa.Integer):
-        return "integer"
-    return "text"
 
 
 _DIALECTS: dict[str, sa.Dialect] = {
