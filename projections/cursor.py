@@ -51,12 +51,14 @@ class Cursor:
     def execute(self, statement: Any, params: Params = None) -> Cursor:
         """Runs a Core construct, ``sa.text`` or a string with named binds; ``params`` a
         mapping, or a sequence of mappings (executemany)."""
-        if isinstance(statement, str):
-            if "%s" in statement:
+        if isinstance(statement, str | sa.TextClause):
+            sql = statement if isinstance(statement, str) else statement.text
+            if "%s" in sql:
                 raise DriverPlaceholderError(
                     f"driver-style %s placeholders are not translated; use :name binds: "
-                    f"{statement[:80]!r}"
+                    f"{sql[:80]!r}"
                 )
+        if isinstance(statement, str):
             if not self._ddl_locked and statement.lstrip()[:6].upper().startswith(_DDL):
                 self.lock_ddl()
             statement = text(statement)
