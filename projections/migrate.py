@@ -16,18 +16,23 @@ and it is stamped at the baseline. Alembic's ``env.py`` takes the connection fro
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.schema import CreateTable
 
 from projections.tables import DURABLE, access_trail
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPTS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
+_ONE_AT_A_TIME = threading.Lock()
+"""Alembic's ``context`` is process-global: two threads upgrading two databases at once
+would share it (one database's threads are already kept apart by its lock)."""
 
 
 class AdoptionRefusedError(RuntimeError):
@@ -35,6 +40,11 @@ class AdoptionRefusedError(RuntimeError):
 
 
 def config(conn: sa.Connection) -> Config:
+    # Alembic with mako is about 0.5 s of imports: paid by the first read-model transaction
+    # that needs the durable tables, not by every CLI command that imports the read models.
+    # lazy: start-up
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPTS))
     cfg.attributes["connection"] = conn
@@ -42,14 +52,19 @@ def config(conn: sa.Connection) -> Config:
 
 
 def current(conn: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # lazy: start-up (see config)
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(conn: sa.Connection) -> None:
     """Brings the durable tables to the newest revision, adopting an unversioned database."""
-    if current(conn) is None:
-        adopt(conn)
-    command.upgrade(config(conn), "head")
+    from alembic import command  # lazy: start-up (see config)
+
+    with _ONE_AT_A_TIME:
+        if current(conn) is None:
+            adopt(conn)
+        command.upgrade(config(conn), "head")
 
 
 def adopt(conn: sa.Connection) -> bool:
@@ -74,5 +89,7 @@ def adopt(conn: sa.Connection) -> bool:
     for table in DURABLE:
         if table not in present:
             conn.execute(CreateTable(table))
+    from alembic import command  # lazy: start-up (see config)
+
     command.stamp(config(conn), BASELINE)
     return True
