@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from projections.cursor import Cursor
+from projections.db import Cursor
 from projections.tables import table
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.messaging.envelope import CloudEvent

@@ -21,7 +21,7 @@ from datetime import date
 from typing import ClassVar
 
 from projections.base import Projection
-from projections.cursor import Cursor
+from projections.db import Cursor
 from projections.tables import table
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.guarantee import Clock, GuaranteePolicy, episode_clocks

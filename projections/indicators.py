@@ -19,7 +19,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 
 from projections.base import Projection
-from projections.cursor import Cursor, write_rows
+from projections.db import Cursor, write_rows
 from projections.page import shared_decisions
 from projections.tables import table
 from routing.config import Settings

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from projections.base import Projection
-from projections.cursor import Cursor
+from projections.db import Cursor
 from projections.folds import EpisodeFolds
 from projections.invoice_lines import ClosedMonths, InvoiceLines
 from projections.page import by_episode, runs, shared_decisions

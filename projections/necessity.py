@@ -15,7 +15,7 @@ from datetime import UTC
 from typing import Any, ClassVar
 
 from projections.base import Projection
-from projections.cursor import Cursor
+from projections.db import Cursor
 from projections.folds import EpisodeFolds
 from projections.page import by_episode
 from projections.tables import table
