@@ -163,9 +163,7 @@ class PostgresReadModels(ReadModelDB):
         self.engine = sa.create_engine(
             "postgresql+psycopg://", creator=self._pool.getconn, poolclass=NullPool
         )
-        # SQLAlchemy adds its notice handler each time it is handed a connection; the pool
-        # hands the same ones out again, so the handler is taken off when one goes back.
-        sa.event.listen(self.engine, "close", _forget_notices)
+        sa.event.listen(self.engine, "close", self._returned)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -179,17 +177,24 @@ class PostgresReadModels(ReadModelDB):
         self.engine.dispose()
         self._pool.close()
 
+    def _returned(self, dbapi_conn: Any, _record: Any) -> None:
+        """SQLAlchemy lets a connection go (before closing it). Its notice handler, added each
+        time the connection is handed out, is taken off (the pool hands the same ones out
+        again). A connection a server restart broke is given back here: its ``close()`` does
+        nothing once it is broken, so ``close_returns`` would never return it, and the pool
+        would stay short of it for good (every later transaction: PoolTimeout)."""
+        with contextlib.suppress(ValueError):
+            dbapi_conn.remove_notice_handler(_log_notices)
+        if dbapi_conn.closed:
+            with contextlib.suppress(Exception):
+                self._pool.putconn(dbapi_conn)  # discarded there, and replaced
+
     def lock_partition(self, cur: Cursor, key: str, partition: int) -> None:
         """During a rebalance a departing consumer may still apply a page the new owner also
         applies: whoever comes second waits, then finds the position moved and skips it."""
         cur.execute(
             "SELECT pg_advisory_xact_lock(hashtext(:key), :part)", {"key": key, "part": partition}
         )
-
-
-def _forget_notices(dbapi_conn: Any, _record: Any) -> None:
-    with contextlib.suppress(ValueError):
-        dbapi_conn.remove_notice_handler(_log_notices)
 
 
 def open_read_models(settings: Settings) -> ReadModelDB:
