@@ -13,13 +13,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from api.deps import read_models
-from projections.db import Cursor, ReadModelDB
+from projections.cursor import Cursor
+from projections.db import ReadModelDB
+from projections.tables import access_trail
 from routing.access import Principal
 from routing.episodes.service import EpisodeNotFound, EventRejected
 from routing.identity import redact_identity_numbers
@@ -48,26 +51,17 @@ def outcome(exc: BaseException) -> int:
     return 500
 
 
-def create_table(cur: Cursor, dialect: str) -> None:
-    key = "BIGSERIAL PRIMARY KEY" if dialect == "postgres" else "INTEGER PRIMARY KEY AUTOINCREMENT"
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (id {key}, at TEXT NOT NULL, subject TEXT NOT NULL,"
-        " roles TEXT NOT NULL, region TEXT, kind TEXT NOT NULL, method TEXT NOT NULL,"
-        " path TEXT NOT NULL, query TEXT NOT NULL, status INTEGER)"
-    )
-    if dialect == "postgres":
-        cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS status INTEGER")
-        return
-    cur.execute("SELECT count(*) FROM pragma_table_info(%s) WHERE name = 'status'", (TABLE,))
-    if cur.fetchone()[0] == 0:  # a trail written before statuses were kept
-        cur.execute(f"ALTER TABLE {TABLE} ADD COLUMN status INTEGER")
+def create_table(cur: Cursor) -> None:
+    """The trail is durable (no rebuild writes it again): migrated (projections/migrate.py),
+    not created; a trail written before statuses were kept gets its column on adoption."""
+    cur.ensure_durable()
 
 
 def _db(request: Request) -> ReadModelDB:
     db = read_models(request)
     if not getattr(request.app.state, "access_trail_ready", False):
         with db.transaction() as cur:
-            create_table(cur, db.dialect)
+            create_table(cur)
         request.app.state.access_trail_ready = True
     return db
 
@@ -85,11 +79,7 @@ def record(request: Request, principal: Principal, kind: str, status: int) -> No
         status,
     )
     with _db(request).transaction() as cur:
-        cur.execute(
-            f"INSERT INTO {TABLE} ({', '.join(COLUMNS[1:])})"  # noqa: S608
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            row,
-        )
+        cur.execute(sa.insert(access_trail).values(dict(zip(COLUMNS[1:], row, strict=True))))
 
 
 def entries(
@@ -100,20 +90,14 @@ def entries(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    where, params = [], []
+    t = access_trail
+    query = sa.select(*(t.c[c] for c in COLUMNS))
     for column, value in (("subject", subject), ("kind", kind)):
         if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+            query = query.where(t.c[column] == value)
     if since is not None:
-        where.append("at >= %s")
-        params.append(since)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+        query = query.where(t.c.at >= since)
     with _db(request).transaction() as cur:
-        cur.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"  # noqa: S608
-            f"{clause} ORDER BY id DESC LIMIT %s OFFSET %s",
-            (*params, limit, offset),
-        )
+        cur.execute(query.order_by(t.c.id.desc()).limit(limit).offset(offset))
         rows = cur.fetchall()
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]

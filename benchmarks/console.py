@@ -45,15 +45,15 @@ def subjects(settings: Settings, month: str) -> dict[str, str]:
     db = open_read_models(settings)
     with db.transaction() as cur:
         cur.execute(
-            "SELECT episode_id, contact_id FROM liability_decisions WHERE home_region = %s"
-            " AND month = %s ORDER BY invoiced_amount DESC LIMIT 1",
-            (REGION, month),
+            "SELECT episode_id, contact_id FROM liability_decisions WHERE home_region = :region"
+            " AND month = :month ORDER BY invoiced_amount DESC LIMIT 1",
+            {"region": REGION, "month": month},
         )
         episode, contact = cur.fetchone()  # type: ignore[misc]
         cur.execute(
-            "SELECT care_region, COUNT(*) FROM liability_invoice_lines WHERE home_region = %s"
-            " AND month = %s GROUP BY care_region ORDER BY 2 DESC LIMIT 1",
-            (REGION, month),
+            "SELECT care_region, COUNT(*) FROM liability_invoice_lines WHERE home_region = :region"
+            " AND month = :month GROUP BY care_region ORDER BY 2 DESC LIMIT 1",
+            {"region": REGION, "month": month},
         )
         care, lines = cur.fetchone()  # type: ignore[misc]
     db.close()

@@ -12,7 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from projections.db import Cursor
+import sqlalchemy as sa
+
+from projections.cursor import Cursor
+from projections.tables import projection_epochs, projection_positions, projection_store_positions
 from routing.messaging.envelope import CloudEvent
 
 REBUILD_SUFFIX = "__rebuild"
@@ -50,44 +53,35 @@ class Projection(ABC):
         return None  # most projections write as they go
 
     def drop(self, cur: Cursor, suffix: str = "") -> None:
-        for table in self.tables:
-            cur.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+        cur.drop(*(f"{table}{suffix}" for table in self.tables))
 
 
 def create_position_tables(cur: Cursor) -> None:
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS projection_positions ("
-        " projection TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL,"
-        " next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, part))"
-    )
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS projection_epochs ("
-        " projection TEXT PRIMARY KEY, epoch INTEGER NOT NULL)"
-    )
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS projection_store_positions ("
-        " projection TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL,"
-        " store_position BIGINT NOT NULL, PRIMARY KEY (projection, topic, part))"
-    )
+    """The position tables are durable (not rebuilt from the log): migrated, not created."""
+    cur.ensure_durable()
 
 
-def read_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
+_KEY = ("projection", "topic", "part")
+
+
+def _position(cur: Cursor, table: sa.Table, column: str, key: tuple[str, str, int]) -> int:
+    projection, topic, part = key
     cur.execute(
-        "SELECT next_offset FROM projection_positions "
-        "WHERE projection = %s AND topic = %s AND part = %s",
-        (projection, topic, part),
+        sa.select(table.c[column]).where(
+            table.c.projection == projection, table.c.topic == topic, table.c.part == part
+        )
     )
     row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
+def read_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
+    return _position(cur, projection_positions, "next_offset", (projection, topic, part))
+
+
 def write_position(cur: Cursor, projection: str, topic: str, part: int, next_offset: int) -> None:
-    cur.execute(
-        "INSERT INTO projection_positions (projection, topic, part, next_offset) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, part) "
-        "DO UPDATE SET next_offset = excluded.next_offset",
-        (projection, topic, part, next_offset),
-    )
+    row = {"projection": projection, "topic": topic, "part": part, "next_offset": next_offset}
+    cur.upsert(projection_positions, row, _KEY, ["next_offset"])
 
 
 def read_store_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
@@ -97,51 +91,42 @@ def read_store_position(cur: Cursor, projection: str, topic: str, part: int) -> 
     two offsets; within one partition the store positions of first sendings only increase,
     so a message at or below this mark is a resent duplicate.
     """
-    cur.execute(
-        "SELECT store_position FROM projection_store_positions "
-        "WHERE projection = %s AND topic = %s AND part = %s",
-        (projection, topic, part),
-    )
-    row = cur.fetchone()
-    return int(row[0]) if row else 0
+    return _position(cur, projection_store_positions, "store_position", (projection, topic, part))
 
 
 def write_store_position(cur: Cursor, projection: str, topic: str, part: int, pos: int) -> None:
-    cur.execute(
-        "INSERT INTO projection_store_positions (projection, topic, part, store_position) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, topic, part) "
-        "DO UPDATE SET store_position = excluded.store_position",
-        (projection, topic, part, pos),
-    )
+    row = {"projection": projection, "topic": topic, "part": part, "store_position": pos}
+    cur.upsert(projection_store_positions, row, _KEY, ["store_position"])
 
 
 def read_epoch(cur: Cursor, projection: str) -> int | None:
-    cur.execute("SELECT epoch FROM projection_epochs WHERE projection = %s", (projection,))
+    t = projection_epochs
+    cur.execute(sa.select(t.c.epoch).where(t.c.projection == projection))
     row = cur.fetchone()
     return int(row[0]) if row else None
 
 
 def write_epoch(cur: Cursor, projection: str, epoch: int) -> None:
-    cur.execute(
-        "INSERT INTO projection_epochs (projection, epoch) VALUES (%s, %s) "
-        "ON CONFLICT (projection) DO UPDATE SET epoch = excluded.epoch",
-        (projection, epoch),
-    )
+    row = {"projection": projection, "epoch": epoch}
+    cur.upsert(projection_epochs, row, ["projection"], ["epoch"])
 
 
 def forget(cur: Cursor, projection: str) -> None:
-    cur.execute("DELETE FROM projection_positions WHERE projection = %s", (projection,))
-    cur.execute("DELETE FROM projection_epochs WHERE projection = %s", (projection,))
-    cur.execute("DELETE FROM projection_store_positions WHERE projection = %s", (projection,))
+    for t in (projection_positions, projection_epochs, projection_store_positions):
+        cur.execute(sa.delete(t).where(t.c.projection == projection))
+
+
+def rename(cur: Cursor, old: str, new: str) -> None:
+    """Moves a projection's positions and epoch to another name (a rebuild's swap)."""
+    for t in (projection_positions, projection_epochs, projection_store_positions):
+        cur.execute(sa.update(t).where(t.c.projection == old).values(projection=new))
 
 
 def all_positions(cur: Cursor, topic: str) -> dict[str, dict[int, int]]:
     """Next offset per partition of every live projection on ``topic`` (for readiness)."""
     create_position_tables(cur)
-    cur.execute(
-        "SELECT projection, part, next_offset FROM projection_positions WHERE topic = %s",
-        (topic,),
-    )
+    t = projection_positions
+    cur.execute(sa.select(t.c.projection, t.c.part, t.c.next_offset).where(t.c.topic == topic))
     out: dict[str, dict[int, int]] = {}
     for projection, part, offset in cur.fetchall():
         if not str(projection).endswith(REBUILD_SUFFIX):

@@ -9,14 +9,13 @@ as multisets: a row missing on one side, or present more often, is a difference.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import psycopg
+import sqlalchemy as sa
 
 from projections.base import Projection
 from projections.db import ReadModelDB
@@ -65,7 +64,7 @@ def table_rows(db: ReadModelDB, table: str) -> list[bytes]:
         with db.transaction() as cur:
             cur.execute(f"SELECT * FROM {table}")
             return sorted(_canonical(r) for r in cur.fetchall())
-    except (sqlite3.OperationalError, psycopg.errors.UndefinedTable):
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no such table
         return []
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
+import sqlalchemy as sa
+
 from projections.base import Projection
-from projections.db import Cursor, write_rows
+from projections.cursor import Cursor, write_rows
+from projections.tables import table
 from routing.kernel.calendar import swedish_month
 from routing.messaging.envelope import CloudEvent
 
@@ -30,21 +33,7 @@ class EpisodeSummary(Projection):
     )
 
     def create(self, cur: Cursor, suffix: str = "") -> None:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS episode_summary{suffix} ("
-            " home_region TEXT NOT NULL, care_region TEXT NOT NULL, mode TEXT NOT NULL,"
-            " month TEXT NOT NULL, contacts BIGINT NOT NULL,"
-            " PRIMARY KEY (home_region, care_region, mode, month))"
-        )
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS episode_summary_episodes{suffix} ("
-            " episode_id TEXT PRIMARY KEY, home_region TEXT NOT NULL)"
-        )
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS episode_summary_contacts{suffix} ("
-            " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, care_region TEXT NOT NULL,"
-            " mode TEXT, month TEXT, PRIMARY KEY (episode_id, contact_id))"
-        )
+        cur.create(*(table(name, suffix) for name in self.tables))
 
     def __init__(self) -> None:
         # One page's worth of work, written set-based by ``flush`` (a round trip per
@@ -128,12 +117,12 @@ class EpisodeSummary(Projection):
         episodes = sorted({e for e, _ in keys})
         for i in range(0, len(episodes), 500):
             chunk = episodes[i : i + 500]
+            ct = table("episode_summary_contacts", suffix)
+            et = table("episode_summary_episodes", suffix)
             cur.execute(
-                f"SELECT c.episode_id, c.contact_id, e.home_region, c.care_region "
-                f"FROM episode_summary_contacts{suffix} c JOIN episode_summary_episodes{suffix} e"
-                f" ON e.episode_id = c.episode_id WHERE c.episode_id IN "
-                f"({', '.join(['%s'] * len(chunk))})",
-                chunk,
+                sa.select(ct.c.episode_id, ct.c.contact_id, et.c.home_region, ct.c.care_region)
+                .join_from(ct, et, et.c.episode_id == ct.c.episode_id)
+                .where(ct.c.episode_id.in_(chunk))
             )
             for e, c, home, care in cur.fetchall():
                 if (e, c) in keys:
@@ -142,32 +131,33 @@ class EpisodeSummary(Projection):
 
     def _correct(self, cur: Cursor, suffix: str, episode: str, new_home: str) -> None:
         cur.execute(
-            f"SELECT home_region FROM episode_summary_episodes{suffix} WHERE episode_id = %s",
-            (episode,),
+            f"SELECT home_region FROM episode_summary_episodes{suffix} WHERE episode_id = :e",
+            {"e": episode},
         )
         row = cur.fetchone()
         if row is None or row[0] == new_home:
             return
         cur.execute(
             f"SELECT care_region, mode, month FROM episode_summary_contacts{suffix} "
-            "WHERE episode_id = %s AND month IS NOT NULL",
-            (episode,),
+            "WHERE episode_id = :e AND month IS NOT NULL",
+            {"e": episode},
         )
         for care, mode, month in cur.fetchall():
             self._add(cur, suffix, row[0], care, mode, month, -1)
             self._add(cur, suffix, new_home, care, mode, month, 1)
         cur.execute(
-            f"UPDATE episode_summary_episodes{suffix} SET home_region = %s WHERE episode_id = %s",
-            (new_home, episode),
+            f"UPDATE episode_summary_episodes{suffix} SET home_region = :h WHERE episode_id = :e",
+            {"h": new_home, "e": episode},
         )
 
     @staticmethod
     def _add(cur: Cursor, suffix: str, home: str, care: str, mode: str, month: str, n: int) -> None:
         cur.execute(
             f"INSERT INTO episode_summary{suffix} (home_region, care_region, mode, month, contacts)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (home_region, care_region, mode, month)"
-            f" DO UPDATE SET contacts = episode_summary{suffix}.contacts + excluded.contacts",
-            (home, care, mode, month, n),
+            " VALUES (:h, :c, :mode, :month, :n) ON CONFLICT (home_region, care_region, mode,"
+            " month) DO UPDATE SET"
+            f" contacts = episode_summary{suffix}.contacts + excluded.contacts",
+            {"h": home, "c": care, "mode": mode, "month": month, "n": n},
         )
 
     @staticmethod
@@ -176,10 +166,10 @@ class EpisodeSummary(Projection):
     ) -> list[dict[str, Any]]:
         cur.execute(
             "SELECT home_region, care_region, mode, month, contacts FROM episode_summary "
-            "WHERE (CAST(%s AS TEXT) IS NULL OR home_region = %s) "
-            "AND (CAST(%s AS TEXT) IS NULL OR month = %s) "
+            "WHERE (CAST(:home AS TEXT) IS NULL OR home_region = :home) "
+            "AND (CAST(:month AS TEXT) IS NULL OR month = :month) "
             "AND contacts <> 0 ORDER BY month, home_region, care_region, mode",
-            (home_region, home_region, month, month),
+            {"home": home_region, "month": month},
         )
         keys = ("home_region", "care_region", "mode", "month", "contacts")
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from projections.db import Cursor
+from projections.tables import table
 from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.guarantee.facts import GuaranteeFacts
 from routing.messaging.envelope import CloudEvent
@@ -134,22 +135,14 @@ class EpisodeFolds(Generic[F]):
         return states
 
     def write(self, cur: Cursor, suffix: str) -> None:
-        """Writes the buffered facts in one pipelined statement. Not ``write_rows``: its
-        text arrays escape every quote of the facts' JSON, in Python (on PostgreSQL that
-        cost the indicators' table more than the rest of its page)."""
-        if not self._rows:
-            return
-        if self.recorded:
-            cur.executemany(
-                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, recorded_at, fact) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
+        """Writes the buffered facts in one pipelined statement (``insert_rows``: on
+        PostgreSQL one executemany; ``write_rows``' text arrays escaped every quote of the
+        facts' JSON in Python, which cost the indicators' table more than the rest of a page)."""
+        if self._rows:
+            cur.insert_rows(
+                table(self.facts_table, suffix),
                 self._rows,
-            )
-        else:
-            cur.executemany(
-                f"INSERT INTO {self.facts_table}{suffix} (episode_id, position, fact) "
-                "VALUES (%s, %s, %s) ON CONFLICT (episode_id, position) DO NOTHING",
-                self._rows,
+                "ON CONFLICT (episode_id, position) DO NOTHING",
             )
         self._rows.clear()
 
@@ -163,22 +156,16 @@ class EpisodeFolds(Generic[F]):
             return cached
         flush()  # the episode's earlier facts may still be buffered
         fold = self.new(episode)
+        binds = {"episode": episode, "before": before}
+        where = "WHERE episode_id = :episode AND position < :before ORDER BY position"
         if self.recorded:
-            cur.execute(
-                f"SELECT recorded_at, fact FROM {self.facts_table}{suffix} "
-                "WHERE episode_id = %s AND position < %s ORDER BY position",
-                (episode, before),
-            )
+            cur.execute(f"SELECT recorded_at, fact FROM {self.facts_table}{suffix} {where}", binds)
             for recorded_at, fact in cur.fetchall():
                 fold.apply(
                     parse_stored_event(json.loads(fact)), datetime.fromisoformat(recorded_at)
                 )
         else:
-            cur.execute(
-                f"SELECT fact FROM {self.facts_table}{suffix} "
-                "WHERE episode_id = %s AND position < %s ORDER BY position",
-                (episode, before),
-            )
+            cur.execute(f"SELECT fact FROM {self.facts_table}{suffix} {where}", binds)
             for (fact,) in cur.fetchall():
                 fold.apply(parse_stored_event(json.loads(fact)))
         return fold

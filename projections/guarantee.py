@@ -23,6 +23,7 @@ from projections.base import Projection
 from projections.db import Cursor
 from projections.folds import ClockFacts, EpisodeFolds, reads
 from projections.page import shared_clocks
+from projections.tables import table
 from routing.guarantee import Clock, GuaranteePolicy
 from routing.kernel.calendar import swedish_date
 from routing.messaging.envelope import CloudEvent
@@ -37,46 +38,10 @@ COLUMNS = (
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
-    """Also used by readers that may come before the first event (the API)."""
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS care_guarantee_facts{suffix} ("
-        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, fact TEXT NOT NULL,"
-        " PRIMARY KEY (episode_id, position))"
-    )
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS care_guarantee_clocks{suffix} ("
-        " episode_id TEXT NOT NULL, clock TEXT NOT NULL, subject_id TEXT NOT NULL,"
-        " home_region TEXT NOT NULL, month TEXT NOT NULL, start_at TEXT NOT NULL,"
-        " deadline TEXT NOT NULL, status TEXT NOT NULL, end_at TEXT, days INTEGER,"
-        " reason TEXT, basis TEXT NOT NULL, start_day TEXT NOT NULL, limit_days INTEGER NOT NULL,"
-        " paused_days INTEGER NOT NULL, specialty TEXT, age_band TEXT, booked_on TEXT,"
-        " booked_for TEXT, warn_from TEXT, answer_due TEXT, answered_on TEXT, target_days INTEGER,"
-        " exclusions TEXT NOT NULL, trace TEXT NOT NULL,"
-        " PRIMARY KEY (episode_id, clock, subject_id))"
-    )
-    if not suffix:
-        # Only on the live table: a rebuilt table renamed into place would keep a suffixed
-        # index name that the next rebuild collides with. The rebuild writes by primary key;
-        # the readers' next ``create_tables`` (every API request) indexes the swapped-in table.
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_region "
-            "ON care_guarantee_clocks (home_region, month, clock)"
-        )
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_day "
-            "ON care_guarantee_clocks (home_region, start_day)"
-        )
-        # Covering a region's months of summary (and the at-risk filter): the console's
-        # 12-month chart read each month's clocks' rows, traces and all (1.9 s at 1 M events).
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_summary ON care_guarantee_clocks"
-            " (home_region, start_day, clock, status, reason, deadline, booked_on, booked_for,"
-            " warn_from, target_days, days, answer_due, answered_on, limit_days)"
-        )
-        cur.execute(  # a region's open clocks (at risk, overdue) without its closed ones
-            "CREATE INDEX IF NOT EXISTS care_guarantee_clocks_open ON care_guarantee_clocks"
-            " (home_region, status, deadline)"
-        )
+    """Also used by readers that may come before the first event (the API). The indexes
+    (projections/tables.py) only on the live table: the rebuild writes by primary key; the
+    readers' next ``create_tables`` (every API request) indexes the swapped-in table."""
+    cur.create(table("care_guarantee_facts", suffix), table("care_guarantee_clocks", suffix))
 
 
 class CareGuarantee(Projection):
@@ -109,21 +74,16 @@ class CareGuarantee(Projection):
         self._folds.write(cur, suffix)
         changed = self._folds.take_touched()
         if changed:
-            episodes = [(episode,) for episode in changed]
-            cur.executemany(
-                f"DELETE FROM care_guarantee_clocks{suffix} WHERE episode_id = %s", episodes
-            )
+            episodes = [{"e": episode} for episode in changed]
+            clocks = f"care_guarantee_clocks{suffix}"
+            cur.execute(f"DELETE FROM {clocks} WHERE episode_id = :e", episodes)
             rows = [
                 _row(episode, clock)
                 for episode, fold in changed.items()
                 for clock in self._clocks.of(fold.facts, self.policy)
             ]
             if rows:
-                cur.executemany(
-                    f"INSERT INTO care_guarantee_clocks{suffix} ({', '.join(COLUMNS)}) "
-                    f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                    rows,
-                )
+                cur.insert_rows(table("care_guarantee_clocks", suffix), rows)
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         self._folds.add(cur, suffix, event, lambda: self.flush(cur, suffix))

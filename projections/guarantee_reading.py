@@ -18,7 +18,6 @@ started.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,27 +27,19 @@ from projections.guarantee import COLUMNS
 from routing.guarantee import ClockKind
 from routing.guarantee.reference import FollowUpTarget, GuaranteeRules
 
-_OPEN_LATE = "(status = 'open' AND deadline < %(as_of)s)"
+_OPEN_LATE = "(status = 'open' AND deadline < :as_of)"
 _BREACH = f"(status = 'breached' OR {_OPEN_LATE})"
 _AT_RISK = (
-    "(status = 'open' AND deadline >= %(as_of)s AND ("
-    "(booked_on IS NOT NULL AND booked_on <= %(as_of)s AND booked_for > deadline)"
-    " OR (warn_from IS NOT NULL AND warn_from <= %(as_of)s"
-    " AND (booked_on IS NULL OR booked_on > %(as_of)s))))"
+    "(status = 'open' AND deadline >= :as_of AND ("
+    "(booked_on IS NOT NULL AND booked_on <= :as_of AND booked_for > deadline)"
+    " OR (warn_from IS NOT NULL AND warn_from <= :as_of"
+    " AND (booked_on IS NULL OR booked_on > :as_of))))"
 )
 _ANSWER_LATE = (
     "(answer_due IS NOT NULL AND (answered_on > answer_due"
-    " OR (answered_on IS NULL AND answer_due < %(as_of)s)))"
+    " OR (answered_on IS NULL AND answer_due < :as_of)))"
 )
 CHILD_BANDS = ("0-1", "2-17")
-_NAMED = re.compile(r"%\((\w+)\)s")
-
-
-def _run(cur: Cursor, query: str, params: dict[str, Any]) -> None:
-    """The read-model cursor takes positional ``%s`` only: named placeholders are written here
-    for readability and turned into positional ones in order."""
-    values = [params[m.group(1)] for m in _NAMED.finditer(query)]
-    cur.execute(_NAMED.sub("%s", query), values)
 
 
 @dataclass(frozen=True)
@@ -73,16 +64,16 @@ def _where(filters: dict[str, Any], period: Period | None) -> tuple[list[str], d
     params: dict[str, Any] = {}
     for column in ("home_region", "clock", "specialty", "episode_id"):
         if filters.get(column) is not None:
-            where.append(f"{column} = %({column})s")
+            where.append(f"{column} = :{column}")
             params[column] = filters[column]
     band = filters.get("age_band")
     if band == "child":
         where.append("age_band IN ('0-1', '2-17')")
     elif band is not None:
-        where.append("age_band = %(age_band)s")
+        where.append("age_band = :age_band")
         params["age_band"] = band
     if period is not None:
-        where.append("start_day >= %(p_start)s AND start_day < %(p_end)s")
+        where.append("start_day >= :p_start AND start_day < :p_end")
         params |= {"p_start": period.start.isoformat(), "p_end": period.end.isoformat()}
     return where or ["1 = 1"], params
 
@@ -94,8 +85,7 @@ def summary(
     reason, the share within the limit, the share within an agreed target, late answers."""
     where, params = _where(filters, period)
     params["as_of"] = as_of.isoformat()
-    _run(
-        cur,
+    cur.execute(
         f"SELECT clock, status, reason, CASE WHEN {_OPEN_LATE} THEN 1 ELSE 0 END,"
         f" CASE WHEN {_AT_RISK} THEN 1 ELSE 0 END,"
         " CASE WHEN target_days IS NULL OR status NOT IN ('met', 'breached') THEN NULL"
@@ -157,14 +147,13 @@ def clock_list(
     where.append(_BREACH if which == "breaches" else _AT_RISK)
     params["as_of"] = as_of.isoformat()
     sql_where = " AND ".join(where)
-    _run(cur, f"SELECT COUNT(*) FROM care_guarantee_clocks WHERE {sql_where}", params)
+    cur.execute(f"SELECT COUNT(*) FROM care_guarantee_clocks WHERE {sql_where}", params)
     row = cur.fetchone()
     total = int(row[0]) if row else 0
-    _run(
-        cur,
+    cur.execute(
         f"SELECT {', '.join(COLUMNS)} FROM care_guarantee_clocks WHERE {sql_where}"
         " ORDER BY start_day, home_region, clock, episode_id, subject_id"
-        " LIMIT %(limit)s OFFSET %(offset)s",
+        " LIMIT :limit OFFSET :offset",
         params | {"limit": limit, "offset": offset},
     )
     return total, [out(r, as_of) for r in cur.fetchall()]
@@ -172,9 +161,9 @@ def clock_list(
 
 def episode(cur: Cursor, episode_id: str, as_of: date) -> list[dict[str, Any]]:
     cur.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM care_guarantee_clocks WHERE episode_id = %s"
+        f"SELECT {', '.join(COLUMNS)} FROM care_guarantee_clocks WHERE episode_id = :episode"
         " ORDER BY start_at, clock, subject_id",
-        (episode_id,),
+        {"episode": episode_id},
     )
     return [out(row, as_of) for row in cur.fetchall()]
 
@@ -231,9 +220,8 @@ def _share(cur: Cursor, region: str, t: FollowUpTarget, period: Period) -> tuple
     filters = {"home_region": region, "clock": t.clock.value,
                "specialty": t.specialty.value if t.specialty else None}  # fmt: skip
     where, params = _where(filters, period)
-    _run(
-        cur,
-        "SELECT COUNT(*), SUM(CASE WHEN days <= %(within)s THEN 1 ELSE 0 END)"
+    cur.execute(
+        "SELECT COUNT(*), SUM(CASE WHEN days <= :within THEN 1 ELSE 0 END)"
         f" FROM care_guarantee_clocks WHERE {' AND '.join(where)}"
         " AND status IN ('met', 'breached')",
         params | {"within": t.within_days},

@@ -16,10 +16,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
+import sqlalchemy as sa
+
 from projections.base import Projection
 from projections.db import Cursor, write_rows
 from projections.folds import ClockFacts, EpisodeFolds, reads
 from projections.page import shared_clocks, shared_decisions
+from projections.tables import table
 from routing.config import Settings
 from routing.episodes import events as ev
 from routing.episodes.events import EVENT_TYPES
@@ -75,41 +78,9 @@ equal to a replay (``routing verify``); once every live one is rebuilt, this can
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS indicator_facts{suffix} ("
-        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
-        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
-    )
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS indicator_contacts{suffix} ("
-        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, home_region TEXT NOT NULL,"
-        " home_municipality TEXT NOT NULL, care_region TEXT NOT NULL, provider_id TEXT NOT NULL,"
-        " ownership TEXT NOT NULL, in_region INTEGER NOT NULL, care_level TEXT NOT NULL,"
-        " requested_mode TEXT NOT NULL, request_path TEXT NOT NULL, request_day TEXT NOT NULL,"
-        " status TEXT NOT NULL, day TEXT, mode TEXT, profession TEXT, entry_path TEXT,"
-        " liability TEXT, cost BIGINT NOT NULL, assessment TEXT, assessment_deadline TEXT,"
-        " assessment_reason TEXT, PRIMARY KEY (episode_id, contact_id))"
-    )
-    if not suffix:
-        # Live table only, as the care-guarantee read model does: a rebuilt table renamed
-        # into place would keep a suffixed index name that the next rebuild collides with.
-        for column in ("day", "request_day"):
-            cur.execute(
-                f"CREATE INDEX IF NOT EXISTS indicator_contacts_{column} "
-                f"ON indicator_contacts ({column})"
-            )
-        # Covering the two tallies of a period (tallies below), so a month's national figures
-        # read index entries, not the contacts' rows (the console's liability page).
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS indicator_contacts_day_tally ON indicator_contacts"
-            " (day, status, home_region, home_municipality, entry_path, in_region, care_level,"
-            " mode, profession, liability, cost)"
-        )
-        cur.execute(
-            "CREATE INDEX IF NOT EXISTS indicator_contacts_request_tally ON indicator_contacts"
-            " (request_day, assessment, home_region, home_municipality, request_path,"
-            " requested_mode, assessment_deadline)"
-        )
+    """The live table's indexes come with it (projections/tables.py), as the care-guarantee
+    read model's do: a rebuilt table renamed into place would keep a suffixed index name."""
+    cur.create(table("indicator_facts", suffix), table("indicator_contacts", suffix))
 
 
 class Indicators(Projection):
@@ -147,11 +118,8 @@ class Indicators(Projection):
             episodes = sorted(changed)
             for i in range(0, len(episodes), 500):
                 chunk = episodes[i : i + 500]
-                cur.execute(
-                    f"DELETE FROM indicator_contacts{suffix} WHERE episode_id IN "
-                    f"({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
+                contacts = table("indicator_contacts", suffix)
+                cur.execute(sa.delete(contacts).where(contacts.c.episode_id.in_(chunk)))
             rows = [r for e in episodes for r in self.rows_of(e, changed[e])]
             write_rows(
                 cur, f"INSERT INTO indicator_contacts{suffix} ({', '.join(COLUMNS)})", rows,
@@ -206,17 +174,15 @@ def tallies(
     Swedish date (clocks: request date) lies in ``start..end`` inclusive; ``area`` keeps one."""
     assert by in ("home_region", "home_municipality")
     span = (start.isoformat(), end.isoformat())
-    params: tuple[str, ...]
-    where, params = "", ()
-    if area is not None:
-        where, params = f" AND {by} = %s", (area,)
+    where = "" if area is None else f" AND {by} = :area"
+    params = {"start": span[0], "end": span[1], "area": area, "as_of": as_of.isoformat()}
     out: dict[str, Tallies] = {}
     cur.execute(
         f"SELECT {by}, entry_path, in_region, care_level, mode, profession, liability,"
         " COUNT(*), SUM(cost) FROM indicator_contacts"
-        f" WHERE status = 'completed' AND day >= %s AND day <= %s{where}"
+        f" WHERE status = 'completed' AND day >= :start AND day <= :end{where}"
         f" GROUP BY {by}, entry_path, in_region, care_level, mode, profession, liability",
-        (*span, *params),
+        params,
     )
     for key, path, in_region, level, mode, profession, _, n, cost in cur.fetchall():
         t = out.setdefault(key, Tallies())
@@ -229,11 +195,11 @@ def tallies(
             t.ood_modes[mode] += n
     cur.execute(
         f"SELECT {by}, request_path, requested_mode, assessment,"
-        " CASE WHEN assessment = 'open' AND assessment_deadline < %s THEN 1 ELSE 0 END,"
+        " CASE WHEN assessment = 'open' AND assessment_deadline < :as_of THEN 1 ELSE 0 END,"
         " COUNT(*) FROM indicator_contacts WHERE assessment IS NOT NULL"
-        f" AND request_day >= %s AND request_day <= %s{where}"
+        f" AND request_day >= :start AND request_day <= :end{where}"
         f" GROUP BY {by}, request_path, requested_mode, assessment, 5",
-        (as_of.isoformat(), *span, *params),
+        params,
     )
     for key, path, requested_mode, status, late, n in cur.fetchall():
         outcome = status if status != "open" else ("overdue" if int(late) else "pending")

@@ -15,7 +15,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from projections.db import Cursor
+from projections.cursor import Cursor
+from projections.tables import table
 from routing.kernel.calendar import swedish_date
 from routing.kernel.rules import (
     CREDIT_LATE,
@@ -62,19 +63,7 @@ class InvoiceLines:
 
     @staticmethod
     def create(cur: Cursor, suffix: str = "") -> None:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS liability_closed_months{suffix} ("
-            " home_region TEXT NOT NULL, care_region TEXT NOT NULL, month TEXT NOT NULL,"
-            " closed_at TEXT NOT NULL, PRIMARY KEY (home_region, care_region, month))"
-        )
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS liability_invoice_lines{suffix} ("
-            " line_id TEXT PRIMARY KEY, home_region TEXT NOT NULL, care_region TEXT NOT NULL,"
-            " month TEXT NOT NULL, issued_at TEXT NOT NULL, type_of_invoice INTEGER NOT NULL,"
-            " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, amount BIGINT NOT NULL,"
-            " credit_reason INTEGER, credits_line TEXT, open INTEGER NOT NULL,"
-            " late INTEGER NOT NULL, decision TEXT NOT NULL)"
-        )
+        cur.create(*(table(name, suffix) for name in InvoiceLines.tables), indexes=False)
 
     def __init__(self, cur: Cursor, suffix: str = "", closed: ClosedMonths | None = None) -> None:
         self.cur, self.suffix = cur, suffix
@@ -85,22 +74,27 @@ class InvoiceLines:
         s = self.suffix
         self.cur.execute(
             f"SELECT 1 FROM liability_closed_months{s} "
-            "WHERE home_region = %s AND care_region = %s AND month = %s",
-            (home, care, month),
+            "WHERE home_region = :home AND care_region = :care AND month = :month",
+            {"home": home, "care": care, "month": month},
         )
         if self.cur.fetchone() is not None:
             return
         self.closed.load(self.cur, s).add((home, care, month))
         self.cur.execute(
             f"INSERT INTO liability_closed_months{s} (home_region, care_region, month, closed_at)"
-            " VALUES (%s, %s, %s, %s)",
-            (home, care, month, at.isoformat()),
+            " VALUES (:home, :care, :month, :at)",
+            {"home": home, "care": care, "month": month, "at": at.isoformat()},
         )
         self.cur.execute(
-            f"SELECT decision FROM liability_decisions{s} WHERE home_region = %s "
-            "AND care_region = %s AND month = %s AND status = %s "
+            f"SELECT decision FROM liability_decisions{s} WHERE home_region = :home "
+            "AND care_region = :care AND month = :month AND status = :status "
             "ORDER BY episode_id, contact_id",
-            (home, care, month, LiabilityStatus.home_region_liable.value),
+            {
+                "home": home,
+                "care": care,
+                "month": month,
+                "status": LiabilityStatus.home_region_liable.value,
+            },
         )
         for (raw,) in self.cur.fetchall():
             d = LiabilityDecision.model_validate_json(raw)
@@ -130,8 +124,8 @@ class InvoiceLines:
     def _open_line(self, episode: str, contact: str) -> dict[str, Any] | None:
         self.cur.execute(
             f"SELECT {', '.join(COLUMNS)} FROM liability_invoice_lines{self.suffix} "
-            "WHERE episode_id = %s AND contact_id = %s AND open = 1",
-            (episode, contact),
+            "WHERE episode_id = :episode AND contact_id = :contact AND open = 1",
+            {"episode": episode, "contact": contact},
         )
         row = self.cur.fetchone()
         return dict(zip(COLUMNS, row, strict=True)) if row else None
@@ -155,8 +149,8 @@ class InvoiceLines:
         else:
             reason = d.credit_reason or NOT_BILLABLE
         self.cur.execute(
-            f"UPDATE liability_invoice_lines{self.suffix} SET open = 0 WHERE line_id = %s",
-            (line["line_id"],),
+            f"UPDATE liability_invoice_lines{self.suffix} SET open = 0 WHERE line_id = :line",
+            {"line": line["line_id"]},
         )
         self._insert(credited, line["home_region"], line["care_region"], 381,
                      -int(line["amount"]), reason, line["line_id"], 0, False, at)  # fmt: skip
@@ -167,18 +161,17 @@ class InvoiceLines:
     ) -> None:  # fmt: skip
         self.cur.execute(
             f"SELECT COUNT(*) FROM liability_invoice_lines{self.suffix} "
-            "WHERE episode_id = %s AND contact_id = %s",
-            (d.episode_id, d.contact_id),
+            "WHERE episode_id = :episode AND contact_id = :contact",
+            {"episode": d.episode_id, "contact": d.contact_id},
         )
-        seq = int(self.cur.fetchone()[0]) + 1
-        self.cur.execute(
-            f"INSERT INTO liability_invoice_lines{self.suffix} ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-            (
+        seq = int(self.cur.scalar()) + 1
+        self.cur.insert_rows(
+            table("liability_invoice_lines", self.suffix),
+            [(
                 f"{d.episode_id}:{d.contact_id}:{seq}", home, care, _month(d.contact_date),
                 at.isoformat(), kind, d.episode_id, d.contact_id, amount, reason, credits,
                 open_, int(late), d.model_dump_json(),
-            ),
+            )],
         )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from projections.db import Cursor
 from projections.folds import EpisodeFolds, reads
 from projections.invoice_lines import ClosedMonths, InvoiceLines
 from projections.page import by_episode, runs, shared_decisions
+from projections.tables import table
 from routing.liability.decision import LiabilityDecision
 from routing.liability.facts import ContactFacts, EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
@@ -26,49 +27,26 @@ from routing.reference.regions import Regions
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
-    """Also used by readers that may come before the first event (the API)."""
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS liability_facts{suffix} ("
-        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
-        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
-    )
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS liability_decisions{suffix} ("
-        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, home_region TEXT NOT NULL,"
-        " care_region TEXT NOT NULL, month TEXT NOT NULL, status TEXT NOT NULL,"
-        " profession TEXT, mode TEXT, invoiced_amount BIGINT NOT NULL,"
-        " provider_reimbursement BIGINT, patient_fee BIGINT, decision TEXT NOT NULL,"
-        " PRIMARY KEY (episode_id, contact_id))"
-    )
+    """Also used by readers that may come before the first event (the API): no indexes."""
+    facts, decisions = table("liability_facts", suffix), table("liability_decisions", suffix)
+    cur.create(facts, decisions, indexes=False)
     InvoiceLines.create(cur, suffix)
 
 
-INDEXES = (
-    # Covering a region-month's groupings from either side, so the finance reads (the API's
-    # /finance routes, the console's liability page) read index entries, never the rows'
-    # decision JSON: without them each figure is a full scan (docs/console.md).
-    "CREATE INDEX IF NOT EXISTS liability_decisions_home_month ON liability_decisions"
-    " (home_region, month, care_region, profession, mode, status, invoiced_amount,"
-    " provider_reimbursement, patient_fee)",
-    "CREATE INDEX IF NOT EXISTS liability_decisions_care_month ON liability_decisions"
-    " (care_region, month, home_region, profession, mode, status, invoiced_amount)",
-    "CREATE INDEX IF NOT EXISTS liability_invoice_lines_home_month ON liability_invoice_lines"
-    " (home_region, month)",
-)
 LEGACY = ("console_liability_home", "console_liability_care", "console_invoice_lines_home")
 """The same indexes as the console created them before they moved here: dropped, so a read
 model indexed by an older console does not keep (and write) two copies."""
 
 
 def create_indexes(cur: Cursor) -> None:
-    """The live tables' indexes. Only on live names: a rebuilt table renamed into place would
-    keep a suffixed index name that the next rebuild collides with, so the rebuild writes
-    without them and its swap creates them (projections/rebuild.py). Not for readers: a
-    first request must not build an index over a national read model."""
+    """The live tables' covering indexes (declared in projections/tables.py). Only on live
+    names: a rebuilt table renamed into place would keep a suffixed index name that the next
+    rebuild collides with, so the rebuild writes without them and its swap creates them
+    (projections/rebuild.py). Not for readers: a first request must not build an index over
+    a national read model."""
     for name in LEGACY:
         cur.execute(f"DROP INDEX IF EXISTS {name}")
-    for statement in INDEXES:
-        cur.execute(statement)
+    cur.create(table("liability_decisions"), table("liability_invoice_lines"))
 
 
 class Liability(Projection):
@@ -103,8 +81,10 @@ class Liability(Projection):
         trip each."""
         self._folds.write(cur, suffix)
         if self._decision_rows:
-            cur.executemany(
-                _UPSERT_DECISION.format(suffix=suffix), list(self._decision_rows.values())
+            cur.insert_rows(
+                table("liability_decisions", suffix),
+                list(self._decision_rows.values()),
+                _ON_CONFLICT_DECISION,
             )
             self._decision_rows.clear()
 
@@ -160,11 +140,8 @@ class Liability(Projection):
             lines.follow(decision, event.recordedat)  # issued when we learnt it
 
 
-_UPSERT_DECISION = (
-    "INSERT INTO liability_decisions{suffix} (episode_id, contact_id, home_region, care_region,"
-    " month, status, profession, mode, invoiced_amount, provider_reimbursement, patient_fee,"
-    " decision) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (episode_id, contact_id) DO UPDATE SET"
+_ON_CONFLICT_DECISION = (
+    "ON CONFLICT (episode_id, contact_id) DO UPDATE SET"
     " home_region = excluded.home_region, care_region = excluded.care_region,"
     " month = excluded.month, status = excluded.status, profession = excluded.profession,"
     " mode = excluded.mode, invoiced_amount = excluded.invoiced_amount,"

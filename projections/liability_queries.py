@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.db import Cursor
+from projections.cursor import Cursor
 from projections.invoice_lines import COLUMNS
 from routing.liability.decision import LiabilityDecision
 
@@ -20,9 +20,10 @@ def month_totals(cur: Cursor, home_region: str, month: str) -> dict[str, Any]:
     for key, column in _GROUPS.items():
         cur.execute(
             f"SELECT {column}, COUNT(*), SUM(invoiced_amount), SUM(provider_reimbursement),"
-            " SUM(patient_fee) FROM liability_decisions WHERE home_region = %s AND month = %s"
+            " SUM(patient_fee) FROM liability_decisions"
+            " WHERE home_region = :home AND month = :month"
             f" GROUP BY {column} ORDER BY {column}",
-            (home_region, month),
+            {"home": home_region, "month": month},
         )
         out[f"by_{key}"] = [
             {key: row[0], "contacts": int(row[1]), "invoiced_amount": int(row[2] or 0),
@@ -34,8 +35,8 @@ def month_totals(cur: Cursor, home_region: str, month: str) -> dict[str, Any]:
     out["invoiced_amount"] = sum(r["invoiced_amount"] for r in rows)
     cur.execute(
         "SELECT type_of_invoice, COUNT(*), SUM(amount) FROM liability_invoice_lines "
-        "WHERE home_region = %s AND month = %s GROUP BY type_of_invoice",
-        (home_region, month),
+        "WHERE home_region = :home AND month = :month GROUP BY type_of_invoice",
+        {"home": home_region, "month": month},
     )
     lines = {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in cur.fetchall()}
     debits, credits = lines.get(380, (0, 0)), lines.get(381, (0, 0))
@@ -51,16 +52,16 @@ def contacts(
     cur: Cursor, home_region: str, month: str, filters: dict[str, str | None],
     limit: int = 500, offset: int = 0,
 ) -> list[LiabilityDecision]:  # fmt: skip
-    where = ["home_region = %s", "month = %s"]
-    params: list[Any] = [home_region, month]
+    where = ["home_region = :home", "month = :month"]
+    params: dict[str, Any] = {"home": home_region, "month": month}
     for key, value in filters.items():
         if value is not None and key in _GROUPS:
-            where.append(f"{_GROUPS[key]} = %s")
-            params.append(value)
+            where.append(f"{_GROUPS[key]} = :{key}")
+            params[key] = value
     cur.execute(
         f"SELECT decision FROM liability_decisions WHERE {' AND '.join(where)} "
-        "ORDER BY episode_id, contact_id LIMIT %s OFFSET %s",
-        (*params, limit, offset),
+        "ORDER BY episode_id, contact_id LIMIT :limit OFFSET :offset",
+        params | {"limit": limit, "offset": offset},
     )
     return [LiabilityDecision.model_validate_json(r[0]) for r in cur.fetchall()]
 
@@ -69,16 +70,17 @@ def contact(
     cur: Cursor, episode_id: str, contact_id: str
 ) -> tuple[LiabilityDecision, list[dict[str, Any]]] | None:
     cur.execute(
-        "SELECT decision FROM liability_decisions WHERE episode_id = %s AND contact_id = %s",
-        (episode_id, contact_id),
+        "SELECT decision FROM liability_decisions"
+        " WHERE episode_id = :episode AND contact_id = :contact",
+        {"episode": episode_id, "contact": contact_id},
     )
     row = cur.fetchone()
     if row is None:
         return None
     cur.execute(
         f"SELECT {', '.join(COLUMNS)} FROM liability_invoice_lines "
-        "WHERE episode_id = %s AND contact_id = %s ORDER BY issued_at, line_id",
-        (episode_id, contact_id),
+        "WHERE episode_id = :episode AND contact_id = :contact ORDER BY issued_at, line_id",
+        {"episode": episode_id, "contact": contact_id},
     )
     lines = [_line(r) for r in cur.fetchall()]
     return LiabilityDecision.model_validate_json(row[0]), lines
@@ -89,9 +91,9 @@ def invoice_lines(
 ) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {', '.join(COLUMNS)} FROM liability_invoice_lines "
-        "WHERE care_region = %s AND home_region = %s AND month = %s "
+        "WHERE care_region = :care AND home_region = :home AND month = :month "
         "ORDER BY issued_at, line_id",
-        (care_region, home_region, month),
+        {"care": care_region, "home": home_region, "month": month},
     )
     return [_line(r) for r in cur.fetchall()]
 
@@ -99,8 +101,8 @@ def invoice_lines(
 def is_closed(cur: Cursor, home_region: str, care_region: str, month: str) -> str | None:
     cur.execute(
         "SELECT closed_at FROM liability_closed_months "
-        "WHERE home_region = %s AND care_region = %s AND month = %s",
-        (home_region, care_region, month),
+        "WHERE home_region = :home AND care_region = :care AND month = :month",
+        {"home": home_region, "care": care_region, "month": month},
     )
     row = cur.fetchone()
     return str(row[0]) if row else None

@@ -18,6 +18,7 @@ from projections.base import Projection
 from projections.db import Cursor
 from projections.folds import EpisodeFolds, reads
 from projections.page import by_episode
+from projections.tables import table
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.necessity import (
@@ -32,30 +33,17 @@ CLASSES = tuple(c.value for c in VisitClass)
 
 
 def create_tables(cur: Cursor, suffix: str = "") -> None:
-    """Also used by readers that may come before the first event (the API)."""
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS necessity_facts{suffix} ("
-        " episode_id TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
-        " fact TEXT NOT NULL, PRIMARY KEY (episode_id, position))"
-    )
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS necessity_visits{suffix} ("
-        " episode_id TEXT NOT NULL, contact_id TEXT NOT NULL, care_region TEXT NOT NULL,"
-        " care_unit_id TEXT NOT NULL, month TEXT NOT NULL, classification TEXT NOT NULL,"
-        " breach INTEGER NOT NULL, visit_at TEXT NOT NULL, detail TEXT NOT NULL,"  # UTC ISO
-        " PRIMARY KEY (episode_id, contact_id))"
-    )
+    """Also used by readers that may come before the first event (the API): no indexes."""
+    cur.create(table("necessity_facts", suffix), table("necessity_visits", suffix), indexes=False)
 
 
 def create_indexes(cur: Cursor) -> None:
     """A care region's month of visits (counts, breaches, the 12-month chart) from the index
-    alone (covering: the rows carry each visit's JSON). Live table only, as
-    projections/liability.py explains; the name the console gave it before is dropped."""
+    alone (covering: the rows carry each visit's JSON; declared in projections/tables.py).
+    Live table only, as projections/liability.py explains; the name the console gave it
+    before is dropped."""
     cur.execute("DROP INDEX IF EXISTS console_necessity_region")
-    cur.execute(
-        "CREATE INDEX IF NOT EXISTS necessity_visits_region_month"
-        " ON necessity_visits (care_region, month, care_unit_id, classification, breach)"
-    )
+    cur.create(table("necessity_visits"))
 
 
 class Necessity(Projection):
@@ -81,7 +69,8 @@ class Necessity(Projection):
         """Writes the page's facts and classes in two pipelined statements."""
         self._folds.write(cur, suffix)
         if self._visit_rows:
-            cur.executemany(_UPSERT_VISIT.format(suffix=suffix), list(self._visit_rows.values()))
+            visits = table("necessity_visits", suffix)
+            cur.insert_rows(visits, list(self._visit_rows.values()), _ON_CONFLICT_VISIT)
             self._visit_rows.clear()
 
     def drop(self, cur: Cursor, suffix: str = "") -> None:
@@ -109,10 +98,8 @@ class Necessity(Projection):
             self._visit_rows[(c.episode_id, c.contact_id)] = _row(c)
 
 
-_UPSERT_VISIT = (
-    "INSERT INTO necessity_visits{suffix} (episode_id, contact_id, care_region, care_unit_id,"
-    " month, classification, breach, visit_at, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (episode_id, contact_id) DO UPDATE SET care_region = excluded.care_region,"
+_ON_CONFLICT_VISIT = (
+    "ON CONFLICT (episode_id, contact_id) DO UPDATE SET care_region = excluded.care_region,"
     " care_unit_id = excluded.care_unit_id, month = excluded.month,"
     " classification = excluded.classification, breach = excluded.breach,"
     " visit_at = excluded.visit_at, detail = excluded.detail"
@@ -138,10 +125,10 @@ def unit_counts(
     cur: Cursor, care_region: str, month: str, care_unit: str | None = None
 ) -> dict[str, dict[str, int]]:
     """Per care unit: visits by class (every class present, zeros included) and breaches."""
-    where, params = "care_region = %s AND month = %s", [care_region, month]
+    where = "care_region = :care AND month = :month"
+    params = {"care": care_region, "month": month, "unit": care_unit}
     if care_unit is not None:
-        where += " AND care_unit_id = %s"
-        params.append(care_unit)
+        where += " AND care_unit_id = :unit"
     cur.execute(
         f"SELECT care_unit_id, classification, COUNT(*), SUM(breach) FROM necessity_visits "
         f"WHERE {where} GROUP BY care_unit_id, classification ORDER BY care_unit_id",
@@ -157,17 +144,17 @@ def unit_counts(
 
 def breaches(cur: Cursor, care_region: str, month: str) -> list[NecessityClassification]:
     cur.execute(
-        "SELECT detail FROM necessity_visits WHERE care_region = %s AND month = %s "
+        "SELECT detail FROM necessity_visits WHERE care_region = :care AND month = :month "
         "AND breach = 1 ORDER BY visit_at, episode_id, contact_id",
-        (care_region, month),
+        {"care": care_region, "month": month},
     )
     return [NecessityClassification.model_validate_json(r[0]) for r in cur.fetchall()]
 
 
 def visit(cur: Cursor, episode_id: str, contact_id: str) -> NecessityClassification | None:
     cur.execute(
-        "SELECT detail FROM necessity_visits WHERE episode_id = %s AND contact_id = %s",
-        (episode_id, contact_id),
+        "SELECT detail FROM necessity_visits WHERE episode_id = :episode AND contact_id = :contact",
+        {"episode": episode_id, "contact": contact_id},
     )
     row: Any = cur.fetchone()
     return NecessityClassification.model_validate_json(row[0]) if row else None

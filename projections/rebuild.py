@@ -117,16 +117,7 @@ def _swap(db: ReadModelDB, projection: Projection) -> None:
             cur.execute(f"ALTER TABLE {table}{REBUILD_SUFFIX} RENAME TO {table}")
         projection.create(cur)  # the live tables' indexes (rebuilt tables are written without)
         base.forget(cur, live)
-        cur.execute(
-            "UPDATE projection_positions SET projection = %s WHERE projection = %s", (live, fresh)
-        )
-        cur.execute(
-            "UPDATE projection_epochs SET projection = %s WHERE projection = %s", (live, fresh)
-        )
-        cur.execute(
-            "UPDATE projection_store_positions SET projection = %s WHERE projection = %s",
-            (live, fresh),
-        )
+        base.rename(cur, fresh, live)
 
 
 def rebuild_from_store(

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
+import sqlalchemy as sa
+
+from projections import tables
 from projections.base import Projection
 from projections.db import Cursor, PostgresReadModels, ReadModelDB, SQLiteReadModels
 from routing.audit.reading import FactReader, StoredFact
@@ -80,17 +83,14 @@ def _apply_page(
     return applied
 
 
-def _create_positions(cur: Cursor) -> None:
-    cur.execute(
-        "CREATE TABLE IF NOT EXISTS replay_positions ("
-        " projection TEXT PRIMARY KEY, store_position BIGINT NOT NULL)"
-    )
+POSITIONS = tables.table("replay_positions")
 
 
 def replayed_position(db: ReadModelDB, name: str) -> int | None:
     with db.transaction() as cur:
-        _create_positions(cur)
-        cur.execute("SELECT store_position FROM replay_positions WHERE projection = %s", (name,))
+        cur.create(POSITIONS)
+        t = POSITIONS
+        cur.execute(sa.select(t.c.store_position).where(t.c.projection == name))
         row = cur.fetchone()
         return int(row[0]) if row else None
 
@@ -112,11 +112,11 @@ def replay(
     reader = FactReader(service, page)
     last = reader.last_position() if until is None else until
     with db.transaction() as cur:
-        _create_positions(cur)
+        cur.create(POSITIONS)
         for p in projections:
             p.drop(cur)
             p.create(cur)
-            cur.execute("DELETE FROM replay_positions WHERE projection = %s", (p.name,))
+            cur.execute(sa.delete(POSITIONS).where(POSITIONS.c.projection == p.name))
     kinds = set().union(*(p.interesting for p in projections))
     targets_of = {kind: [p for p in projections if kind in p.interesting] for kind in kinds}
     facts = applied = reached = 0
@@ -129,11 +129,11 @@ def replay(
                 for p in projections:
                     p.flush(cur)
                 reached = batch[-1].position
-                cur.executemany(
-                    "INSERT INTO replay_positions (projection, store_position) "
-                    "VALUES (%s, %s) ON CONFLICT (projection) "
-                    "DO UPDATE SET store_position = excluded.store_position",
-                    [(p.name, reached) for p in projections],
+                cur.upsert(
+                    POSITIONS,
+                    [{"projection": p.name, "store_position": reached} for p in projections],
+                    ["projection"],
+                    ["store_position"],
                 )
         except BaseException:
             for p in projections:

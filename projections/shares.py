@@ -19,6 +19,9 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
+
+from projections import tables
 from projections.base import Projection
 from projections.db import Cursor, ReadModelDB
 from routing.audit.reading import StoredFact
@@ -48,34 +51,35 @@ def part_schema(schema: str, index: int) -> str:
     return f"{schema}_part{index}"
 
 
+DONE = tables.table("replay_part_done")
+
+
 def mark_done(part: ReadModelDB, position: int) -> None:
     """Records in a part that its worker finished, up to store position ``position``."""
     with part.transaction() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS replay_part_done (store_position BIGINT)")
-        cur.execute("DELETE FROM replay_part_done")
-        cur.execute("INSERT INTO replay_part_done VALUES (%s)", (position,))
+        cur.create(DONE)
+        cur.execute(sa.delete(DONE))
+        cur.execute(sa.insert(DONE).values(store_position=position))
 
 
 def done_at(part: ReadModelDB) -> int | None:
     """The store position a finished part reached (None: not finished)."""
     with part.transaction() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS replay_part_done (store_position BIGINT)")
-        cur.execute("SELECT store_position FROM replay_part_done")
+        cur.create(DONE)
+        cur.execute(sa.select(DONE.c.store_position))
         row = cur.fetchone()
         return int(row[0]) if row else None
 
 
 def prepare(scratch: ReadModelDB, projections: Sequence[Projection]) -> None:
     """Empties the scratch tables the parts are merged into."""
+    positions = tables.table("replay_positions")
     with scratch.transaction() as cur:
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS replay_positions ("
-            " projection TEXT PRIMARY KEY, store_position BIGINT NOT NULL)"
-        )
+        cur.create(positions)
         for p in projections:
             p.drop(cur)
             p.create(cur)
-            cur.execute("DELETE FROM replay_positions WHERE projection = %s", (p.name,))
+            cur.execute(sa.delete(positions).where(positions.c.projection == p.name))
 
 
 def merge(cur: Cursor, source: str, projections: Sequence[Projection]) -> None:
@@ -103,12 +107,14 @@ def merge(cur: Cursor, source: str, projections: Sequence[Projection]) -> None:
 
 def merge_sqlite(scratch: Any, part: str, projections: Sequence[Projection]) -> None:
     """Merges the SQLite part file ``part`` into ``scratch`` (a ``SQLiteReadModels``)."""
-    conn = scratch._conn
+    conn = scratch._connection
     with scratch._lock:
-        conn.execute("ATTACH DATABASE ? AS part", (part,))
+        conn.exec_driver_sql("ATTACH DATABASE ? AS part", (part,))
+        conn.commit()
     try:
         with scratch.transaction() as cur:
             merge(cur, "part", projections)
     finally:
         with scratch._lock:
-            conn.execute("DETACH DATABASE part")
+            conn.exec_driver_sql("DETACH DATABASE part")
+            conn.commit()

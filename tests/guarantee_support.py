@@ -29,7 +29,7 @@ class GuaranteeHarness(ProjectionHarness):
         """(episode, clock, subject) -> (status, days, reason, home_region, month)."""
         rows = self.query(
             "SELECT episode_id, clock, subject_id, status, days, reason, home_region, month "
-            "FROM care_guarantee_clocks" + (" WHERE episode_id = %s" if episode else ""),
-            (episode,) if episode else (),
+            "FROM care_guarantee_clocks" + (" WHERE episode_id = :episode" if episode else ""),
+            {"episode": episode},
         )
         return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows}

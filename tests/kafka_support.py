@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import SecretStr
 
@@ -201,15 +202,13 @@ def summary_counts(db: ReadModelDB) -> Counter[SummaryKey]:
 def positions(db: ReadModelDB, projection: str, topic: str) -> dict[int, int]:
     """Next offset per partition, as the read model's own position table says."""
     with db.transaction() as cur:
+        cur.ensure_durable()
         cur.execute(
-            "CREATE TABLE IF NOT EXISTS projection_positions ("
-            " projection TEXT NOT NULL, topic TEXT NOT NULL, part INTEGER NOT NULL,"
-            " next_offset BIGINT NOT NULL, PRIMARY KEY (projection, topic, part))"
-        )
-        cur.execute(
-            "SELECT part, next_offset FROM projection_positions "
-            "WHERE projection = %s AND topic = %s",
-            (projection, topic),
+            sa.text(
+                "SELECT part, next_offset FROM projection_positions "
+                "WHERE projection = :projection AND topic = :topic"
+            ),
+            {"projection": projection, "topic": topic},
         )
         return {int(p): int(o) for p, o in cur.fetchall() if int(o) > 0}
 

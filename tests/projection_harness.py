@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import sqlalchemy as sa
+
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB, open_read_models
 from projections.rebuild import _swap
@@ -80,7 +82,10 @@ class ProjectionHarness:
             relay.progress = replace(relay.progress, position=batch[-1].position)
         _swap(self.db, fresh)
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, sql: str | sa.TextClause, params: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (named binds: ``:name``, from ``params``) as plain tuples."""
         with self.db.transaction() as cur:
             cur.execute(sql, params)
             return [tuple(r) for r in cur.fetchall()]

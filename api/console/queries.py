@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.db import Cursor
+from projections.cursor import Cursor
 from routing.liability.decision import LiabilityDecision
 
 GROUPS = ("home_region", "care_region", "profession", "mode", "status")
@@ -30,9 +30,9 @@ def owed_totals(cur: Cursor, care_region: str, month: str) -> dict[str, Any]:
     for key in ("home_region", "profession", "mode", "status"):
         cur.execute(
             f"SELECT {key}, COUNT(*), SUM(invoiced_amount) FROM liability_decisions"  # noqa: S608
-            f" WHERE care_region = %s AND home_region <> %s AND month = %s"
+            " WHERE care_region = :care AND home_region <> :care AND month = :month"
             f" GROUP BY {key} ORDER BY {key}",
-            (care_region, care_region, month),
+            {"care": care_region, "month": month},
         )
         out[f"by_{key}"] = [
             {key: r[0], "contacts": int(r[1]), "invoiced_amount": int(r[2] or 0)}
@@ -51,9 +51,9 @@ def trend(cur: Cursor, region: str, months: list[str]) -> list[dict[str, Any]]:
                                           ("care_region", "home_region"))):  # fmt: skip
         cur.execute(
             f"SELECT month, SUM(invoiced_amount) FROM liability_decisions"  # noqa: S608
-            f" WHERE {mine} = %s AND month >= %s AND month <= %s AND {other} <> %s"
-            " GROUP BY month",
-            (region, months[0], months[-1], region),
+            f" WHERE {mine} = :region AND month >= :first AND month <= :last"
+            f" AND {other} <> :region GROUP BY month",
+            {"region": region, "first": months[0], "last": months[-1]},
         )
         for month, amount in cur.fetchall():
             if str(month) in found:
@@ -66,18 +66,18 @@ def closes(cur: Cursor, region: str, month: str) -> list[dict[str, Any]]:
     debits and credit notes (with their reasons), so finance sees how much moved."""
     cur.execute(
         "SELECT home_region, care_region, closed_at FROM liability_closed_months"
-        " WHERE (home_region = %s OR care_region = %s) AND month = %s"
+        " WHERE (home_region = :region OR care_region = :region) AND month = :month"
         " ORDER BY home_region, care_region",
-        (region, region, month),
+        {"region": region, "month": month},
     )
     out = []
     for home, care, closed_at in cur.fetchall():
         cur.execute(
             "SELECT type_of_invoice, credit_reason, COUNT(*), SUM(amount)"
-            " FROM liability_invoice_lines WHERE home_region = %s AND care_region = %s"
-            " AND month = %s AND issued_at > %s GROUP BY type_of_invoice, credit_reason"
+            " FROM liability_invoice_lines WHERE home_region = :home AND care_region = :care"
+            " AND month = :month AND issued_at > :at GROUP BY type_of_invoice, credit_reason"
             " ORDER BY type_of_invoice, credit_reason",
-            (home, care, month, closed_at),
+            {"home": home, "care": care, "month": month, "at": closed_at},
         )
         after = [
             {"type": int(t), "reason": r, "lines": int(n), "amount": int(a or 0)}
@@ -95,26 +95,26 @@ def contact_page(
 ) -> tuple[int, list[LiabilityDecision]]:  # fmt: skip
     """One page of the contacts behind a figure (``side``: home or care), and how many there
     are in all."""
-    where = [f"{SIDES[side]} = %s", "month = %s"]
-    params: list[Any] = [region, month]
+    where = [f"{SIDES[side]} = :region", "month = :month"]
+    params: dict[str, Any] = {"region": region, "month": month}
     if side == "care":
         where.append("home_region <> care_region")
     for key, value in filters.items():
         if key in GROUPS and value:
-            where.append(f"{key} = %s")
-            params.append(value)
+            where.append(f"{key} = :{key}")
+            params[key] = value
     clause = " AND ".join(where)
     cur.execute(f"SELECT COUNT(*) FROM liability_decisions WHERE {clause}", params)  # noqa: S608
-    total = int(cur.fetchone()[0])  # type: ignore[index]
+    total = int(cur.scalar())
     order = SORTS.get(sort, SORTS["contact"])
     # The page's keys first, then only its 50 decisions: sorting the decisions themselves
     # carried every row's JSON through the sort (page 20 of a Stockholm month: 430 ms).
     cur.execute(
         f"SELECT d.decision FROM liability_decisions d JOIN (SELECT episode_id, contact_id"  # noqa: S608
-        f" FROM liability_decisions WHERE {clause} ORDER BY {order} LIMIT %s OFFSET %s) p"
+        f" FROM liability_decisions WHERE {clause} ORDER BY {order} LIMIT :limit OFFSET :offset) p"
         " ON d.episode_id = p.episode_id AND d.contact_id = p.contact_id"
         f" ORDER BY {', '.join('d.' + c.strip() for c in order.split(','))}",
-        (*params, limit, offset),
+        params | {"limit": limit, "offset": offset},
     )
     return total, [LiabilityDecision.model_validate_json(r[0]) for r in cur.fetchall()]
 
@@ -122,8 +122,8 @@ def contact_page(
 def facts(cur: Cursor, episode_id: str) -> list[dict[str, Any]]:
     """The facts the liability projection holds for an episode, with when each was recorded."""
     cur.execute(
-        "SELECT position, recorded_at, fact FROM liability_facts WHERE episode_id = %s"
+        "SELECT position, recorded_at, fact FROM liability_facts WHERE episode_id = :episode"
         " ORDER BY position",
-        (episode_id,),
+        {"episode": episode_id},
     )
     return [{"position": int(p), "recorded_at": str(r), "fact": f} for p, r, f in cur.fetchall()]

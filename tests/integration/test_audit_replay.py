@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from projections import PROJECTIONS
 from projections.compare import compare, projection_digest
@@ -163,8 +164,10 @@ async def test_verify_compares_the_runners_read_models_with_a_replay(
             cur.execute("SELECT home_region, care_region, mode, month FROM episode_summary "
                         "ORDER BY month, home_region, care_region, mode LIMIT 1")  # fmt: skip
             key = tuple(cur.fetchone())
-            cur.execute("UPDATE episode_summary SET contacts = contacts + 1 WHERE home_region"
-                        " = %s AND care_region = %s AND mode = %s AND month = %s", key)  # fmt: skip
+            cur.execute(sa.text("UPDATE episode_summary SET contacts = contacts + 1 WHERE"
+                                " home_region = :h AND care_region = :c AND mode = :m"
+                                " AND month = :month"),
+                        dict(zip(("h", "c", "m", "month"), key, strict=True)))  # fmt: skip
         changed = compare(live, scratch, EpisodeSummary())
         assert not changed.equal
         assert changed.total_differences == 2

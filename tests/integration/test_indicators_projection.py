@@ -263,11 +263,11 @@ def test_a_late_assessment_and_a_replay(harness: ProjectionHarness) -> None:
     late = _digital(KRY, KRY_UNIT, "doctor", assessed=False)
     harness.record(late)
     episode = late[0]["episode_id"]
-    cost = "SELECT liability, cost FROM indicator_contacts WHERE episode_id = %s"
-    assert harness.query(cost, (episode,)) == [("home_region_not_obliged", 0)]
+    cost = "SELECT liability, cost FROM indicator_contacts WHERE episode_id = :episode"
+    assert harness.query(cost, {"episode": episode}) == [("home_region_not_obliged", 0)]
     harness.record([s.need_and_suitability_assessed(episode, occurred_at=T + timedelta(minutes=5),
                                                     **SORMLAND_CRITERIA)])  # fmt: skip
-    assert harness.query(cost, (episode,)) == [("home_region_liable", 500)]
+    assert harness.query(cost, {"episode": episode}) == [("home_region_liable", 500)]
     scratch = open_scratch(harness.settings.model_copy(
         update={"replay_sqlite_path": harness.settings.projections_sqlite_path.parent / "r.db",
                 "replay_schema": f"r_{uuid4().hex[:10]}"}))  # fmt: skip

@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi.testclient import TestClient
 
@@ -178,8 +179,8 @@ async def test_broker_outage_delays_but_loses_nothing(
                 assert progress.cluster_id == bundled_broker.cluster_id
                 with db.transaction() as cur:
                     cur.execute(
-                        "SELECT epoch FROM projection_epochs WHERE projection = %s",
-                        (EpisodeSummary.name,),
+                        sa.text("SELECT epoch FROM projection_epochs WHERE projection = :p"),
+                        {"p": EpisodeSummary.name},
                     )
                     assert cur.fetchone()[0] == 2
     finally:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 
 from projections.base import REBUILD_SUFFIX
@@ -125,8 +126,8 @@ def _tables(settings: Settings, db: ReadModelDB) -> set[str]:
     with db.transaction() as cur:
         if settings.store is StoreKind.postgres:
             cur.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (settings.projections_schema,),
+                sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": settings.projections_schema},
             )
         else:
             cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -156,11 +157,15 @@ async def test_a_rebuild_swaps_in_fresh_tables_equal_to_the_live_ones(
             with db.transaction() as cur:  # damage: one row doubled, another gone
                 (home, care, mode, month), _ = live.most_common(1)[0]
                 cur.execute(
-                    "UPDATE episode_summary SET contacts = contacts * 2 WHERE home_region = %s"
-                    " AND care_region = %s AND mode = %s AND month = %s",
-                    (home, care, mode, month),
+                    sa.text(
+                        "UPDATE episode_summary SET contacts = contacts * 2 WHERE home_region = :h"
+                        " AND care_region = :c AND mode = :m AND month = :month"
+                    ),
+                    {"h": home, "c": care, "m": mode, "month": month},
                 )
-                cur.execute("DELETE FROM episode_summary WHERE home_region = %s", ("13",))
+                cur.execute(
+                    sa.text("DELETE FROM episode_summary WHERE home_region = :h"), {"h": "13"}
+                )
             assert ks.summary_counts(db) != expected
 
             seen: list[tuple[int, int]] = []

@@ -97,14 +97,14 @@ def test_liability_invariants(tmp_path: Path, seed: int, chunks: int, close_shar
     for home, care, month in closed:
         lines = h.query(
             "SELECT COALESCE(SUM(amount), 0) FROM liability_invoice_lines "
-            "WHERE home_region = %s AND care_region = %s AND month = %s",
-            (home, care, month),
+            "WHERE home_region = :home AND care_region = :care AND month = :month",
+            {"home": home, "care": care, "month": month},
         )[0][0]
         owed = h.query(
             "SELECT COALESCE(SUM(invoiced_amount), 0) FROM liability_decisions "
-            "WHERE home_region = %s AND care_region = %s AND month = %s "
+            "WHERE home_region = :home AND care_region = :care AND month = :month "
             "AND status = 'home_region_liable'",
-            (home, care, month),
+            {"home": home, "care": care, "month": month},
         )[0][0]
         assert int(lines) == int(owed), (home, care, month)
 

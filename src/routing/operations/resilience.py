@@ -10,8 +10,10 @@ client retries; its event id makes the retry idempotent.
 
 What counts as transient: the connection-level errors of psycopg (``OperationalError``,
 ``InterfaceError``, which include a pool's ``PoolTimeout``, ``AdminShutdown`` and
-``CannotConnectNow``) and the eventsourcing library's wrappers of them. A constraint or a
-programming error is not retried: it would fail the same way again.
+``CannotConnectNow``), the eventsourcing library's wrappers of them, and SQLAlchemy's (the
+read models: ``OperationalError``/``InterfaceError`` over psycopg's, any ``DBAPIError`` that
+invalidated its connection, a pool's ``TimeoutError``). A constraint or a programming error
+is not retried: it would fail the same way again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, TypeVar, cast
 import psycopg
 from eventsourcing import persistence
 from prometheus_client import Counter
+from sqlalchemy import exc as sa_exc
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -42,6 +45,8 @@ TRANSIENT: tuple[type[Exception], ...] = (
     psycopg.InterfaceError,
     persistence.OperationalError,
     persistence.InterfaceError,
+    sa_exc.DBAPIError,
+    sa_exc.TimeoutError,
 )
 
 RETRY_AFTER_SECONDS = 5
@@ -69,10 +74,15 @@ RESTARTS = Counter(
 
 def is_transient(exc: BaseException) -> bool:
     """True for the errors of a PostgreSQL server that is unreachable or restarting. The
-    library's wrappers count when they wrap psycopg's: on SQLite the same wrapper carries
-    "no such table" or "disk I/O error", which waiting does not cure."""
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+    library's and SQLAlchemy's wrappers count when they wrap psycopg's (or SQLAlchemy saw the
+    connection die): on SQLite the same wrapper carries "no such table" or "disk I/O error",
+    which waiting does not cure."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | sa_exc.TimeoutError):
         return True
+    if isinstance(exc, sa_exc.DBAPIError):  # SQLAlchemy's wrapper: by what it wraps
+        return exc.connection_invalidated or isinstance(
+            exc.orig, psycopg.OperationalError | psycopg.InterfaceError
+        )
     return isinstance(exc, TRANSIENT) and isinstance(
         exc.__cause__, psycopg.OperationalError | psycopg.InterfaceError
     )
