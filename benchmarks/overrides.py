@@ -35,9 +35,8 @@ from benchmarks.factory import EventFactory  # noqa: E402
 from routing.audit.reading import FactReader  # noqa: E402
 from routing.config import Settings, StoreKind  # noqa: E402
 from routing.episodes.events import parse_event  # noqa: E402
-from routing.episodes.service import CareEpisodes  # noqa: E402
 from routing.messaging.relay import Relay  # noqa: E402
-from routing.store import open_episodes  # noqa: E402
+from routing.store import FACT_TOPICS, open_episodes  # noqa: E402
 
 
 def _per_item(fn: Callable[[], None], items: int) -> float:
@@ -67,9 +66,7 @@ def main() -> None:
     factory = EventFactory()
     for _ in range(args.journeys):
         service.record_batch([parse_event(b) for b in factory.journey()])
-    notes = service.recorder.select_notifications(
-        start=0, limit=10**7, topics=CareEpisodes.FACT_TOPICS
-    )
+    notes = service.recorder.select_notifications(start=0, limit=10**7, topics=FACT_TOPICS)
     relay, reader = Relay(service, "127.0.0.1:1", "bench"), FactReader(service)
     mapper = service.mapper
 
@@ -103,7 +100,7 @@ def main() -> None:
 
     # a typical batch: one episode and a receipt a fact (the receipts of the first journey)
     stored = service.recorder.select_notifications(start=0, limit=40)
-    events = [mapper.to_domain_event(n) for n in stored if n.topic not in CareEpisodes.FACT_TOPICS]
+    events = [mapper.to_domain_event(n) for n in stored if n.topic not in FACT_TOPICS]
     fills = 2000
 
     def direct_fill() -> None:

@@ -41,6 +41,7 @@ from routing.messaging.broker import TopicSpec, ensure_topics
 from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore, RelayProgress
 from routing.messaging.relay import Relay
+from routing.store import FACT_TOPICS
 
 Body = dict[str, Any]
 Episode = list[Body]
@@ -133,7 +134,7 @@ def stored_facts(service: CareEpisodes) -> list[StoredFact]:
     start = 0
     while True:
         page = service.recorder.select_notifications(
-            start=start, limit=1000, topics=CareEpisodes.FACT_TOPICS, inclusive_of_start=False
+            start=start, limit=1000, topics=FACT_TOPICS, inclusive_of_start=False
         )
         if not page:
             return out

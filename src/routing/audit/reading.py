@@ -22,6 +22,7 @@ from routing.episodes.events import EpisodeEvent, parse_stored_event
 from routing.episodes.service import CareEpisodes
 from routing.messaging.envelope import CloudEvent, envelope, fact_object
 from routing.persistence.chain import plaintext_of
+from routing.store import FACT_TOPICS
 
 PAGE = 5000
 
@@ -146,7 +147,7 @@ class FactReader:
                 start=after,
                 limit=self.page,
                 stop=min(after + window, last),
-                topics=CareEpisodes.FACT_TOPICS,
+                topics=FACT_TOPICS,
                 inclusive_of_start=False,
             )
             if not rows:
