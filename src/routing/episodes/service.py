@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking, Transcoder
+from pydantic import BaseModel, ConfigDict
 
 from routing.access import Forbidden, Principal, check_recording
 from routing.episodes.aggregate import (
@@ -69,8 +70,13 @@ class Recorded:
     last record, or the store's newest for a replayed one (reads take it as min_position)."""
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(BaseModel):
+    """One fact of an episode's history, with both timestamps: the one definition of the
+    record, answered by the API's history (``HistoryEntryOut``) and, without ``late``, by
+    audit's views (``FactOut``), which name it for their OpenAPI schemas."""
+
+    model_config = ConfigDict(frozen=True)
+
     version: int
     type: str
     event_id: UUID
