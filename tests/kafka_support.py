@@ -1,3 +1,4 @@
+# Over 300 lines because it is the Kafka tier's one helper module (stack, topics, waits, counts).
 """Helpers for the Kafka tier: settings for one test's stack, reading topics, waiting with a
 deadline, running workers in the background, and the episode-summary counts computed straight
 from the generated events (independently of the projection's SQL).
