@@ -14,19 +14,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from projections.worker import epoch_of
+from projections.rebuild import rebuild_from_store
+from projections.worker import Applied, ProjectionWorker, epoch_of
+from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
+from routing.messaging.progress import ProgressStore
 from routing.operations import health, metrics
 
-if TYPE_CHECKING:
-    from projections.runner import Applied, ProjectionRunner
-
 log = logging.getLogger(__name__)
+
+
+class ProjectionRunner(Protocol):
+    """What healing needs of ``projections.runner.ProjectionRunner`` (which calls it): named
+    here so this module does not import the runner back."""
+
+    topic: str
+    worker: ProjectionWorker
+    store: Callable[[], CareEpisodes] | None
 
 
 async def offset_missing(
@@ -52,10 +62,6 @@ async def offset_missing(
         consumer.pause(tp)
         return True
     log.error("%s; rebuilding the read model from the event store", reason)
-    # lazy: runner imports this module (cycle named in the import contract)
-    from projections.rebuild import rebuild_from_store
-    from routing.messaging.progress import ProgressStore
-
     store = await asyncio.to_thread(runner.store)
     try:
         epoch = (await asyncio.to_thread(ProgressStore(store).load, runner.topic)).epoch

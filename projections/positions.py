@@ -26,6 +26,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from projections import base
 from projections.db import ReadModelDB
 from routing.episodes.service import CareEpisodes
+from routing.store import FACT_TOPICS
 
 _PARTITIONER = DefaultPartitioner()
 PAGE = 2000
@@ -82,7 +83,7 @@ class ProjectionPositions:
                 start=reached,
                 limit=PAGE,
                 stop=upto,
-                topics=CareEpisodes.FACT_TOPICS,
+                topics=FACT_TOPICS,
                 inclusive_of_start=False,
             )
             if not page:

@@ -1,3 +1,4 @@
+# Over 300 lines because it is the Kafka tier's one helper module (stack, topics, waits, counts).
 """Helpers for the Kafka tier: settings for one test's stack, reading topics, waiting with a
 deadline, running workers in the background, and the episode-summary counts computed straight
 from the generated events (independently of the projection's SQL).
@@ -42,6 +43,7 @@ from routing.messaging.broker import TopicSpec, ensure_topics
 from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore, RelayProgress
 from routing.messaging.relay import Relay
+from routing.store import FACT_TOPICS
 
 Body = dict[str, Any]
 Episode = list[Body]
@@ -134,7 +136,7 @@ def stored_facts(service: CareEpisodes) -> list[StoredFact]:
     start = 0
     while True:
         page = service.recorder.select_notifications(
-            start=start, limit=1000, topics=CareEpisodes.FACT_TOPICS, inclusive_of_start=False
+            start=start, limit=1000, topics=FACT_TOPICS, inclusive_of_start=False
         )
         if not page:
             return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from api.errors import ErrorBody
 from api.routes.positions import STORE, caught_up
 from routing.access import Principal, Role, ownership
 from routing.episodes.journey import EpisodeState
+from routing.episodes.service import HistoryEntry
 
 router = APIRouter(
     prefix="/episodes",
@@ -43,15 +43,10 @@ class EpisodeOut(BaseModel):
     state: EpisodeState
 
 
-class HistoryEntryOut(BaseModel):
-    version: int
-    type: str
-    event_id: UUID
-    occurred_at: datetime
-    recorded_at: datetime
-    source: str
-    late: bool
-    data: dict[str, Any]
+class HistoryEntryOut(HistoryEntry):
+    # The service's record under the OpenAPI schema's name (no docstring: it would become
+    # the schema's description).
+    pass
 
 
 class HistoryOut(BaseModel):
@@ -81,5 +76,5 @@ def get_history(episode_id: UUID, episodes: Episodes, caller: Caller) -> History
         entries = [e for e in entries if ownership.sees_fact(caller, state, e.type, e.data)]
     return HistoryOut(
         episode_id=episode_id,
-        events=[HistoryEntryOut(**vars(e)) for e in entries],
+        events=[HistoryEntryOut(**dict(e)) for e in entries],
     )

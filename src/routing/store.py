@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import psycopg
+from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from routing.config import Settings, StoreKind
+from routing.episodes.aggregate import CareEpisode
 from routing.episodes.service import CareEpisodes
+from routing.liability.billing import BillingMonth
 from routing.persistence.checkpoint import WalCheckpointer
+
+FACT_TOPICS = (
+    get_topic(CareEpisode.Opened),
+    get_topic(CareEpisode.FactRecorded),
+    get_topic(BillingMonth.Closed),
+)
+"""Library topics of the store's facts (what the relay publishes, audit reads, projections
+count); receipts are bookkeeping and never leave the store. Here, above both the episodes and
+liability, whose facts they are, rather than on the recording service (which saves billing
+months without knowing them)."""
 
 
 def ensure_postgres_schema(settings: Settings) -> None:

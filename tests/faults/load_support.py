@@ -18,8 +18,7 @@ import httpx
 import orjson
 
 from routing.config import Settings
-from routing.episodes.service import CareEpisodes
-from routing.store import open_episodes
+from routing.store import FACT_TOPICS, open_episodes
 from tests import kafka_support as ks
 from tests import support as f
 from tests.faults.conftest import Process
@@ -147,7 +146,7 @@ def _relay_caught_up(settings: Settings) -> bool:
     try:
         position = ks.relay_progress(service, settings.events_topic).position
         unpublished = service.recorder.select_notifications(
-            start=position, limit=1, topics=CareEpisodes.FACT_TOPICS, inclusive_of_start=False
+            start=position, limit=1, topics=FACT_TOPICS, inclusive_of_start=False
         )
         return not unpublished
     finally:

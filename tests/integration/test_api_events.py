@@ -1,3 +1,4 @@
+# Over 300 lines because each refused request is checked three ways on every store.
 """The events API end to end, on every store (memory, a SQLite file, a real PostgreSQL).
 
 Every refused request is checked three ways: the status, the code/field/message of the error

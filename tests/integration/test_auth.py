@@ -1,3 +1,4 @@
+# Over 300 lines because one matrix, every route against every role, and its rule table.
 """Authentication and authorisation on every route.
 
 The matrix is generated from ``app.routes``: a route without a rule in ``RULES`` fails

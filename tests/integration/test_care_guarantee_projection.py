@@ -1,3 +1,4 @@
+# Over 300 lines because one read model end to end: late facts, paging, cache, its API.
 """The care-guarantee read model on a real store and read-model database (SQLite and PostgreSQL):
 clocks recomputed on late facts and corrections, the same result whatever the page size or
 cache, and the /care-guarantee API (summary, breaches, one episode, field-naming 422s)."""

@@ -1,3 +1,4 @@
+# Over 300 lines because one scan walks every way in and every place a number could be kept.
 """Issue 16, done-when: an identity number in every string field of every fact type (from
 the event models' JSON Schema, tests/field_paths.py) over HTTP and the inbound topic, and in
 every query and path parameter of every GET route (from the OpenAPI document); then the

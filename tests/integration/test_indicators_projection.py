@@ -1,3 +1,4 @@
+# Over 300 lines because one read model end to end: hand-counted data, replay, its API.
 """The indicators read model on a real store and read-model database (SQLite and PostgreSQL),
 with a small data set counted by hand; replay from the store gives the same read model; and
 the /indicators API (figures with definitions, roles, access trail, bad periods).

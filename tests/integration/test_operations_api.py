@@ -17,6 +17,7 @@ from api.app import create_app
 from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
 from routing.operations import correlation
+from routing.store import FACT_TOPICS
 from tests import support as f
 
 
@@ -30,9 +31,7 @@ def fresh(client: TestClient) -> None:
 def stored_correlations(episodes: CareEpisodes) -> dict[str, str | None]:
     """event id -> the correlation id stored beside the fact."""
     out: dict[str, str | None] = {}
-    for n in episodes.recorder.select_notifications(
-        start=0, limit=10_000, topics=CareEpisodes.FACT_TOPICS
-    ):
+    for n in episodes.recorder.select_notifications(start=0, limit=10_000, topics=FACT_TOPICS):
         stored: Any = episodes.mapper.to_domain_event(n)
         out[stored.fact["event_id"]] = getattr(stored, correlation.STATE_KEY, None)
     return out

@@ -23,7 +23,7 @@ from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
 from routing.messaging.broker import BundledBroker
 from routing.messaging.envelope import CONTENT_TYPE, TYPE_PREFIX, decode
-from routing.store import open_episodes
+from routing.store import FACT_TOPICS, open_episodes
 from tests import kafka_support as ks
 from tests import support as f
 
@@ -87,7 +87,7 @@ async def test_every_fact_reaches_the_topic_once_in_store_order(
 
     # Receipts share the notification log with the facts but are never published.
     everything = service.recorder.select_notifications(start=None, limit=100_000)
-    fact_positions = {n.id for n in everything if n.topic in CareEpisodes.FACT_TOPICS}
+    fact_positions = {n.id for n in everything if n.topic in FACT_TOPICS}
     receipts = {n.id for n in everything} - fact_positions
     assert len(receipts) >= len(facts), "every fact has its receipt in the log"
     assert {decode(r.value).storeposition for r in records} == fact_positions

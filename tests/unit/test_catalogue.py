@@ -1,3 +1,4 @@
+# Over 300 lines because seed money flows and validity bounds are checked case by case.
 """The reference catalogue: seed-004 money flows, validity boundaries, fallbacks, loud errors."""
 
 from __future__ import annotations

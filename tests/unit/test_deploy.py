@@ -1,3 +1,4 @@
+# Over 300 lines because deployment files are valid: a validator and self-check per file kind.
 """The deployment files are validated here, since no Docker engine or cluster runs: the
 compose file against the Compose Specification's JSON Schema (the one docker-compose ships)
 and by ``docker compose config``; the Kubernetes manifests, as kustomize builds them, against

@@ -1,3 +1,4 @@
+# Over 300 lines because it lists what each event type's body may and may not say.
 """Validation of the event catalogue (events.py, vocabulary.py): what a body may and may not say."""
 
 from __future__ import annotations

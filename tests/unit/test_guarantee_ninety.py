@@ -1,3 +1,4 @@
+# Over 300 lines because each 90-day clock rule gets its own hand-worked, sourced case.
 """The two 90-day clocks of the care guarantee (HSF 6 kap. 1 § 3-4), the exclusions the law
 allows on them (HSF 6 kap. 2 §), what the guarantee does not cover, the early warning (HSL
 9 kap. 2 §), the proposed 14-day answer and the regions' own limits. Expected values are worked

@@ -1,3 +1,4 @@
+# Over 300 lines because one table, a refused sequence per journey rule, two ways.
 """Every rule of the journey (journey.py) refuses the sequence it names, and only that one.
 
 Each case is (rule, the facts already recorded, the offending fact, a fragment the message must

@@ -5,7 +5,8 @@ No function or method in the checked trees is longer than ``MAX_FUNCTION`` lines
 ``MAX_FILE`` lines says why on its first line: ``# Over 300 lines because <reason>.`` (the
 convention the README's layout section describes).
 
-``TREES`` is the parameter: src/routing, projections/ and api/ are checked.
+``TREES`` is the parameter: src/routing, projections/ and api/ are checked; in tests/ only
+the files' length (a test's table or scenario may run long).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ MAX_FILE = 300
 REASON = re.compile(r"^# Over 300 lines because \S.{8,}$")
 
 
-def _files() -> list[Path]:
-    return [p for tree in TREES for p in sorted((ROOT / tree).rglob("*.py"))]
+def _files(trees: tuple[str, ...] = TREES) -> list[Path]:
+    return [p for tree in trees for p in sorted((ROOT / tree).rglob("*.py"))]
 
 
 def long_functions(source: str, limit: int = MAX_FUNCTION) -> list[tuple[str, int]]:
@@ -69,4 +70,13 @@ def test_no_long_function_and_no_unexplained_long_file(path: Path) -> None:
     assert not unexplained_length(source), (
         f"{len(source.splitlines())} lines: split it, or say why on its first line "
         "('# Over 300 lines because ...')"
+    )
+
+
+@pytest.mark.parametrize("path", _files(("tests",)), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_unexplained_long_test_file(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert not unexplained_length(source), (
+        f"{len(source.splitlines())} lines: split it, or say on its first line what single "
+        "idea it tests and why that is long ('# Over 300 lines because ...')"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, model_validator
@@ -11,20 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, m
 from routing.audit.history import EpisodeView, Learnt
 from routing.audit.simulation import ContactChange, Outcome, Scope, Simulation
 from routing.episodes.journey import EpisodeState
+from routing.episodes.service import HistoryEntry
 from routing.episodes.vocabulary import COUNTY_SCHEMA, Day
 from routing.liability.decision import LiabilityDecision
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.regions import load_regions
 
 
-class FactOut(BaseModel):
-    version: int
-    type: str
-    event_id: UUID
-    occurred_at: datetime
-    recorded_at: datetime
-    source: str
-    data: dict[str, Any]
+class FactOut(HistoryEntry):
+    # The history record (routing.episodes.service) under its OpenAPI name, without its late
+    # flag: audit's views answer "late" in their own sense (``LearntFactOut``).
+    late: bool = Field(default=False, exclude=True)
 
 
 class EpisodeViewOut(BaseModel):
@@ -49,14 +46,10 @@ class LearntOut(BaseModel):
     facts: list[LearntFactOut]
 
 
-def _fact(e: Any) -> dict[str, Any]:
-    return {k: getattr(e, k) for k in FactOut.model_fields}
-
-
 def view_out(episode_id: UUID, v: EpisodeView) -> EpisodeViewOut:
     return EpisodeViewOut(
         episode_id=episode_id,
-        facts=[FactOut(**_fact(e)) for e in v.facts],
+        facts=[FactOut(**dict(e)) for e in v.facts],
         state=v.state,
         decisions=v.decisions,
     )
@@ -66,7 +59,7 @@ def learnt_out(
     episode_id: UUID, learnt: list[Learnt], since: datetime | None = None,
     until: datetime | None = None,
 ) -> LearntOut:  # fmt: skip
-    facts = [LearntFactOut(**_fact(x.entry), late=x.late) for x in learnt]
+    facts = [LearntFactOut(**{**dict(x.entry), "late": x.late}) for x in learnt]
     return LearntOut(
         episode_id=episode_id,
         since=since or (facts[0].recorded_at if facts else datetime.min),

@@ -28,6 +28,7 @@ from routing.messaging.envelope import (
     fact_object,
 )
 from routing.persistence.chain import plaintext_of
+from routing.store import FACT_TOPICS
 
 PAGE = 5000
 
@@ -220,7 +221,7 @@ class FactReader:
                 start=after,
                 limit=self.page,
                 stop=min(after + window, last),
-                topics=CareEpisodes.FACT_TOPICS,
+                topics=FACT_TOPICS,
                 inclusive_of_start=False,
             )
             if not rows:

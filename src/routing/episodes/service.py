@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ProcessRecorder, RecordConflictError, Tracking, Transcoder
-from eventsourcing.utils import get_topic
+from pydantic import BaseModel, ConfigDict
 
 from routing.access import Forbidden, Principal, check_recording
 from routing.episodes.aggregate import (
@@ -31,7 +31,6 @@ from routing.episodes.aggregate import (
 from routing.episodes.events import EpisodeEvent, parse_event
 from routing.episodes.journey import EpisodeState, RuleBroken
 from routing.kernel.refusals import EventRejected as EventRejected  # its callers import it here
-from routing.liability.billing import BillingMonth
 from routing.persistence.chain import plaintext_of
 from routing.persistence.chained import chained_process_recorder
 from routing.persistence.transcoder import OrjsonTranscoder
@@ -71,8 +70,13 @@ class Recorded:
     last record, or the store's newest for a replayed one (reads take it as min_position)."""
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(BaseModel):
+    """One fact of an episode's history, with both timestamps: the one definition of the
+    record, answered by the API's history (``HistoryEntryOut``) and, without ``late``, by
+    audit's views (``FactOut``), which name it for their OpenAPI schemas."""
+
+    model_config = ConfigDict(frozen=True)
+
     version: int
     type: str
     event_id: UUID
@@ -102,12 +106,6 @@ class CareEpisodes(Application[UUID]):
 
     name = "CareEpisodes"
     recorder: ProcessRecorder
-    FACT_TOPICS = (
-        get_topic(CareEpisode.Opened),
-        get_topic(CareEpisode.FactRecorded),
-        get_topic(BillingMonth.Closed),
-    )
-    """Library topics of stored facts; receipts are bookkeeping and never leave the store."""
 
     def __init__(self, env: dict[str, str] | None = None, clock_skew_seconds: int = 300) -> None:
         super().__init__(env)

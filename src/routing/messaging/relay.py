@@ -27,6 +27,7 @@ from routing.messaging import broker
 from routing.messaging.envelope import CONTENT_TYPE, encode
 from routing.messaging.progress import Probe, ProgressStore, RelayProgress
 from routing.operations import correlation, metrics, resilience
+from routing.store import FACT_TOPICS
 
 log = logging.getLogger(__name__)
 _PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as every Kafka client does
@@ -223,7 +224,7 @@ class Relay:
                 start=start,
                 limit=self.page_size,
                 stop=start + window,
-                topics=CareEpisodes.FACT_TOPICS,
+                topics=FACT_TOPICS,
                 inclusive_of_start=False,
             )
             if page:
