@@ -225,6 +225,18 @@ async def through_broker_outage(
     after a restart is noticed within about 2 s. ``attempt`` leaves no half-started client
     behind when it fails (the relay drops its producer; a consumer is made afresh)."""
 
+    try:  # the common case, a broker that answers, without building a policy per call
+        return await attempt()
+    except BROKER_ERRORS as exc:
+        failed: BaseException | None = exc
+
+    async def again() -> T:
+        nonlocal failed
+        if failed is not None:  # tenacity's first attempt is the one that just failed
+            exc, failed = failed, None
+            raise exc
+        return await attempt()
+
     async def pause(seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
@@ -248,7 +260,7 @@ async def through_broker_outage(
     try:
         async for trial in retrying:
             with trial:
-                result = await attempt()
+                result = await again()
     except BROKER_ERRORS as exc:  # raised only once ``stop`` is set
         logger.warning("%s: stopped while the broker was unavailable (%s)", name, _why(exc))
         return None
