@@ -67,35 +67,3 @@ async def test_every_group_consumer_is_configured_alike() -> None:
     assert consumer._isolation_level == "read_uncommitted"
     assert consumer._session_timeout_ms == broker.SESSION_TIMEOUT_MS
     assert consumer._client._metadata_max_age_ms == broker.METADATA_MAX_AGE_MS
-
-
-class _Consumer:
-    """What broker.rejoin uses of a consumer: its metadata and its subscription."""
-
-    def __init__(self, partitions: int) -> None:
-        self.partitions, self.subscribed, self.unsubscribed = partitions, [], 0
-
-        class _Client:
-            async def force_metadata_update(self) -> bool:
-                return True
-
-        self._client = _Client()
-
-    def partitions_for_topic(self, topic: str) -> set[int]:
-        return set(range(self.partitions))
-
-    def unsubscribe(self) -> None:
-        self.unsubscribed += 1
-
-    def subscribe(self, topics: list[str], listener: object) -> None:
-        self.subscribed.append((topics, listener))
-
-
-@pytest.mark.asyncio
-async def test_rejoin_joins_afresh_only_when_the_partition_count_changed() -> None:
-    same, grown, listener = _Consumer(6), _Consumer(4), object()
-    assert not await broker.rejoin(same, "t", listener, unless_partitions=6)  # type: ignore[arg-type]
-    assert (same.unsubscribed, same.subscribed) == (0, [])
-    assert await broker.rejoin(grown, "t", listener, unless_partitions=3)  # type: ignore[arg-type]
-    assert (grown.unsubscribed, grown.subscribed) == (1, [(["t"], listener)])
-    assert await broker.rejoin(same, "t", listener)  # type: ignore[arg-type]  # ingest: always
