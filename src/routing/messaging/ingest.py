@@ -134,31 +134,25 @@ class Ingest:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.progress = await asyncio.to_thread(self.progress_store.load_ingest, self.topic)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,  # the default 500 ms is most of the end-to-end lag
-            max_partition_fetch_bytes=16 * 1024 * 1024,  # a record over this could not be read
-            metadata_max_age_ms=broker.METADATA_MAX_AGE_MS,  # partitions it does not know yet
-            session_timeout_ms=broker.SESSION_TIMEOUT_MS,  # a quicker rejoin
-            heartbeat_interval_ms=broker.HEARTBEAT_INTERVAL_MS,
-        )
+        consumer = await broker.started_consumer(
+            "ingest", self.bootstrap, self.group_id, stop, log,
+            max_record_bytes=16 * 1024 * 1024,  # larger than a fact: such a record is dead-lettered
+        )  # fmt: skip
+        if consumer is None:  # stopped before the broker answered
+            return
         watch = broker.ClusterWatch(self.bootstrap)
-        await self.letters.start(self.progress.generation)
-        await consumer.start()
-        await self._same_log(consumer, watch)  # first run: notes the cluster
-        consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
-        checked = time.monotonic()
         try:
+            await self.letters.start(self.progress.generation)
+            await self._same_log(consumer, watch, stop)  # first run: notes the cluster
+            consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
+            checked = time.monotonic()
             while not stop.is_set():
                 # A stop request lets the batch in hand finish and commit; it never cuts
                 # a batch short (its effects are stored atomically anyway).
                 batches = await consumer.getmany(timeout_ms=200, max_records=500)
                 if batches or time.monotonic() - checked > self.broker_check_interval:
                     checked = time.monotonic()
-                    if not await self._same_log(consumer, watch, batches):
+                    if not await self._same_log(consumer, watch, stop, batches):
                         continue  # the records in hand are read again (or from the new log)
                     if not batches and await self._ends_below_tracked(consumer):
                         await self._replaced(consumer, self.progress.cluster_id or "")
@@ -187,18 +181,17 @@ class Ingest:
         self,
         consumer: AIOKafkaConsumer,
         watch: broker.ClusterWatch,
+        stop: asyncio.Event,
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] | None = None,
     ) -> bool:
-        """Whether the broker is still the cluster the stored positions belong to. When it
-        does not answer, the records in hand are put back (read again later); when it is
-        another cluster, a new generation starts from the new log's beginning."""
-        try:
-            current = await watch.cluster_id()
-        except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("ingest: the broker did not say which cluster it is (%r)", exc)
+        """Whether the broker is still the cluster the stored positions belong to; while it
+        does not answer, asked again (the broker-outage policy). When it is another cluster, a
+        new generation starts from the new log's beginning; when ``stop`` came first, the
+        records in hand are put back (read again later)."""
+        current = await resilience.through_broker_outage("ingest", watch.cluster_id, stop, log)
+        if current is None:
             for tp, records in (batches or {}).items():
                 consumer.seek(tp, records[0].offset)
-            await asyncio.sleep(0.5)
             return False
         if self.progress.cluster_id is None:
             self.progress = IngestProgress(self.topic, self.progress.generation, current)
@@ -233,17 +226,12 @@ class Ingest:
         # refreshed every few seconds, then finds every partition it has).
         try:
             await broker.ensure_topics(self.bootstrap, self.topics)
-            await consumer._client.force_metadata_update()  # its partitions now, not in 5 s
-        except (KafkaError, OSError, TimeoutError) as exc:  # the consumer reads what there is
+        except resilience.BROKER_ERRORS as exc:  # the consumer reads what there is
             log.warning("ingest: could not create the topics on the new log: %r", exc)
         self.letters.new_generation(self.progress.generation)
         await self.letters.catch_up()
-        # Join the group afresh: the assignment then covers every partition the new log has
-        # (a group joined before the topic grew kept its three and left the fourth unread,
-        # seen with Tansu), and the listener seeks each to this generation's position: the
-        # new log's start.
-        consumer.unsubscribe()
-        consumer.subscribe([self.topic], listener=_SeekToTracked(self, consumer))
+        # The listener seeks each partition to this generation's position: the new log's start.
+        await broker.rejoin(consumer, self.topic, _SeekToTracked(self, consumer))
 
     async def _handle(
         self,

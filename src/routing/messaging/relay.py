@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from routing.episodes.service import CareEpisodes
@@ -73,42 +72,47 @@ class Relay:
         self.published_total = 0  # this process, for metrics and tests
         mapper = service.mapper
         self._plain_json = mapper.cipher is None and mapper.compressor is None
+        self._producer: AIOKafkaProducer | None = None
+        self._checked = 0.0  # when the broker's identity was last checked
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publishes until ``stop`` is set; survives broker outages by retrying."""
+        """Publishes until ``stop`` is set; survives broker outages by retrying (the
+        broker-outage policy, ``resilience.through_broker_outage``)."""
         self.progress = await asyncio.to_thread(self.store.load, self.topic)
         metrics.RELAY_EPOCH.set(self.progress.epoch)
         log.info(
             "relay starting at store position %d (epoch %d)",
             self.progress.position, self.progress.epoch,
         )  # fmt: skip
-        producer: AIOKafkaProducer | None = None
-        last_check = 0.0
-        while not stop.is_set():
-            try:
-                if producer is None:
-                    producer = await self._start_producer()
-                    await self._check_broker()
-                    last_check = time.monotonic()
-                elif time.monotonic() - last_check > self.broker_check_interval:
-                    await self._check_broker()
-                    last_check = time.monotonic()
-                if not await self._publish_page(producer):
+        try:
+            while not stop.is_set():
+                published = await resilience.through_broker_outage("relay", self._step, stop, log)
+                if published == 0:
                     metrics.RELAY_LAG.set(0)  # no fact after the published position
                     await _wait(stop, self.poll_interval)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                log.warning("relay: broker unavailable (%s); retrying", exc)
-                if producer is not None:
-                    await _quietly(producer.stop())
-                    producer = None
-                await _wait(stop, 1.0)
-            except resilience.TRANSIENT:  # the store: run() is started again (stack)
-                if producer is not None:
-                    await _quietly(producer.stop())
-                raise
-        if producer is not None:
-            await producer.stop()  # flushes: nothing is in flight after the last page's acks
+        finally:
+            if self._producer is not None:  # flushes: nothing is in flight after a page's acks
+                await _quietly(self._producer.stop())
         log.info("relay stopped at store position %d", self.progress.position)
+
+    async def _step(self) -> int:
+        """Publishes the next page (checking the broker when due); a failure drops the
+        producer (a store error goes up: run() is started again by the stack; a broker error
+        is tried again after a backoff, with a new producer)."""
+        try:
+            if self._producer is None:
+                self._producer = await self._start_producer()
+                await self._check_broker()
+                self._checked = time.monotonic()
+            elif time.monotonic() - self._checked > self.broker_check_interval:
+                await self._check_broker()
+                self._checked = time.monotonic()
+            return await self._publish_page(self._producer)
+        except BaseException:
+            producer, self._producer = self._producer, None
+            if producer is not None:
+                await _quietly(producer.stop())
+            raise
 
     async def _start_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(

@@ -1,4 +1,5 @@
-"""One retry policy for a store that is briefly gone, shared by every process.
+"""One retry policy for a store, and one for a broker, that is briefly gone, shared by every
+process (relay, ingest, projection runners).
 
 A PostgreSQL restart (a failover, an upgrade, a crash) cuts every connection; for a few
 seconds new ones are refused. Nothing is wrong with the process, so it must not exit: the
@@ -14,6 +15,9 @@ What counts as transient: the connection-level errors of psycopg (``OperationalE
 read models: ``OperationalError``/``InterfaceError`` over psycopg's, any ``DBAPIError`` that
 invalidated its connection, a pool's ``TimeoutError``). A constraint or a programming error
 is not retried: it would fail the same way again.
+
+A broker that is gone (stopped, restarting, replaced) is waited for the same way, with the
+same backoff: :func:`through_broker_outage` (``BROKER_ERRORS``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import psycopg
+from aiokafka.errors import KafkaError
 from eventsourcing import persistence
 from prometheus_client import Counter
 from sqlalchemy import exc as sa_exc
@@ -33,6 +38,7 @@ from tenacity import (
     RetryCallState,
     retry,
     retry_if_exception,
+    retry_if_exception_type,
     stop_after_delay,
     wait_exponential_jitter,
 )
@@ -62,7 +68,8 @@ a new one at once."""
 
 WAIT = wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2)
 """Backoff between attempts: 0.2 s doubling to at most 2 s, so a process notices the store's
-return within about 2 s, and a hundred processes do not all knock at the same instant."""
+(or the broker's) return within about 2 s, and a hundred processes do not all knock at the
+same instant."""
 
 RESTARTS = Counter(
     "routing_worker_store_retries_total",
@@ -211,6 +218,63 @@ def persevering(name: str) -> Callable[[F], F]:
         reraise=True,
     )
     return cast(Callable[[F], F], policy)
+
+
+BROKER_ERRORS: tuple[type[Exception], ...] = (KafkaError, OSError, TimeoutError)
+"""What a broker that is away (stopped, restarting, replaced) raises at a Kafka client: the
+client's errors, a refused or reset connection, a request that timed out."""
+
+
+async def through_broker_outage(
+    name: str, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event, logger: logging.Logger
+) -> T | None:
+    """``await attempt()`` until it ends without a broker error, waiting ``WAIT`` (the store's
+    backoff) between attempts, each failure logged on the process's own ``logger``; None when
+    ``stop`` is set meanwhile. The one policy of relay, ingest and projection runners for a
+    broker that is away: not an error of the process (it must not exit), and a broker back
+    after a restart is noticed within about 2 s. ``attempt`` leaves no half-started client
+    behind when it fails (the relay drops its producer; a consumer is made afresh)."""
+
+    try:  # the common case, a broker that answers, without building a policy per call
+        return await attempt()
+    except BROKER_ERRORS as exc:
+        failed: BaseException | None = exc
+
+    async def again() -> T:
+        nonlocal failed
+        if failed is not None:  # tenacity's first attempt is the one that just failed
+            exc, failed = failed, None
+            raise exc
+        return await attempt()
+
+    async def pause(seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+    def logged(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "%s: broker unavailable (%s); trying again in %.1f s (attempt %d)",
+            name, _why(exc), wait, state.attempt_number,
+        )  # fmt: skip
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(BROKER_ERRORS),
+        wait=WAIT,
+        stop=lambda _: stop.is_set(),
+        sleep=pause,
+        before_sleep=logged,
+        reraise=True,
+    )
+    try:
+        async for trial in retrying:
+            with trial:
+                result = await again()
+    except BROKER_ERRORS as exc:  # raised only once ``stop`` is set
+        logger.warning("%s: stopped while the broker was unavailable (%s)", name, _why(exc))
+        return None
+    return result
 
 
 def _logged(name: str, doing: str = "starting again") -> Callable[[RetryCallState], None]:

@@ -1,0 +1,69 @@
+"""The one broker-outage policy (resilience.through_broker_outage) of relay, ingest and runners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from routing.messaging import broker
+from routing.operations import resilience
+
+log = logging.getLogger("test.broker_outage")
+
+
+@pytest.mark.asyncio
+async def test_tried_again_until_the_broker_answers_each_failure_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures = [KafkaConnectionError("refused"), ConnectionRefusedError("refused")]
+
+    async def attempt() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "answered"
+
+    caplog.set_level(logging.WARNING, logger=log.name)
+    result = await resilience.through_broker_outage("relay", attempt, asyncio.Event(), log)
+    assert result == "answered"
+    lines = [r.getMessage() for r in caplog.records if r.name == log.name]
+    assert len(lines) == 2
+    assert lines[0].startswith("relay: broker unavailable (KafkaConnectionError")
+    assert "(attempt 2)" in lines[1]
+
+
+@pytest.mark.asyncio
+async def test_stop_ends_the_wait_without_an_error() -> None:
+    stop = asyncio.Event()
+
+    async def attempt() -> None:
+        stop.set()
+        raise KafkaConnectionError("refused")
+
+    assert await resilience.through_broker_outage("ingest", attempt, stop, log) is None
+
+
+@pytest.mark.asyncio
+async def test_other_errors_are_not_tried_again() -> None:
+    calls = 0
+
+    async def attempt() -> None:
+        nonlocal calls
+        calls += 1
+        raise ValueError("a bug, not an outage")
+
+    with pytest.raises(ValueError, match="a bug"):
+        await resilience.through_broker_outage("runner", attempt, asyncio.Event(), log)
+    assert calls == 1
+
+
+@pytest.mark.asyncio  # the client wants a running loop
+async def test_every_group_consumer_is_configured_alike() -> None:
+    consumer = broker.group_consumer("127.0.0.1:9", "routing-projection-x")
+    assert consumer._group_id == "routing-projection-x"
+    assert consumer._enable_auto_commit is False
+    assert consumer._isolation_level == "read_uncommitted"
+    assert consumer._session_timeout_ms == broker.SESSION_TIMEOUT_MS
+    assert consumer._client._metadata_max_age_ms == broker.METADATA_MAX_AGE_MS
