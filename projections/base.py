@@ -4,6 +4,12 @@ A projection owns some tables and folds CloudEvents from the event topic into th
 runner gives it a cursor inside a transaction that also records, per partition, the next
 offset to read and the relay epoch the read model was built from. ``suffix`` lets the same
 projection build a fresh copy of its tables for a rebuild, swapped in when complete.
+
+Next offsets are the library's tracking records (``projections.tracking``), named as ingest's
+(``routing.persistence.positions``: ``projection:topic:partition[@generation]``). A read model
+that starts again from offset 0 takes the next generation (kept in ``projection_epochs``), so
+its new positions never meet the refusal of a value below the recorded one; a rebuild's copy
+reserves one before its first position, and the swap makes it the live one.
 """
 
 from __future__ import annotations
