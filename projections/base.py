@@ -4,6 +4,12 @@ A projection owns some tables and folds CloudEvents from the event topic into th
 runner gives it a cursor inside a transaction that also records, per partition, the next
 offset to read and the relay epoch the read model was built from. ``suffix`` lets the same
 projection build a fresh copy of its tables for a rebuild, swapped in when complete.
+
+Next offsets are the library's tracking records (``projections.tracking``), named as ingest's
+(``routing.persistence.positions``: ``projection:topic:partition[@generation]``). A read model
+that starts again from offset 0 takes the next generation (kept in ``projection_epochs``), so
+its new positions never meet the refusal of a value below the recorded one; a rebuild's copy
+reserves one before its first position, and the swap makes it the live one.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import ClassVar
 import sqlalchemy as sa
 
 from projections.cursor import Cursor
-from projections.tables import projection_epochs, projection_positions, projection_store_positions
+from projections.tables import projection_epochs, projection_store_positions, projection_tracking
+from projections.tracking import ReadModelTracking
 from routing.messaging.envelope import CloudEvent
+from routing.persistence.positions import position, position_name
 
 REBUILD_SUFFIX = "__rebuild"
 
@@ -61,27 +69,35 @@ def create_position_tables(cur: Cursor) -> None:
     cur.ensure_durable()
 
 
-_KEY = ("projection", "topic", "part")
+def read_position(cur: Cursor, projection: str, topic: str, part: int, generation: int) -> int:
+    """The next offset to read (0: none applied), from the library-shaped tracking records."""
+    name = position_name(projection, topic, part, generation)
+    return ReadModelTracking._max_tracking_id(cur, name) or 0
 
 
-def _position(cur: Cursor, table: sa.Table, column: str, key: tuple[str, str, int]) -> int:
-    projection, topic, part = key
-    cur.execute(
-        sa.select(table.c[column]).where(
-            table.c.projection == projection, table.c.topic == topic, table.c.part == part
-        )
-    )
-    row = cur.fetchone()
-    return int(row[0]) if row else 0
+def write_position(
+    cur: Cursor, projection: str, topic: str, part: int, generation: int, next_offset: int
+) -> None:
+    """Records ``next_offset`` in the caller's transaction; as the library, refuses an equal
+    or lower one (``IntegrityError``): the caller writes only a position that moved."""
+    tracking = position(projection, topic, part, generation, next_offset)
+    ReadModelTracking._insert_tracking(cur, tracking)
 
 
-def read_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
-    return _position(cur, projection_positions, "next_offset", (projection, topic, part))
+def _generation_of(name: str) -> int:
+    _, _, generation = name.rpartition("@")
+    return int(generation) if generation.isdigit() and "@" in name else 1
 
 
-def write_position(cur: Cursor, projection: str, topic: str, part: int, next_offset: int) -> None:
-    row = {"projection": projection, "topic": topic, "part": part, "next_offset": next_offset}
-    cur.upsert(projection_positions, row, _KEY, ["next_offset"])
+def next_generation(cur: Cursor, projection: str) -> int:
+    """A generation no position of ``projection`` was recorded under, nor reserved by its
+    live read model or a rebuild under way: a read model starting again from offset 0."""
+    names = ReadModelTracking._names(cur, projection)
+    t = projection_epochs
+    keys = (projection, projection + REBUILD_SUFFIX)
+    cur.execute(sa.select(t.c.generation).where(t.c.projection.in_(keys)))
+    used = [int(r[0]) for r in cur.fetchall()] + [_generation_of(n) for n in names]
+    return max(used, default=0) + 1
 
 
 def read_store_position(cur: Cursor, projection: str, topic: str, part: int) -> int:
@@ -89,46 +105,81 @@ def read_store_position(cur: Cursor, projection: str, topic: str, part: int) -> 
 
     The relay resends a page it could not record as published, so the same fact can sit at
     two offsets; within one partition the store positions of first sendings only increase,
-    so a message at or below this mark is a resent duplicate.
+    so a message at or below this mark is a resent duplicate. Not a Kafka position (it is
+    also the read-your-writes mark, projections/positions.py): kept in its own table.
     """
-    return _position(cur, projection_store_positions, "store_position", (projection, topic, part))
+    t = projection_store_positions
+    cur.execute(
+        sa.select(t.c.store_position).where(
+            t.c.projection == projection, t.c.topic == topic, t.c.part == part
+        )
+    )
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def write_store_position(cur: Cursor, projection: str, topic: str, part: int, pos: int) -> None:
     row = {"projection": projection, "topic": topic, "part": part, "store_position": pos}
-    cur.upsert(projection_store_positions, row, _KEY, ["store_position"])
+    cur.upsert(projection_store_positions, row, ("projection", "topic", "part"), ["store_position"])
 
 
 def read_epoch(cur: Cursor, projection: str) -> int | None:
     t = projection_epochs
     cur.execute(sa.select(t.c.epoch).where(t.c.projection == projection))
     row = cur.fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def reserved_generation(cur: Cursor, projection: str) -> int | None:
+    """The generation recorded for ``projection`` (None: no epoch row yet)."""
+    t = projection_epochs
+    cur.execute(sa.select(t.c.generation).where(t.c.projection == projection))
+    row = cur.fetchone()
     return int(row[0]) if row else None
 
 
-def write_epoch(cur: Cursor, projection: str, epoch: int) -> None:
-    row = {"projection": projection, "epoch": epoch}
-    cur.upsert(projection_epochs, row, ["projection"], ["epoch"])
+def read_generation(cur: Cursor, projection: str) -> int:
+    """The generation of the log positions of ``projection`` (1: never started again)."""
+    return reserved_generation(cur, projection) or 1
+
+
+def write_epoch(
+    cur: Cursor, projection: str, epoch: int | None, generation: int | None = None
+) -> None:
+    """Records the relay epoch (and, when given, a new generation: started again from 0)."""
+    row: dict[str, object] = {"projection": projection, "epoch": epoch}
+    update = ["epoch"]
+    if generation is not None:
+        row["generation"], update = generation, ["epoch", "generation"]
+    cur.upsert(projection_epochs, row, ["projection"], update)
 
 
 def forget(cur: Cursor, projection: str) -> None:
-    for t in (projection_positions, projection_epochs, projection_store_positions):
+    """Forgets the epoch and store positions of ``projection`` (its Kafka positions stay, as
+    the library's tracking records do: a read model started again takes a new generation)."""
+    for t in (projection_epochs, projection_store_positions):
         cur.execute(sa.delete(t).where(t.c.projection == projection))
 
 
 def rename(cur: Cursor, old: str, new: str) -> None:
-    """Moves a projection's positions and epoch to another name (a rebuild's swap)."""
-    for t in (projection_positions, projection_epochs, projection_store_positions):
+    """Moves a rebuild's epoch, generation and store positions to the live name (the swap);
+    its Kafka positions were recorded under the live name already, in its new generation."""
+    for t in (projection_epochs, projection_store_positions):
         cur.execute(sa.update(t).where(t.c.projection == old).values(projection=new))
 
 
 def all_positions(cur: Cursor, topic: str) -> dict[str, dict[int, int]]:
     """Next offset per partition of every live projection on ``topic`` (for readiness)."""
     create_position_tables(cur)
-    t = projection_positions
-    cur.execute(sa.select(t.c.projection, t.c.part, t.c.next_offset).where(t.c.topic == topic))
+    t = projection_epochs
+    cur.execute(sa.select(t.c.projection, t.c.generation))
+    live = {str(p): int(g) for p, g in cur.fetchall() if not str(p).endswith(REBUILD_SUFFIX)}
+    cur.execute(sa.select(projection_tracking))
     out: dict[str, dict[int, int]] = {}
-    for projection, part, offset in cur.fetchall():
-        if not str(projection).endswith(REBUILD_SUFFIX):
-            out.setdefault(str(projection), {})[int(part)] = int(offset)
+    for name, offset in cur.fetchall():
+        consumer, _, rest = str(name).partition(":")
+        named_topic, _, part = rest.rpartition(":")
+        part, _, generation = part.partition("@")
+        if named_topic == topic and int(generation or 1) == live.get(consumer, 1):
+            out.setdefault(consumer, {})[int(part)] = int(offset)
     return out

@@ -18,12 +18,42 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
-from projections.tables import DURABLE, access_trail
+_BASE = sa.MetaData()
+
+
+def _key(name: str, kind: type[sa.types.TypeEngine[Any]] = sa.Text) -> sa.Column[Any]:
+    return sa.Column(name, kind, primary_key=True)
+
+
+def _col(name: str, kind: type[sa.types.TypeEngine[Any]] = sa.Text) -> sa.Column[Any]:
+    return sa.Column(name, kind, nullable=name in ("region", "status"))
+
+
+BASELINE_TABLES = (
+    sa.Table(
+        "access_trail", _BASE,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+        *(_col(c) for c in ("at", "subject", "roles", "region", "kind", "method", "path",
+                            "query")),
+        _col("status", sa.Integer), sqlite_autoincrement=True,
+    ),
+    sa.Table(
+        "projection_positions", _BASE, _key("projection"), _key("topic"),
+        _key("part", sa.Integer), _col("next_offset", sa.BigInteger),
+    ),
+    sa.Table("projection_epochs", _BASE, _key("projection"), _col("epoch", sa.Integer)),
+    sa.Table(
+        "projection_store_positions", _BASE, _key("projection"), _key("topic"),
+        _key("part", sa.Integer), _col("store_position", sa.BigInteger),
+    ),
+)  # fmt: skip
+"""The durable tables as the baseline (0001) left them, which adoption compares with (the
+declarations in projections/tables.py are the newest revision's)."""
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -71,13 +101,13 @@ def adopt(conn: sa.Connection) -> bool:
     """Stamps a database the old code laid out at the baseline (True); False when it has
     none of the durable tables (a fresh database: the baseline creates them)."""
     inspector = sa.inspect(conn)
-    present = [t for t in DURABLE if inspector.has_table(t.name)]
+    present = [t for t in BASELINE_TABLES if inspector.has_table(t.name)]
     if not present:
         return False
     for table in present:
         have = {c["name"] for c in inspector.get_columns(table.name)}
         want = {c.name for c in table.columns}
-        if table is access_trail and want - have == {"status"}:
+        if table.name == "access_trail" and want - have == {"status"}:
             conn.execute(sa.text("ALTER TABLE access_trail ADD COLUMN status INTEGER"))
             have.add("status")
         keys = set(inspector.get_pk_constraint(table.name)["constrained_columns"])
@@ -86,7 +116,7 @@ def adopt(conn: sa.Connection) -> bool:
                 f"{table.name} has columns {sorted(have)} (key {sorted(keys)}); the baseline "
                 f"has {sorted(want)} (key {sorted(c.name for c in table.primary_key)})"
             )
-    for table in DURABLE:
+    for table in BASELINE_TABLES:
         if table not in present:
             conn.execute(CreateTable(table))
     from alembic import command  # lazy: start-up (see config)

@@ -7,8 +7,11 @@ event store instead (``rebuild_from_store``), which is also how a runner heals w
 offset is no longer in the log.
 
 The live tables keep serving (and the live runner keeps updating them) until the swap; the
-swap moves the rebuilt positions under the live name, and a running runner notices the
-changed positions and seeks to them.
+rebuild records its Kafka positions under the live projection's name in a new generation
+(``routing.persistence.positions``), and the swap makes that generation the live one in the
+transaction that renames the tables; a running runner notices the changed positions and
+seeks to them. (The rebuilt copy's tables, epoch and store positions carry ``__rebuild``
+until then.)
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ def rebuild_from_store(
         projection.create(cur, REBUILD_SUFFIX)
         base.create_position_tables(cur)
         base.forget(cur, fresh)
+        generation = base.next_generation(cur, projection.name)
+        base.write_epoch(cur, fresh, None, generation)  # reserved before its first position
     applied = 0
     try:
         for batch in reader.pages(0, last):
@@ -158,7 +163,8 @@ def rebuild_from_store(
         projection.discard_cache()
     with db.transaction() as cur:
         for partition, start in starts.items():
-            base.write_position(cur, fresh, topic, partition, start)
+            if start:  # offset 0 is where an unrecorded position starts anyway
+                base.write_position(cur, projection.name, topic, partition, generation, start)
             base.write_store_position(cur, fresh, topic, partition, last)
         base.write_epoch(cur, fresh, epoch)
     _swap(db, projection)

@@ -151,19 +151,22 @@ access_trail = Table(
     _t("path"), _t("query"), Column("status", Integer),
     sqlite_autoincrement=True,
 )  # fmt: skip
-projection_positions = Table(
-    "projection_positions", METADATA,
-    _t("projection", key=True), _t("topic", key=True), Column("part", Integer, primary_key=True),
-    _big("next_offset"),
+projection_tracking = Table(
+    "projection_tracking", METADATA, _t("application_name", key=True), _big("notification_id"),
 )  # fmt: skip
-projection_epochs = Table("projection_epochs", METADATA, _t("projection", key=True), _int("epoch"))
+"""The read models' Kafka positions, in the shape of the library's tracking table (one row a
+name, ``routing.persistence.positions``; written by ``projections.tracking``)."""
+projection_epochs = Table(
+    "projection_epochs", METADATA, _t("projection", key=True), _int("epoch"),
+    Column("generation", Integer, nullable=False, server_default="1"),
+)  # fmt: skip
 projection_store_positions = Table(
     "projection_store_positions", METADATA,
     _t("projection", key=True), _t("topic", key=True), Column("part", Integer, primary_key=True),
     _big("store_position"),
 )  # fmt: skip
 
-DURABLE = (access_trail, projection_positions, projection_epochs, projection_store_positions)
+DURABLE = (access_trail, projection_tracking, projection_epochs, projection_store_positions)
 """Not rebuilt from the log: their shape changes only through a migration."""
 
 

@@ -60,11 +60,15 @@ class ProjectionWorker:
         with db.transaction() as cur:
             base.create_position_tables(cur)
             projection.create(cur, suffix)
+            if suffix and base.reserved_generation(cur, self.key) is None:
+                # A copy being rebuilt records its positions under the live name, in a
+                # generation of its own, reserved here before its first position.
+                base.write_epoch(cur, self.key, None, base.next_generation(cur, projection.name))
 
     @resilience.patiently  # a store restart: wait for it here, keeping the group membership
     def position(self, partition: int) -> int:
         with self.db.transaction() as cur:
-            return base.read_position(cur, self.key, self.topic, partition)
+            return self._position(cur, partition)
 
     def epoch(self) -> int | None:
         """The relay epoch the read model was built from (None: nothing applied yet)."""
@@ -83,7 +87,7 @@ class ProjectionWorker:
     def _apply(self, partition: int, records: list[Record]) -> Applied:
         with self.db.transaction() as cur:
             self.db.lock_partition(cur, self.key, partition)
-            next_offset = base.read_position(cur, self.key, self.topic, partition)
+            next_offset = start = self._position(cur, partition)
             epoch = base.read_epoch(cur, self.key)
             seen = base.read_store_position(cur, self.key, self.topic, partition)
             newer: int | None = None
@@ -96,22 +100,30 @@ class ProjectionWorker:
                         break
                     continue
                 if record.offset > next_offset:
-                    self._save(cur, partition, next_offset, seen)
+                    self._save(cur, partition, (start, next_offset), seen)
                     return Applied(next_offset, seek_to=next_offset, first=record.offset)
                 epoch, newer, seen = self._apply_one(cur, record, epoch, seen)
                 if newer is not None:
                     break  # this page's work is discarded by the reset below
                 next_offset = record.offset + 1
             else:
-                self._save(cur, partition, next_offset, seen)
+                self._save(cur, partition, (start, next_offset), seen)
                 return Applied(next_offset)
         assert newer is not None
         self.reset(newer)
         return Applied(0, seek_to=0)
 
-    def _save(self, cur: Cursor, partition: int, next_offset: int, seen: int) -> None:
+    def _position(self, cur: Cursor, partition: int) -> int:
+        generation = base.read_generation(cur, self.key)
+        return base.read_position(cur, self.projection.name, self.topic, partition, generation)
+
+    def _save(self, cur: Cursor, partition: int, offsets: tuple[int, int], seen: int) -> None:
         self.projection.flush(cur, self.suffix)
-        base.write_position(cur, self.key, self.topic, partition, next_offset)
+        start, next_offset = offsets
+        if next_offset > start:  # the library's tracking refuses an unmoved position
+            generation = base.read_generation(cur, self.key)
+            name = self.projection.name
+            base.write_position(cur, name, self.topic, partition, generation, next_offset)
         base.write_store_position(cur, self.key, self.topic, partition, seen)
 
     def _apply_one(
@@ -153,8 +165,9 @@ class ProjectionWorker:
         with self.db.transaction() as cur:
             self.projection.drop(cur, self.suffix)
             self.projection.create(cur, self.suffix)
+            generation = base.next_generation(cur, self.projection.name)
             base.forget(cur, self.key)
-            base.write_epoch(cur, self.key, epoch)
+            base.write_epoch(cur, self.key, epoch, generation)  # positions start again at 0
 
 
 def epoch_of(record: Record) -> int | None:

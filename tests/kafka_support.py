@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import SecretStr
 
+from projections import base
 from projections.db import ReadModelDB, open_read_models
 from projections.episode_summary import EpisodeSummary
 from projections.runner import ProjectionRunner, ProjectionWorker
@@ -202,17 +202,11 @@ def summary_counts(db: ReadModelDB) -> Counter[SummaryKey]:
 
 
 def positions(db: ReadModelDB, projection: str, topic: str) -> dict[int, int]:
-    """Next offset per partition, as the read model's own position table says."""
+    """Next offset per partition, as the read model's own positions say (its live
+    generation's tracking records)."""
     with db.transaction() as cur:
-        cur.ensure_durable()
-        cur.execute(
-            sa.text(
-                "SELECT part, next_offset FROM projection_positions "
-                "WHERE projection = :projection AND topic = :topic"
-            ),
-            {"projection": projection, "topic": topic},
-        )
-        return {int(p): int(o) for p, o in cur.fetchall() if int(o) > 0}
+        live = base.all_positions(cur, topic).get(projection, {})
+        return {int(p): int(o) for p, o in live.items() if int(o) > 0}
 
 
 @contextlib.contextmanager

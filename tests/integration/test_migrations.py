@@ -1,9 +1,10 @@
 """Issue 19: Alembic owns the durable read-model tables (access trail, projection positions).
 
 On SQLite and on a real PostgreSQL (a schema of its own): a fresh database is upgraded to the
-baseline; a database laid out by the old hand-written ``CREATE TABLE`` code (the DDL is
-written out here, as that code ran it) is adopted with its rows kept; upgrading again changes
-nothing.
+newest revision; a database laid out by the old hand-written ``CREATE TABLE`` code (the DDL is
+written out here, as that code ran it) is adopted with its rows kept; one at the baseline is
+upgraded to 0002 with its positions carried into the library-shaped tracking table; upgrading
+again changes nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from psycopg import sql
 
-from projections import migrate
+from projections import base, migrate
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
 from projections.tables import DURABLE
 
 DURABLE_NAMES = {t.name for t in DURABLE}
+HEAD = "0002"
 
 
 def _old_layout(dialect: str) -> list[str]:
@@ -85,7 +88,7 @@ def test_a_fresh_database_is_upgraded_to_the_durable_tables(fresh: ReadModelDB) 
     with fresh.transaction() as cur:
         cur.ensure_durable()  # what the first reader or runner does
     assert _tables(fresh) == DURABLE_NAMES | {"alembic_version"}
-    assert _revision(fresh) == migrate.BASELINE
+    assert _revision(fresh) == HEAD
 
 
 def test_a_database_of_the_old_code_is_adopted_with_its_rows(fresh: ReadModelDB) -> None:
@@ -94,12 +97,12 @@ def test_a_database_of_the_old_code_is_adopted_with_its_rows(fresh: ReadModelDB)
             cur.execute(statement)
     with fresh.transaction() as cur:
         cur.ensure_durable()
-    assert _revision(fresh) == migrate.BASELINE
+    assert _revision(fresh) == HEAD
     with fresh.transaction() as cur:
-        cur.execute("SELECT projection, topic, part, next_offset FROM projection_positions")
-        assert [tuple(r) for r in cur.fetchall()] == [("episode_summary", "events", 0, 41)]
-        cur.execute("SELECT projection, epoch FROM projection_epochs")
-        assert [tuple(r) for r in cur.fetchall()] == [("episode_summary", 3)]
+        cur.execute("SELECT application_name, notification_id FROM projection_tracking")
+        assert [tuple(r) for r in cur.fetchall()] == [("episode_summary:events:0", 41)]
+        cur.execute("SELECT projection, epoch, generation FROM projection_epochs")
+        assert [tuple(r) for r in cur.fetchall()] == [("episode_summary", 3, 1)]
         cur.execute("SELECT store_position FROM projection_store_positions")
         assert [tuple(r) for r in cur.fetchall()] == [(40,)]
         cur.execute("SELECT id, subject, path, status FROM access_trail")
@@ -127,11 +130,47 @@ def test_a_database_that_does_not_match_is_not_adopted(fresh: ReadModelDB) -> No
 def test_upgrading_twice_changes_nothing(fresh: ReadModelDB) -> None:
     _upgrade(fresh)
     with fresh.transaction() as cur:
-        cur.execute("INSERT INTO projection_epochs VALUES ('necessity', 2)")
+        cur.execute("INSERT INTO projection_epochs (projection, epoch) VALUES ('necessity', 2)")
     before = _tables(fresh)
     _upgrade(fresh)
     assert _tables(fresh) == before
-    assert _revision(fresh) == migrate.BASELINE
+    assert _revision(fresh) == HEAD
     with fresh.transaction() as cur:
-        cur.execute("SELECT projection, epoch FROM projection_epochs")
-        assert [tuple(r) for r in cur.fetchall()] == [("necessity", 2)]
+        cur.execute("SELECT projection, epoch, generation FROM projection_epochs")
+        assert [tuple(r) for r in cur.fetchall()] == [("necessity", 2, 1)]
+
+
+def test_positions_at_the_baseline_are_carried_into_tracking(fresh: ReadModelDB) -> None:
+    """0002: each position row becomes the library-shaped tracking row its name gives
+    (generation 1: no suffix); an unfinished rebuild's rows are dropped; epochs get
+    generation 1; ``projection_positions`` is gone."""
+    with fresh.transaction() as cur:
+        command.upgrade(migrate.config(cur.conn), migrate.BASELINE)
+        for statement in (
+            "INSERT INTO projection_positions VALUES ('necessity', 'events', 0, 7)",
+            "INSERT INTO projection_positions VALUES ('necessity', 'events', 1, 9)",
+            "INSERT INTO projection_positions VALUES ('necessity__rebuild', 'events', 0, 3)",
+            "INSERT INTO projection_epochs VALUES ('necessity', 2)",
+            "INSERT INTO projection_epochs VALUES ('necessity__rebuild', 2)",
+            "INSERT INTO projection_store_positions VALUES ('necessity', 'events', 0, 5)",
+            "INSERT INTO projection_store_positions VALUES ('necessity__rebuild', 'events', 0, 1)",
+        ):
+            cur.execute(statement)
+    assert _revision(fresh) == migrate.BASELINE
+    _upgrade(fresh)
+    assert _revision(fresh) == HEAD
+    assert "projection_positions" not in _tables(fresh)
+    with fresh.transaction() as cur:
+        cur.execute("SELECT application_name, notification_id FROM projection_tracking ORDER BY 1")
+        assert [tuple(r) for r in cur.fetchall()] == [
+            ("necessity:events:0", 7),
+            ("necessity:events:1", 9),
+        ]
+        cur.execute("SELECT projection, epoch, generation FROM projection_epochs")
+        assert [tuple(r) for r in cur.fetchall()] == [("necessity", 2, 1)]
+        cur.execute("SELECT projection, store_position FROM projection_store_positions")
+        assert [tuple(r) for r in cur.fetchall()] == [("necessity", 5)]
+        assert base.read_position(cur, "necessity", "events", 1, 1) == 9
+        assert base.read_generation(cur, "necessity") == 1
+    _upgrade(fresh)  # again: nothing changes
+    assert _revision(fresh) == HEAD

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 
+from projections import base
 from projections.base import REBUILD_SUFFIX
 from projections.db import ReadModelDB
 from projections.episode_summary import EpisodeSummary
@@ -177,6 +178,8 @@ async def test_a_rebuild_swaps_in_fresh_tables_equal_to_the_live_ones(
             assert ks.positions(db, EpisodeSummary.name, topic) == ends
             assert not {t for t in _tables(settings, db) if t.endswith(REBUILD_SUFFIX)}
             assert ks.positions(db, EpisodeSummary.name + REBUILD_SUFFIX, topic) == {}
+            with db.transaction() as cur:  # the rebuild's positions: the next generation's
+                assert base.read_generation(cur, EpisodeSummary.name) == 2
 
             # The live runner carries on from the swapped-in positions.
             more = ks.demo_episodes(30, seed=42)
