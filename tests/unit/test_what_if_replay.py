@@ -22,11 +22,14 @@ from projections.liability import Liability
 from projections.replay import replay
 from routing.audit.service import simulate
 from routing.audit.simulation import Scope, outcome
+from routing.audit.whatif import decision_class
 from routing.config import Settings, StoreKind
 from routing.demo.generator import generate_episodes
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
 from routing.liability.decision import LiabilityDecision
+from routing.liability.engine import decide
+from routing.liability.facts import ContactFacts, EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
@@ -167,3 +170,31 @@ def test_the_what_if_falls_back_to_the_log_and_says_why(read_models: ReadModelDB
     with read_models.transaction() as cur:  # the projection's create adds the column back
         Liability(RulebookPolicy(), load_catalogue(), load_regions()).create(cur, "")
     assert "without inputs" in answer().reason
+
+
+def test_every_contact_of_a_decision_class_is_decided_alike() -> None:
+    """The grouping's soundness, on many more contacts than the equality above (where most
+    classes hold one contact): under each policy every member's outcome is its class's."""
+    catalogue, regions = load_catalogue(), load_regions()
+    folds: dict[str, EpisodeFacts] = {}
+    for n, episode in enumerate(
+        generate_episodes(11, 1500, start=date(2025, 6, 1), end=date(2026, 5, 31))
+    ):
+        fold = folds[str(n)] = EpisodeFacts(str(n))
+        for raw in episode:
+            fold.apply(parse_event(raw))
+    contacts = [c for f in folds.values() for c in f.contacts.values() if c.started_at]
+    changes = sorted(set(catalogue.changes()) | {p.ds_2023_27_effective for p in POLICIES})
+    classes: dict[object, list[ContactFacts]] = {}
+    for c in contacts:
+        classes.setdefault(decision_class(c, changes, catalogue), []).append(c)
+    shared = [members for members in classes.values() if len(members) > 1]
+    assert sum(len(m) for m in shared) > len(contacts) // 3
+    for policy in [RulebookPolicy(), *POLICIES]:
+        for members in shared:
+            found = {_judged(outcome(decide(c, policy, catalogue, regions))) for c in members}
+            assert len(found) == 1, members[0]
+
+
+def _judged(o: object) -> tuple[object, ...]:
+    return (o.status, o.amount, o.paying_region, o.rulebook)  # type: ignore[attr-defined]

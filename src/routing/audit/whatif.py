@@ -9,18 +9,23 @@ routing.liability.inputs). So the what-if reads those rows, groups them into cla
 every member: the same ``Simulation`` the log path gives, field for field.
 
 A class keeps everything that can change the outcome: the regions, care level, mode,
-profession, content, specialty, age band, the contact's Swedish date (the rulebook's date
-switch, Ds 2023:27's included, and every dated price, fee and requirement hang on it), and of
-each assessment and referral what the rules compare: whether it preceded the contact, its
-Swedish date, its criteria and answers. Clock times beyond that, ids and recording times only
-shape the trace and flags, never who pays or how much.
+profession, content, specialty, age band, the contact's date class, and of its assessments
+and referrals what the rules conclude from them: is an assessment adequate (policy-free),
+does a referral cover the contact, is one a planned inpatient referral. A date class is the
+stretch between two days on which something dated changes: a reference entry starting or
+ending (``Catalogue.changes``) or either policy's Ds 2023:27 effective date (the rulebook's
+date switch), so every day of a class gets the same rulebook, prices, fees, reimbursements,
+referral rules and criteria. Clock times beyond that, ids and recording times only shape the
+trace and flags, never who pays or how much; each contact's own date and care region go
+into its change, not its class's.
 
-Pure: the caller reads the rows (projections.liability_queries) and says which path it took.
+Pure: the caller reads the rows (projections/whatif.py) and says which path it took.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
 
 from routing.audit.simulation import (
@@ -31,8 +36,9 @@ from routing.audit.simulation import (
     Simulation,
     outcome,
 )
+from routing.episodes.vocabulary import CareLevel
 from routing.kernel.calendar import swedish_date
-from routing.liability.engine import decide
+from routing.liability.engine import assessment_problem, decide
 from routing.liability.facts import ContactFacts
 from routing.liability.inputs import decode
 from routing.liability.rulebooks import RulebookPolicy
@@ -45,28 +51,30 @@ Row = tuple[str, str, str]
 Progress = Callable[[int, int], None]
 """(rows done, rows in all)."""
 
-_Judged = tuple[Outcome, Outcome, str, date | None]
-"""A class's outcome before and after, its care region and contact date."""
+_Judged = tuple[Outcome, Outcome]
+"""A class's outcome before and after."""
 
 
-def decision_class(f: ContactFacts) -> Hashable:
-    """What ``decide``'s outcome can depend on (see the module's docstring)."""
+def decision_class(f: ContactFacts, changes: Sequence[date], catalogue: Catalogue) -> Hashable:
+    """What ``decide``'s outcome can depend on (see the module's docstring); ``changes``: the
+    sorted days something dated changes on. Of the assessments only whether one is adequate
+    (R9 + C4, policy-free: ``assessment_problem``), of the referrals only whether one covers
+    the contact (R8) and whether one is a planned inpatient referral before it (R21)."""
     start = f.started_at
-    day = swedish_date(start) if start is not None else None
-    assessments = frozenset(
-        (start is not None and a.occurred_at < start, swedish_date(a.occurred_at),
-         a.criteria_set_id, a.criteria_version, a.answered, a.outcome,
-         a.assessor_profession, a.assessor_licensed)
-        for a in f.assessments
-    )  # fmt: skip
-    referrals = frozenset(
-        (r.target_region, r.target_care_level, r.status == "rejected",
-         start is not None and r.issued_at <= start, r.specialty)
-        for r in f.referrals
-    )  # fmt: skip
+    if start is None:
+        return (f.home_county, f.care_region, f.status, None)
+    adequate = any(assessment_problem(a, f, catalogue) is None for a in f.assessments)
+    live = [
+        r for r in f.referrals
+        if r.status != "rejected" and r.target_region == f.care_region and r.issued_at <= start
+    ]  # fmt: skip
+    referred = any(r.specialty is None or f.specialty is None or r.specialty == f.specialty
+                   for r in live)  # fmt: skip
+    inpatient = any(r.target_care_level is CareLevel.inpatient for r in live)
     return (
         f.home_county, f.care_region, f.care_level, f.status, f.mode, f.profession, f.content,
-        f.specialty, f.age_band, day, assessments, referrals,
+        f.specialty, f.age_band, bisect_right(changes, swedish_date(start)), adequate, referred,
+        inpatient,
     )  # fmt: skip
 
 
@@ -84,6 +92,10 @@ class WhatIf:
         self.baseline, self.alternative, self.scope = baseline, alternative, scope
         self.catalogue, self.regions = catalogue, regions
         self._judged: dict[Hashable, _Judged | None] = {}
+        effective = {
+            p.ds_2023_27_effective for p in (baseline, alternative) if p.ds_2023_27_enabled
+        }
+        self._changes = sorted(set(catalogue.changes()) | effective)
 
     def run(
         self, rows: Iterable[Row], total: int = 0, progress: Progress | None = None
@@ -112,13 +124,14 @@ class WhatIf:
             return
         if f.started_at is None or not scope.start <= swedish_date(f.started_at) <= scope.end:
             return  # undecidable without a start: pending, without a date, never covered
-        key = decision_class(f)
+        key = decision_class(f, self._changes, self.catalogue)
         if key not in self._judged:
             self._judged[key] = self._judge(f)
         judged = self._judged[key]
         if judged is None:
             return
-        before, after, care, day = judged
+        before, after = judged
+        day = swedish_date(f.started_at)
         totals = sim.regions.setdefault(f.home_county, RegionTotals(f.home_county))
         totals.contacts += 1
         totals.paid += before.amount
@@ -128,7 +141,9 @@ class WhatIf:
         ):  # fmt: skip
             totals.changed += 1
             sim.changes.append(
-                ContactChange(f.episode_id, f.contact_id, f.home_county, care, day, before, after)
+                ContactChange(
+                    f.episode_id, f.contact_id, f.home_county, f.care_region, day, before, after
+                )
             )
 
     def _judge(self, f: ContactFacts) -> _Judged | None:
@@ -136,4 +151,4 @@ class WhatIf:
         if not self.scope.covers(before):
             return None
         after = decide(f, self.alternative, self.catalogue, self.regions)
-        return outcome(before), outcome(after), before.care_region, before.contact_date
+        return outcome(before), outcome(after)
