@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from routing.audit.simulation import (
     ContactChange,
@@ -40,7 +40,7 @@ from routing.episodes.vocabulary import CareLevel
 from routing.kernel.calendar import swedish_date
 from routing.liability.engine import assessment_problem, decide
 from routing.liability.facts import ContactFacts
-from routing.liability.inputs import decode
+from routing.liability.inputs import CARE, HOME, STARTED, STATUS, build, fine_key, parse
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
@@ -96,13 +96,17 @@ class WhatIf:
             p.ds_2023_27_effective for p in (baseline, alternative) if p.ds_2023_27_enabled
         }
         self._changes = sorted(set(catalogue.changes()) | effective)
+        self._fine: dict[Hashable, _Judged | None] = {}
+
+    def _day_class(self, at: datetime) -> int:
+        return bisect_right(self._changes, swedish_date(at))
 
     def run(
         self, rows: Iterable[Row], total: int = 0, progress: Progress | None = None
     ) -> Simulation:
         sim = Simulation(self.baseline.label, self.alternative.label, self.scope)
-        for done, (episode_id, contact_id, inputs) in enumerate(rows, 1):
-            self._add(sim, decode(inputs, episode_id, contact_id))
+        for done, row in enumerate(rows, 1):
+            self._add(sim, *row)
             if progress is not None and done % 50_000 == 0:
                 progress(done, max(total, done))
         sim.regions = dict(sorted(sim.regions.items()))
@@ -116,23 +120,31 @@ class WhatIf:
         """Distinct decision classes met (each decided once per policy)."""
         return len(self._judged)
 
-    def _add(self, sim: Simulation, f: ContactFacts) -> None:
-        """The log path's filters, in its order: completed, home region, contact date."""
-        scope = self.scope
-        wanted = scope.home_regions
-        if f.status != "completed" or (wanted and f.home_county not in wanted):
+    def _add(self, sim: Simulation, episode_id: str, contact_id: str, text: str) -> None:
+        """The log path's filters, in its order: completed, home region, contact date; the
+        facts built once per fine key (``inputs.fine_key``), decided once per class."""
+        scope, body = self.scope, parse(text)
+        home, started = body[HOME], body[STARTED]
+        if body[STATUS] != "completed" or (scope.home_regions and home not in scope.home_regions):
             return
-        if f.started_at is None or not scope.start <= swedish_date(f.started_at) <= scope.end:
+        if started is None:
             return  # undecidable without a start: pending, without a date, never covered
-        key = decision_class(f, self._changes, self.catalogue)
-        if key not in self._judged:
-            self._judged[key] = self._judge(f)
-        judged = self._judged[key]
+        start = datetime.fromisoformat(started)
+        day = swedish_date(start)
+        if not scope.start <= day <= scope.end:
+            return
+        fine = fine_key(body, start, self._day_class)
+        if fine not in self._fine:
+            f = build(body, episode_id, contact_id)
+            key = decision_class(f, self._changes, self.catalogue)
+            if key not in self._judged:
+                self._judged[key] = self._judge(f)
+            self._fine[fine] = self._judged[key]
+        judged = self._fine[fine]
         if judged is None:
             return
         before, after = judged
-        day = swedish_date(f.started_at)
-        totals = sim.regions.setdefault(f.home_county, RegionTotals(f.home_county))
+        totals = sim.regions.setdefault(home, RegionTotals(home))
         totals.contacts += 1
         totals.paid += before.amount
         totals.would_pay += after.amount
@@ -141,9 +153,7 @@ class WhatIf:
         ):  # fmt: skip
             totals.changed += 1
             sim.changes.append(
-                ContactChange(
-                    f.episode_id, f.contact_id, f.home_county, f.care_region, day, before, after
-                )
+                ContactChange(episode_id, contact_id, home, body[CARE], day, before, after)
             )
 
     def _judge(self, f: ContactFacts) -> _Judged | None:

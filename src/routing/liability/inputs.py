@@ -11,6 +11,7 @@ are the row's own key columns and are not repeated.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -75,11 +76,20 @@ def encode(f: ContactFacts) -> str:
     return orjson.dumps(body).decode()
 
 
-def decode(text: str, episode_id: str, contact_id: str) -> ContactFacts:
-    """The ``ContactFacts`` ``encode`` was given (equal, field for field)."""
+def parse(text: str) -> list[Any]:
+    """The encoded array, its version checked (``build`` makes the facts of it)."""
     body = orjson.loads(text)
     if not isinstance(body, list) or not body or body[0] != VERSION:
         raise UnknownInputsError(f"unknown inputs encoding: {text[:40]!r}")
+    return body
+
+
+def decode(text: str, episode_id: str, contact_id: str) -> ContactFacts:
+    """The ``ContactFacts`` ``encode`` was given (equal, field for field)."""
+    return build(parse(text), episode_id, contact_id)
+
+
+def build(body: list[Any], episode_id: str, contact_id: str) -> ContactFacts:
     (_, home, municipality, corrected, care, level, provider, unit, requested, status, mode,
      profession, content, started, started_recorded, completed, assessments, referrals,
      specialty, age_band) = body  # fmt: skip
@@ -114,4 +124,28 @@ def _referral(r: list[Any]) -> ReferralFact:
     return ReferralFact(
         referral_id=r[0], target_region=r[1], target_care_level=_CARE[r[2]],
         issued_at=issued, status=r[4], specialty=_SPECIALTY[r[5]],
+    )  # fmt: skip
+
+
+HOME, CARE, STATUS, STARTED = 1, 4, 9, 13
+"""Positions in the array of what a what-if filters every row by."""
+
+
+def fine_key(body: list[Any], start: datetime, day_class: Callable[[datetime], int]) -> Hashable:
+    """The row's inputs without what cannot change its decision's outcome, read off the
+    array without building the facts: ids, municipality, provider, unit, recording times,
+    and times beyond whether an assessment or referral preceded the contact and the date
+    class of each day (``day_class``). Equal keys give equal decision classes
+    (routing.audit.whatif), so the what-if builds the facts of one row per key only."""
+    assessments = tuple(
+        (_at(a[8]) < start, day_class(_at(a[8])), a[1], a[2], tuple(a[4]), a[5], a[6], a[7])  # type: ignore[operator, arg-type]
+        for a in body[16]
+    )
+    referrals = tuple(
+        (r[1], r[2], r[4], _at(r[3]) <= start, r[5])  # type: ignore[operator]
+        for r in body[17]
+    )
+    return (
+        body[HOME], body[CARE], body[5], body[STATUS], body[10], body[11], body[12], body[18],
+        body[19], day_class(start), assessments, referrals,
     )  # fmt: skip
