@@ -58,8 +58,9 @@ def simulate(
     with db.transaction() as cur:
         total = _count(cur, scope)
         sim = whatif.run(_rows(cur, scope), total, progress)
-    sim.facts = service.event_count()
-    return Answer(sim, FAST, f"{total} decisions in scope, {whatif.classes} distinct inputs")
+    sim.facts = service.event_count()  # the store position the read model has caught up to
+    why = f"{total} decisions in scope, {whatif.classes} distinct inputs re-decided"
+    return Answer(sim, FAST, why + f", as of store position {sim.facts}")
 
 
 def fallback_reason(db: ReadModelDB, positions: ProjectionPositions | None) -> str | None:
