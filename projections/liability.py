@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+import sqlalchemy as sa
+
 from projections.base import Projection
 from projections.db import Cursor
 from projections.folds import EpisodeFolds, reads
@@ -20,6 +22,7 @@ from projections.page import by_episode, runs, shared_decisions
 from projections.tables import table
 from routing.liability.decision import LiabilityDecision
 from routing.liability.facts import ContactFacts, EpisodeFacts
+from routing.liability.inputs import encode
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.reference.catalogue import Catalogue
@@ -30,7 +33,20 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     """Also used by readers that may come before the first event (the API): no indexes."""
     facts, decisions = table("liability_facts", suffix), table("liability_decisions", suffix)
     cur.create(facts, decisions, indexes=False)
+    add_inputs_column(cur, decisions.name)
     InvoiceLines.create(cur, suffix)
+
+
+def add_inputs_column(cur: Cursor, name: str) -> None:
+    """A decisions table written before the decisions kept their inputs gains the column
+    (empty: its rows are re-decided from the log until a rebuild or replay fills it; the
+    what-if falls back to the log meanwhile, routing.audit.whatif)."""
+    if not has_inputs_column(cur, name):
+        cur.execute(f"ALTER TABLE {name} ADD COLUMN inputs TEXT")
+
+
+def has_inputs_column(cur: Cursor, name: str = "liability_decisions") -> bool:
+    return any(c["name"] == "inputs" for c in sa.inspect(cur.conn).get_columns(name))
 
 
 LEGACY = ("console_liability_home", "console_liability_care", "console_invoice_lines_home")
@@ -119,7 +135,7 @@ class Liability(Projection):
             for facts, recorded_at in history:
                 decision = self._decisions.decide(facts)
                 lines.follow(decision, recorded_at)
-            self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision)
+            self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision, facts)
 
     def apply(self, cur: Cursor, event: CloudEvent, suffix: str = "") -> None:
         if event.event_type == "month_closed":
@@ -136,7 +152,7 @@ class Liability(Projection):
             if c.status != "completed":
                 continue
             decision = self._decisions.decide(c)
-            self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision)
+            self._decision_rows[(decision.episode_id, decision.contact_id)] = _row(decision, c)
             lines.follow(decision, event.recordedat)  # issued when we learnt it
 
 
@@ -146,7 +162,8 @@ _ON_CONFLICT_DECISION = (
     " month = excluded.month, status = excluded.status, profession = excluded.profession,"
     " mode = excluded.mode, invoiced_amount = excluded.invoiced_amount,"
     " provider_reimbursement = excluded.provider_reimbursement,"
-    " patient_fee = excluded.patient_fee, decision = excluded.decision"
+    " patient_fee = excluded.patient_fee, decision = excluded.decision,"
+    " inputs = excluded.inputs"
 )
 
 
@@ -154,10 +171,10 @@ def _completed(c: ContactFacts) -> bool:
     return c.status == "completed"
 
 
-def _row(d: LiabilityDecision) -> tuple[object, ...]:
+def _row(d: LiabilityDecision, facts: ContactFacts) -> tuple[object, ...]:
     month = d.contact_date.strftime("%Y-%m") if d.contact_date else ""
     return (
         d.episode_id, d.contact_id, d.home_region, d.care_region, month, d.status.value,
         d.profession, d.mode, d.invoiced_amount, d.provider_reimbursement, d.patient_fee,
-        d.model_dump_json(),
+        d.model_dump_json(), encode(facts),
     )  # fmt: skip

@@ -53,6 +53,8 @@ COLUMNS: dict[str, Columns] = {
         _t("care_region"), _t("month"), _t("status"), _t("profession", True), _t("mode", True),
         _big("invoiced_amount"), _big("provider_reimbursement", True),
         _big("patient_fee", True), _t("decision"),
+        # the decision's inputs (routing.liability.inputs): the fast what-if re-decides them
+        _t("inputs", True),
     ],
     "liability_closed_months": lambda: [
         _t("home_region", key=True), _t("care_region", key=True), _t("month", key=True),

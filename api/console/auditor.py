@@ -20,6 +20,8 @@ from api import access_trail
 from api.console import i18n
 from api.console.runs import Run, Runs
 from api.console.web import View, view
+from api.deps import read_models_of
+from api.routes.positions import tracker
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import SimulationIn, learnt_out, view_out
@@ -125,8 +127,9 @@ def _start(request: Request, v: View, body: SimulationIn) -> Run:
     assert v.principal is not None
     runs: Runs = request.app.state.console_runs
     baseline = request.app.state.settings.rulebook_policy()
-    return runs.start(request.app.state.episodes, baseline, body, v.principal.subject,
-                      CHANGES_SHOWN)  # fmt: skip
+    state = request.app.state
+    return runs.start(state.episodes, baseline, body, v.principal.subject, CHANGES_SHOWN,
+                      (read_models_of(state), tracker(state)))  # fmt: skip
 
 
 def _run(request: Request, v: View, run_id: uuid.UUID) -> Run:

@@ -1,13 +1,15 @@
-"""What-if runs in the background: a simulation reads the whole event log (minutes on a
-national store), so the console starts it on a worker thread keyed by an id and the page
-shows how far it has read, then the result.
+"""What-if runs in the background: a simulation re-decides the liability read model's
+decision inputs (seconds on a national store) or, when the read model cannot answer as the
+log would, reads the whole event log (minutes), so the console starts it on a worker thread
+keyed by an id and the page shows how far it has got, then the result.
 
-The run is ``audit.simulate`` (src/routing/audit/service.py) step for step (a ``Simulator``
-fed ``episode_facts`` of a ``FactReader``), with the reader counting the store positions it
-has passed. One at a time (a lock the runs queue on): two at once would only share the
-same cores and both finish later. The newest ``KEPT`` runs are kept in memory; a run
-belongs to the auditor who started it. Daemon threads: stopping the server does not wait
-for a run to finish.
+The run is the API's (projections/whatif.py: the read model's path, else
+``audit.simulate``'s log path step for step, a ``Simulator`` fed ``episode_facts`` of a
+``FactReader`` counting the store positions it has passed; the read model's path reports its
+rows as the same share of the store's positions). One at a time (a lock the runs queue
+on): two at once would only share the same cores and both finish later. The newest
+``KEPT`` runs are kept in memory; a run belongs to the auditor who started it. Daemon
+threads: stopping the server does not wait for a run to finish.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from projections import whatif
+from projections.db import ReadModelDB
+from projections.positions import ProjectionPositions
 from routing.audit.models import SimulationIn, SimulationOut, simulation_out
 from routing.audit.reading import FactReader, StoredFact
 from routing.audit.service import episode_facts
@@ -75,15 +80,17 @@ class Runs:
 
     def start(
         self, episodes: CareEpisodes, baseline: RulebookPolicy, body: SimulationIn, owner: str,
-        limit: int,
+        limit: int, read_model: tuple[ReadModelDB, ProjectionPositions] | None = None,
     ) -> Run:  # fmt: skip
+        """``read_model``: the database and position tracker of the fast path (None: the
+        log's)."""
         run = Run(str(uuid.uuid4()), owner, body, total=FactReader(episodes).last_position())
         with self._lock:
             self._runs[run.id] = run
             while len(self._runs) > KEPT:
                 self._runs.popitem(last=False)
         threading.Thread(
-            target=self._simulate, args=(run, episodes, baseline, limit),
+            target=self._simulate, args=(run, episodes, baseline, limit, read_model),
             name=f"console-what-if-{run.id[:8]}", daemon=True,
         ).start()  # fmt: skip
         return run
@@ -94,10 +101,36 @@ class Runs:
         return run if run is not None and run.owner == owner else None
 
     def _simulate(
-        self, run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int
-    ) -> None:
+        self, run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int,
+        read_model: tuple[ReadModelDB, ProjectionPositions] | None,
+    ) -> None:  # fmt: skip
         with self._one_at_a_time:
-            _simulate(run, episodes, baseline, limit)
+            if read_model is None or not _from_read_model(
+                run, episodes, baseline, limit, *read_model
+            ):
+                _simulate(run, episodes, baseline, limit)
+
+
+def _from_read_model(
+    run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int, db: ReadModelDB,
+    positions: ProjectionPositions,
+) -> bool:  # fmt: skip
+    """The fast path, if the read model can answer as the log would (else False: the log's,
+    with its progress by store position)."""
+    try:
+        if whatif.fallback_reason(db, positions) is not None:
+            return False
+
+        def progress(done: int, total: int) -> None:
+            run.read = run.total * done // max(total, 1)
+
+        policies = (baseline, run.body.alternative(baseline))
+        answer = whatif.simulate(episodes, db, positions, policies, run.body.scope(), progress)
+        run.read = run.total
+        run.result = simulation_out(answer.simulation, limit, answer.path, answer.reason)
+    except Exception as exc:
+        run.error = f"{type(exc).__name__}: {exc}"
+    return True
 
 
 def _simulate(run: Run, episodes: CareEpisodes, baseline: RulebookPolicy, limit: int) -> None:

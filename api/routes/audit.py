@@ -8,15 +8,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api import examples
 from api.auth import require
-from api.deps import AppSettings, Episodes
+from api.deps import AppSettings, Episodes, read_models_of
 from api.errors import ErrorBody
 from api.params import Instant
+from api.routes.positions import tracker
+from projections import whatif
 from routing.access import Role
 from routing.audit import service as audit
 from routing.audit.models import (
@@ -119,15 +121,22 @@ async def chain(
 @router.post("/simulations", response_model=SimulationOut)
 async def simulate(
     body: Annotated[SimulationIn, Body(openapi_examples=examples.SIMULATION)],
+    request: Request,
     episodes: Episodes,
     settings: AppSettings,
     limit: Annotated[int, Query(ge=0, le=10_000, description="Changed contacts listed.")] = 100,
 ) -> SimulationOut:
     """Recomputes liability for the chosen home regions and contact dates under another
     rulebook policy, with the live projection's rule functions, from the event store: per
-    home region what it paid versus what it would have paid, and the contacts that change."""
+    home region what it paid versus what it would have paid, and the contacts that change.
+    From the liability read model's decision inputs when it has caught up with the store,
+    else from the log (``path`` and ``path_reason`` say which, and why)."""
     baseline = settings.rulebook_policy()
-    result = await run_in_threadpool(
-        audit.simulate, episodes, baseline, body.alternative(baseline), body.scope()
-    )
-    return simulation_out(result, limit)
+    state = request.app.state
+    answer = await run_in_threadpool(
+        lambda: whatif.simulate(
+            episodes, read_models_of(state), tracker(state),
+            (baseline, body.alternative(baseline)), body.scope(),
+        )
+    )  # fmt: skip
+    return simulation_out(answer.simulation, limit, answer.path, answer.reason)

@@ -292,10 +292,17 @@ def simulate_cmd(
     ] = None,
     changes: Annotated[int, typer.Option(min=0, help="Changed contacts listed.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    from_log: Annotated[
+        bool,
+        typer.Option(
+            "--from-log", help="Replay the event log even when the read model could answer."
+        ),
+    ] = False,
 ) -> None:
     """Recomputes liability for the chosen home regions and period under another rulebook
-    policy (from the event store; live projections untouched); per home region what it paid
-    versus what it would have paid, and which contacts change."""
+    policy (live projections untouched): from the liability read model's decision inputs
+    when it has caught up with the store, else (or with --from-log) from the event log; per
+    home region what it paid versus what it would have paid, and which contacts change."""
     settings = resolved_settings()
     try:
         request = SimulationIn(
@@ -308,8 +315,7 @@ def simulate_cmd(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     baseline = settings.rulebook_policy()
-    result = audit.simulate(open_episodes(settings), baseline, request.alternative(baseline), scope)
-    body = simulation_out(result, changes)
+    body = _what_if(settings, (baseline, request.alternative(baseline)), scope, from_log, changes)
     if as_json:
         out.print_json(body.model_dump_json())
         return
@@ -325,7 +331,37 @@ def simulate_cmd(
             f"{c.contact_date}: {c.before.status} {c.before.amount} -> "
             f"{c.after.status} {c.after.amount}"
         )
-    console.print(f"{body.facts} facts read, {body.changed_total} contacts change")
+    why = f" ({body.path_reason})" if body.path_reason else ""
+    console.print(f"{body.facts} facts, {body.changed_total} contacts change; "
+                  f"answered from the {body.path}{why}")  # fmt: skip
+
+
+def _what_if(
+    settings: Settings, policies: tuple[Any, Any], scope: Any, from_log: bool, changes: int
+) -> Any:
+    """The what-if with a progress bar: the read model's path unless it cannot answer as the
+    log would (projections/whatif.py)."""
+    # lazy: CLI start-up, a command loads only what it runs (cli.py docstring)
+    from projections import PROJECTIONS, whatif
+    from projections.db import open_read_models
+    from projections.positions import ProjectionPositions
+
+    service = open_episodes(settings)
+    db = None if from_log else open_read_models(settings)
+    positions = ProjectionPositions(
+        service, db, {"liability": PROJECTIONS["liability"](settings).interesting},
+        topic=settings.events_topic, partitions=settings.events_partitions,
+    ) if db is not None else None  # fmt: skip
+    with _progress() as bar:
+        task = bar.add_task("what-if", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        answer = whatif.simulate(service, db, positions, policies, scope, progress)
+    if db is not None:
+        db.close()
+    return simulation_out(answer.simulation, changes, answer.path, answer.reason)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,19 +8,28 @@ would pay (and with the baseline, what it paid), with progress reported up to th
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from projections.db import SQLiteReadModels
+import pytest
+
+from projections import whatif
+from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels
 from projections.liability import Liability
 from projections.replay import replay
 from routing.audit.service import simulate
 from routing.audit.simulation import Scope, outcome
+from routing.audit.whatif import decision_class
 from routing.config import Settings, StoreKind
 from routing.demo.generator import generate_episodes
 from routing.episodes.events import parse_event
+from routing.episodes.service import CareEpisodes
 from routing.liability.decision import LiabilityDecision
+from routing.liability.engine import decide
+from routing.liability.facts import ContactFacts, EpisodeFacts
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
@@ -63,3 +72,129 @@ def test_what_if_equals_a_replay_under_the_alternative_policy() -> None:
     assert {r: t.paid for r, t in sim.regions.items()} == {r: paid[r] for r in contacts}
     assert {r: t.would_pay for r, t in sim.regions.items()} == {r: would_pay[r] for r in contacts}
     assert any(t.changed for t in sim.regions.values()), "the policies differ on some contact"
+
+
+ALL = Scope(frozenset(), date(2000, 1, 1), date(2100, 1, 1))
+POLICIES = [
+    RulebookPolicy(ds_2023_27_effective=date(2025, 1, 1)),
+    RulebookPolicy(ds_2023_27_enabled=False),
+    RulebookPolicy(ds_2023_27_effective=date(2026, 2, 14)),
+]
+SCOPES = [
+    ALL,
+    Scope(frozenset({"01", "12"}), date(2025, 9, 20), date(2025, 10, 10)),  # across Ds 2023:27
+    Scope(frozenset(), date(2025, 10, 1), date(2025, 9, 30)),  # empty
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def read_models(request: pytest.FixtureRequest) -> Iterator[ReadModelDB]:
+    if request.param == "sqlite":
+        db: ReadModelDB = SQLiteReadModels(Path(":memory:"), scratch=True)
+    else:
+        dsn = request.getfixturevalue("postgres_database")
+        db = PostgresReadModels(dsn, f"whatif_{uuid.uuid4().hex[:10]}", scratch=True)
+    yield db
+    db.close()
+
+
+def _history(seed: int, episodes: int) -> CareEpisodes:
+    """Generated episodes on both sides of Ds 2023:27's date (2025-10-01)."""
+    service = open_episodes(Settings(store=StoreKind.memory, _env_file=None))  # type: ignore[call-arg]
+    for episode in generate_episodes(seed, episodes, start=date(2025, 6, 1), end=date(2026, 5, 31)):
+        service.record_batch([parse_event(b) for b in episode])
+    return service
+
+
+def _built(service: CareEpisodes, db: ReadModelDB) -> ReadModelDB:
+    replay(service, db, [Liability(RulebookPolicy(), load_catalogue(), load_regions())])  # type: ignore[arg-type]
+    return db
+
+
+@pytest.mark.parametrize("seed", [3, 29])
+def test_the_fast_what_if_equals_the_log_path_and_a_replay(
+    read_models: ReadModelDB, seed: int
+) -> None:
+    service = _history(seed, 120)
+    db = _built(service, read_models)
+    baseline = RulebookPolicy()
+    for alternative in POLICIES:
+        for scope in SCOPES:
+            log = simulate(service, baseline, alternative, scope)
+            fast = whatif.simulate(service, db, None, (baseline, alternative), scope)
+            assert fast.path == whatif.FAST, fast.reason
+            assert fast.simulation.regions == log.regions
+            assert fast.simulation.changes == log.changes
+        contacts, would_pay = _replayed(service, alternative)
+        whole = whatif.simulate(service, db, None, (baseline, alternative), ALL).simulation
+        assert {r: t.would_pay for r, t in whole.regions.items()} == {
+            r: would_pay[r] for r in contacts
+        }
+    assert any(t.changed for t in whole.regions.values())
+
+
+class _Behind:
+    """A position tracker whose liability read model has not caught up."""
+
+    def store_position(self) -> int:
+        return 10
+
+    def position(self, name: str, upto: int | None = None) -> int:
+        return 7
+
+
+def test_the_what_if_falls_back_to_the_log_and_says_why(read_models: ReadModelDB) -> None:
+    service = _history(5, 30)
+    policies = (RulebookPolicy(), POLICIES[0])
+    log = simulate(service, *policies, ALL)
+
+    def answer(positions: object = None, db: ReadModelDB | None = read_models) -> whatif.Answer:
+        found = whatif.simulate(service, db, positions, policies, ALL)  # type: ignore[arg-type]
+        assert found.simulation.regions == log.regions
+        assert found.simulation.changes == log.changes
+        return found
+
+    assert "no decisions table" in answer().reason
+    _built(service, read_models)
+    assert answer().path == whatif.FAST
+    assert answer(db=None).reason == "asked for the log path"
+    assert "at store position 7 of 10" in answer(_Behind()).reason
+    with read_models.transaction() as cur:
+        cur.execute("UPDATE liability_decisions SET inputs = NULL WHERE contact_id IN "
+                    "(SELECT MIN(contact_id) FROM liability_decisions)")  # fmt: skip
+    assert "without inputs" in answer().reason
+    with read_models.transaction() as cur:
+        cur.execute("ALTER TABLE liability_decisions DROP COLUMN inputs")
+    found = answer()
+    assert (found.path, "predates inputs" in found.reason) == (whatif.LOG, True)
+    with read_models.transaction() as cur:  # the projection's create adds the column back
+        Liability(RulebookPolicy(), load_catalogue(), load_regions()).create(cur, "")
+    assert "without inputs" in answer().reason
+
+
+def test_every_contact_of_a_decision_class_is_decided_alike() -> None:
+    """The grouping's soundness, on many more contacts than the equality above (where most
+    classes hold one contact): under each policy every member's outcome is its class's."""
+    catalogue, regions = load_catalogue(), load_regions()
+    folds: dict[str, EpisodeFacts] = {}
+    for n, episode in enumerate(
+        generate_episodes(11, 1500, start=date(2025, 6, 1), end=date(2026, 5, 31))
+    ):
+        fold = folds[str(n)] = EpisodeFacts(str(n))
+        for raw in episode:
+            fold.apply(parse_event(raw))
+    contacts = [c for f in folds.values() for c in f.contacts.values() if c.started_at]
+    changes = sorted(set(catalogue.changes()) | {p.ds_2023_27_effective for p in POLICIES})
+    classes: dict[object, list[ContactFacts]] = {}
+    for c in contacts:
+        classes.setdefault(decision_class(c, changes, catalogue), []).append(c)
+    shared = [members for members in classes.values() if len(members) > 1]
+    assert sum(len(m) for m in shared) > len(contacts) // 3
+    for policy in [RulebookPolicy(), *POLICIES]:
+        for members in shared:
+            found = {_judged(outcome(decide(c, policy, catalogue, regions))) for c in members}
+            assert len(found) == 1, members[0]
+
+
+def _judged(o: object) -> tuple[object, ...]:
+    return (o.status, o.amount, o.paying_region, o.rulebook)  # type: ignore[attr-defined]

@@ -139,6 +139,12 @@ class SimulationOut(BaseModel):
     regions: list[RegionOut]
     changed_total: int
     changes: list[ChangeOut] = Field(description="The first `limit` changed contacts.")
+    path: str = Field(
+        "log",
+        description="How it was answered: `read model` (the liability decisions' inputs "
+        "re-decided, seconds) or `log` (every fact replayed).",
+    )
+    path_reason: str = Field("", description="Why that path (a fallback's cause).")
 
 
 def _outcome(o: Outcome) -> OutcomeOut:
@@ -155,8 +161,12 @@ def _change(c: ContactChange) -> ChangeOut:
     )  # fmt: skip
 
 
-def simulation_out(sim: Simulation, limit: int) -> SimulationOut:
+def simulation_out(
+    sim: Simulation, limit: int, path: str = "log", reason: str = ""
+) -> SimulationOut:
     return SimulationOut(
+        path=path,
+        path_reason=reason,
         baseline=sim.baseline,
         alternative=sim.alternative,
         start=sim.scope.start,

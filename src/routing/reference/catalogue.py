@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from importlib.resources import files
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -186,6 +187,20 @@ class Catalogue:
             if found is not None:
                 return found
         return None
+
+    def changes(self) -> tuple[date, ...]:
+        """Every day a dated price, reimbursement, fee, referral rule or criteria set starts or
+        ends: between two of them every lookup above answers alike (the what-if groups
+        contacts by the stretch their day falls in, routing.audit.whatif)."""
+        dated = [
+            *chain.from_iterable(self._prices.values()),
+            *chain.from_iterable(self._reimbursements.values()),
+            *chain.from_iterable(self._fees.values()),
+            *chain.from_iterable(self._referrals.values()),
+            *self.criteria_sets,
+        ]
+        ends = {d.valid_to for d in dated if d.valid_to is not None}
+        return tuple(sorted({d.valid_from for d in dated} | ends))
 
     def entry_points(self, region: str, on: date | None = None) -> list[EntryPoint]:
         """R7: the region's own digital front doors (in force on ``on``, if given)."""
