@@ -1,6 +1,7 @@
 """Rebuilds a read model into fresh tables, then swaps them in atomically.
 
-From Kafka (``rebuild``): offset 0 to the end. When the log no longer starts at 0 (records
+From Kafka (``rebuild``): offset 0 to the end; ``rebuild_from_log`` takes the same steps
+with the log handed in (no broker: the tests' harness). When the log no longer starts at 0 (records
 removed by retention, compaction, DeleteRecords, or a broker that lost them) a rebuild from
 Kafka would silently miss facts, so it is refused, and the read model is rebuilt from the
 event store instead (``rebuild_from_store``), which is also how a runner heals when its own
@@ -16,14 +17,14 @@ until then.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from projections import base
 from projections.base import REBUILD_SUFFIX, Projection
 from projections.db import ReadModelDB
-from projections.worker import ProjectionWorker
+from projections.worker import ProjectionWorker, Record
 from routing.audit.reading import FactReader
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
@@ -64,12 +65,7 @@ async def _rebuild(
     topic: str,
     progress: Callable[[int, int], None],
 ) -> int:
-    with db.transaction() as cur:
-        projection.drop(cur, REBUILD_SUFFIX)
-        base.create_position_tables(cur)
-        base.forget(cur, projection.name + REBUILD_SUFFIX)
-    worker = ProjectionWorker(db, projection, topic, suffix=REBUILD_SUFFIX)
-
+    worker = begin(db, projection, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -108,11 +104,50 @@ async def _rebuild(
                     remaining.discard(tp)
     finally:
         await consumer.stop()
-    _swap(db, projection)
+    swap(db, projection)
     return done
 
 
-def _swap(db: ReadModelDB, projection: Projection) -> None:
+def begin(db: ReadModelDB, projection: Projection, topic: str) -> ProjectionWorker:
+    """Clears what an earlier, unfinished rebuild left (its tables and positions) and returns
+    the worker that writes the suffixed copy. Apart from the Kafka loop so that a rebuild
+    without a broker (``rebuild_from_log``, the tests' harness) takes the very same steps."""
+    with db.transaction() as cur:
+        projection.drop(cur, REBUILD_SUFFIX)
+        base.create_position_tables(cur)
+        base.forget(cur, projection.name + REBUILD_SUFFIX)
+    return ProjectionWorker(db, projection, topic, suffix=REBUILD_SUFFIX)
+
+
+def rebuild_from_log(
+    db: ReadModelDB,
+    projection: Projection,
+    topic: str,
+    read: Callable[[], Iterable[tuple[int, list[Record]]]],
+) -> int:
+    """``rebuild`` with the log handed in instead of read from Kafka: ``read()`` yields the
+    log from offset 0 as (partition, page of records). Returns the records read.
+
+    Exists so a log that is not on a broker (the tests feed the relay's encoding of the
+    store) is rebuilt and swapped in by the same code as ``rebuild``, not by a copy of it.
+    As there, a worker that finds the log replaced (a new relay epoch) starts over: ``read``
+    is called again."""
+    worker = begin(db, projection, topic)
+    done, restart = 0, True
+    while restart:
+        done, restart = 0, False
+        for partition, records in read():
+            if worker.apply(partition, records).seek_to is not None:
+                restart = True
+                break
+            done += len(records)
+    swap(db, projection)
+    return done
+
+
+def swap(db: ReadModelDB, projection: Projection) -> None:
+    """Puts the rebuilt copy in place of the live tables and makes its positions the live
+    generation, in one transaction, so readers and the live runner never see half of it."""
     live, fresh = projection.name, projection.name + REBUILD_SUFFIX
     with db.transaction() as cur:
         projection.drop(cur)
@@ -167,5 +202,5 @@ def rebuild_from_store(
                 base.write_position(cur, projection.name, topic, partition, generation, start)
             base.write_store_position(cur, fresh, topic, partition, last)
         base.write_epoch(cur, fresh, epoch)
-    _swap(db, projection)
+    swap(db, projection)
     return applied

@@ -9,15 +9,15 @@ subclasses this with what is particular to it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from projections.base import REBUILD_SUFFIX, Projection
+from projections.base import Projection
 from projections.db import ReadModelDB, open_read_models
-from projections.rebuild import _swap
+from projections.rebuild import rebuild_from_log
 from projections.runner import ProjectionWorker
 from routing.config import Settings
 from routing.episodes.events import parse_event
@@ -69,18 +69,17 @@ class ProjectionHarness:
 
     def rebuild(self) -> None:
         """What ``routing projections rebuild`` does, without Kafka: a fresh projection reads
-        the whole log into suffixed tables, which are then swapped in."""
-        fresh = self.make(self.settings)
-        with self.db.transaction() as cur:
-            fresh.drop(cur, REBUILD_SUFFIX)
-        worker = ProjectionWorker(self.db, fresh, "t", suffix=REBUILD_SUFFIX)
+        the relay's encoding of the whole store into suffixed tables, which are then swapped
+        in, by the real rebuild's own code (``rebuild_from_log``)."""
+        rebuild_from_log(self.db, self.make(self.settings), "t", self._log)
+
+    def _log(self) -> Iterator[tuple[int, list[Record]]]:
+        """The whole log as a fresh relay would publish it: partition 0 from offset 0."""
         relay, offset = Relay(self.service, "127.0.0.1:1", "t"), 0
         while batch := relay._read_page():
-            records = [Record(offset + i, m.value) for i, m in enumerate(batch)]
-            worker.apply(0, records)  # type: ignore[arg-type]
+            yield 0, [Record(offset + i, m.value) for i, m in enumerate(batch)]
             offset += len(batch)
             relay.progress = replace(relay.progress, position=batch[-1].position)
-        _swap(self.db, fresh)
 
     def query(
         self, sql: str | sa.TextClause, params: dict[str, Any] | None = None
