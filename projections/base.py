@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import sqlalchemy as sa
@@ -141,6 +142,36 @@ def reserved_generation(cur: Cursor, projection: str) -> int | None:
 def read_generation(cur: Cursor, projection: str) -> int:
     """The generation of the log positions of ``projection`` (1: never started again)."""
     return reserved_generation(cur, projection) or 1
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """What a runner reads before it applies a page from one partition."""
+
+    epoch: int | None  # the relay epoch the read model was built from (None: nothing yet)
+    generation: int  # of the log positions
+    store_position: int  # the highest store position applied from the partition
+    next_offset: int  # the partition's next offset to read, in this generation
+
+
+_PAGE_START = (
+    "SELECT e.epoch, e.generation, s.store_position "
+    "FROM (SELECT CAST(:key AS TEXT) AS projection) AS k "
+    f"LEFT JOIN {projection_epochs.name} AS e ON e.projection = k.projection "
+    f"LEFT JOIN {projection_store_positions.name} AS s ON s.projection = k.projection "
+    "AND s.topic = :topic AND s.part = :part"
+)
+
+
+def read_page_start(cur: Cursor, key: str, projection: str, topic: str, part: int) -> PageStart:
+    """``read_epoch``, ``read_generation``, ``read_store_position`` and ``read_position`` in
+    two statements: a page at a low rate holds one or two facts, and these reads, one Core
+    statement each, cost a live runner more than the facts did (benchmarks/kafka.py e2e)."""
+    cur.execute(_PAGE_START, {"key": key, "topic": topic, "part": part})
+    epoch, generation, mark = cur.fetchone()
+    generation = int(generation or 1)
+    next_offset = read_position(cur, projection, topic, part, generation)
+    return PageStart(None if epoch is None else int(epoch), generation, int(mark or 0), next_offset)
 
 
 def write_epoch(

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.schema import CreateIndex, CreateTable, ExecutableDDLElement
 
 from routing.store import DDL_LOCK
@@ -45,7 +45,7 @@ class Cursor:
     ) -> None:
         self.conn, self.dialect = conn, dialect
         self._durable = durable
-        self._result: Result[Any] | sqlite3.Cursor | None = None
+        self._result: CursorResult[Any] | sqlite3.Cursor | None = None
         self._ddl_locked = dialect != "postgres"  # SQLite: BEGIN IMMEDIATE serialises DDL
         self.migrated = False
         self._sqlite: sqlite3.Connection | None = (
@@ -101,6 +101,12 @@ class Cursor:
         assert self._result is not None
         return list(self._result.fetchall())
 
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement inserted, updated or deleted."""
+        assert self._result is not None
+        return int(self._result.rowcount)
+
     def scalar(self) -> Any:
         row = self.fetchone()
         return None if row is None else row[0]
@@ -145,6 +151,13 @@ class Cursor:
         the new row, or column → expression) or ``DO NOTHING`` (``update`` None)."""
         if isinstance(rows, Sequence) and not rows:
             return
+        if self._sqlite is not None and not isinstance(update, Mapping):
+            first = rows if isinstance(rows, Mapping) else rows[0]
+            names = None if update is None else tuple(update)
+            sql = _sqlite_upsert(table, tuple(first), tuple(keys), names)
+            if sql is not None:
+                self._on_sqlite(sql, rows)
+                return
         self.execute(upsert_statement(self.dialect, table, keys, update), rows)
 
     def insert_rows(
@@ -185,6 +198,22 @@ def upsert_statement(
     else:
         values = {name: insert.excluded[name] for name in update}
     return insert.on_conflict_do_update(index_elements=list(keys), set_=values)
+
+
+_SQLITE_NAMED = sqlite.dialect(paramstyle="named")
+
+
+@lru_cache(maxsize=256)
+def _sqlite_upsert(
+    table: sa.Table, columns: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...] | None
+) -> str | None:
+    """An upsert compiled once for SQLite's fast path (``:column`` binds): building and
+    compiling the Core construct again for every call cost more than running it (a live
+    runner upserts its store-position mark and epoch per page). None when the statement
+    needs values SQLAlchemy computes (a Python-side default): it takes the general path."""
+    statement = upsert_statement("sqlite", table, keys, update)
+    compiled = statement.compile(dialect=_SQLITE_NAMED, column_keys=list(columns))
+    return str(compiled) if set(compiled.params) <= set(columns) else None
 
 
 def write_rows(

@@ -87,9 +87,8 @@ class ProjectionWorker:
     def _apply(self, partition: int, records: list[Record]) -> Applied:
         with self.db.transaction() as cur:
             self.db.lock_partition(cur, self.key, partition)
-            next_offset = start = self._position(cur, partition)
-            epoch = base.read_epoch(cur, self.key)
-            seen = base.read_store_position(cur, self.key, self.topic, partition)
+            page = base.read_page_start(cur, self.key, self.projection.name, self.topic, partition)
+            next_offset, epoch, seen = page.next_offset, page.epoch, page.store_position
             newer: int | None = None
             for record in records:
                 if record.offset < next_offset:
@@ -100,14 +99,14 @@ class ProjectionWorker:
                         break
                     continue
                 if record.offset > next_offset:
-                    self._save(cur, partition, (start, next_offset), seen)
+                    self._save(cur, partition, page, (next_offset, seen))
                     return Applied(next_offset, seek_to=next_offset, first=record.offset)
                 epoch, newer, seen = self._apply_one(cur, record, epoch, seen)
                 if newer is not None:
                     break  # this page's work is discarded by the reset below
                 next_offset = record.offset + 1
             else:
-                self._save(cur, partition, (start, next_offset), seen)
+                self._save(cur, partition, page, (next_offset, seen))
                 return Applied(next_offset)
         assert newer is not None
         self.reset(newer)
@@ -117,14 +116,18 @@ class ProjectionWorker:
         generation = base.read_generation(cur, self.key)
         return base.read_position(cur, self.projection.name, self.topic, partition, generation)
 
-    def _save(self, cur: Cursor, partition: int, offsets: tuple[int, int], seen: int) -> None:
+    def _save(
+        self, cur: Cursor, partition: int, page: base.PageStart, ends: tuple[int, int]
+    ) -> None:
+        """Flushes the page and records where it ends (``ends``: the next offset and the
+        highest store position applied); a mark that did not move is not written again."""
         self.projection.flush(cur, self.suffix)
-        start, next_offset = offsets
-        if next_offset > start:  # the library's tracking refuses an unmoved position
-            generation = base.read_generation(cur, self.key)
-            name = self.projection.name
+        next_offset, seen = ends
+        if next_offset > page.next_offset:  # the library's tracking refuses an unmoved one
+            name, generation = self.projection.name, page.generation
             base.write_position(cur, name, self.topic, partition, generation, next_offset)
-        base.write_store_position(cur, self.key, self.topic, partition, seen)
+        if seen != page.store_position:
+            base.write_store_position(cur, self.key, self.topic, partition, seen)
 
     def _apply_one(
         self, cur: Cursor, record: Record, epoch: int | None, seen: int
