@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from projections.base import Projection
 from projections.db import ReadModelDB
+from projections.liability import LATER
 from projections.tables import columns
 
-LATER_COLUMNS: dict[str, tuple[str, ...]] = {"liability_decisions": ("inputs",)}
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"liability_decisions": LATER}
 """Columns a table gained after live read models were first written (older rows hold NULL,
 or the table lacks the column until it is rebuilt). They are compared only when the live table
 has them filled: ``routing verify`` stays equal on a read model written before the column, and

@@ -11,7 +11,7 @@ and ``create`` (the declared tables of projections/tables.py, ``IF NOT EXISTS``)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -100,6 +100,19 @@ class Cursor:
     def fetchall(self) -> list[Any]:
         assert self._result is not None
         return list(self._result.fetchall())
+
+    def stream(self, sql: str, params: Params, chunk: int) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query too large to hold, ``chunk`` rows fetched at a time (PostgreSQL:
+        a server-side cursor; SQLite: sqlite3's own cursor, past SQLAlchemy's row objects)."""
+        if self._sqlite is not None:
+            cursor = self._on_sqlite(sql, params)._result
+            assert isinstance(cursor, sqlite3.Cursor)
+            while rows := cursor.fetchmany(chunk):
+                yield from rows
+            return
+        options = self.conn.execution_options(stream_results=True, yield_per=chunk)
+        for row in options.execute(text(sql), params):  # type: ignore[arg-type]
+            yield tuple(row)
 
     @property
     def rowcount(self) -> int:

@@ -22,7 +22,7 @@ from projections.page import by_episode, runs, shared_decisions
 from projections.tables import table
 from routing.liability.decision import LiabilityDecision
 from routing.liability.facts import ContactFacts, EpisodeFacts
-from routing.liability.inputs import encode
+from routing.liability.inputs import encode, whatif_key
 from routing.liability.rulebooks import RulebookPolicy
 from routing.messaging.envelope import CloudEvent
 from routing.reference.catalogue import Catalogue
@@ -37,16 +37,25 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     InvoiceLines.create(cur, suffix)
 
 
+LATER = ("inputs", "whatif_key", "contact_day")
+"""Columns the decisions table gained after read models were first written (routing.liability
+.inputs: the fast what-if reads them; projections/compare.py compares them when filled)."""
+
+
 def add_inputs_column(cur: Cursor, name: str) -> None:
-    """A decisions table written before the decisions kept their inputs gains the column
-    (empty: its rows are re-decided from the log until a rebuild or replay fills it; the
-    what-if falls back to the log meanwhile, routing.audit.whatif)."""
-    if not has_inputs_column(cur, name):
-        cur.execute(f"ALTER TABLE {name} ADD COLUMN inputs TEXT")
+    """A decisions table written before the decisions kept their inputs gains the columns
+    (empty: its rows are re-decided from the log until a rebuild or replay fills them; the
+    what-if falls back to the log meanwhile, projections/whatif.py)."""
+    have = {c["name"] for c in sa.inspect(cur.conn).get_columns(name)}
+    for column in LATER:
+        if column not in have:
+            cur.execute(f"ALTER TABLE {name} ADD COLUMN {column} TEXT")
 
 
 def has_inputs_column(cur: Cursor, name: str = "liability_decisions") -> bool:
-    return any(c["name"] == "inputs" for c in sa.inspect(cur.conn).get_columns(name))
+    """Whether the table has every column the fast what-if reads."""
+    have = {c["name"] for c in sa.inspect(cur.conn).get_columns(name)}
+    return set(LATER) <= have
 
 
 LEGACY = ("console_liability_home", "console_liability_care", "console_invoice_lines_home")
@@ -163,7 +172,8 @@ _ON_CONFLICT_DECISION = (
     " mode = excluded.mode, invoiced_amount = excluded.invoiced_amount,"
     " provider_reimbursement = excluded.provider_reimbursement,"
     " patient_fee = excluded.patient_fee, decision = excluded.decision,"
-    " inputs = excluded.inputs"
+    " inputs = excluded.inputs, whatif_key = excluded.whatif_key,"
+    " contact_day = excluded.contact_day"
 )
 
 
@@ -176,5 +186,5 @@ def _row(d: LiabilityDecision, facts: ContactFacts) -> tuple[object, ...]:
     return (
         d.episode_id, d.contact_id, d.home_region, d.care_region, month, d.status.value,
         d.profession, d.mode, d.invoiced_amount, d.provider_reimbursement, d.patient_fee,
-        d.model_dump_json(), encode(facts),
+        d.model_dump_json(), encode(facts), *whatif_key(facts),
     )  # fmt: skip

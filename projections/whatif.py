@@ -69,9 +69,12 @@ def fallback_reason(db: ReadModelDB, positions: ProjectionPositions | None) -> s
         if not _exists(cur):
             return "the liability read model has no decisions table"
         if not has_inputs_column(cur):
-            return "the decisions table predates inputs (rebuild or replay the read model)"
-        if cur.execute("SELECT 1 FROM liability_decisions WHERE inputs IS NULL LIMIT 1").fetchone():
-            return "decisions without inputs (rebuild or replay the read model)"
+            return "the decisions table predates the what-if's columns (rebuild or replay it)"
+        unkeyed = (
+            "SELECT 1 FROM liability_decisions WHERE inputs IS NULL OR whatif_key IS NULL LIMIT 1"
+        )
+        if cur.execute(unkeyed).fetchone():
+            return "decisions without their inputs (rebuild or replay the read model)"
     if positions is not None:
         store, reached = positions.store_position(), positions.position("liability")
         if reached < store:
@@ -84,12 +87,10 @@ def _exists(cur: Cursor) -> bool:
 
 
 def _where(scope: Scope) -> tuple[str, dict[str, object]]:
-    """Months are the contacts' Swedish months: the scope's days narrow them in Python."""
-    sql = " WHERE month >= :first AND month <= :last"
-    params: dict[str, object] = {
-        "first": scope.start.strftime("%Y-%m"),
-        "last": scope.end.strftime("%Y-%m"),
-    }
+    """The decisions a what-if decides: keyed (completed and started), within the scope's
+    Swedish days and home regions."""
+    sql = " WHERE whatif_key <> '' AND contact_day >= :first AND contact_day <= :last"
+    params: dict[str, object] = {"first": scope.start.isoformat(), "last": scope.end.isoformat()}
     if scope.home_regions:
         names = [f":h{i}" for i in range(len(scope.home_regions))]
         sql += f" AND home_region IN ({', '.join(names)})"
@@ -104,8 +105,5 @@ def _count(cur: Cursor, scope: Scope) -> int:
 
 def _rows(cur: Cursor, scope: Scope) -> Iterator[Row]:
     sql, params = _where(scope)
-    result = cur.conn.execution_options(stream_results=True, yield_per=CHUNK).execute(
-        sa.text("SELECT episode_id, contact_id, inputs FROM liability_decisions" + sql), params
-    )
-    for episode_id, contact_id, inputs in result:  # noqa: UP028 - Row tuples, not sa.Row
-        yield episode_id, contact_id, inputs
+    columns = "episode_id, contact_id, inputs, whatif_key, contact_day"
+    yield from cur.stream(f"SELECT {columns} FROM liability_decisions{sql}", params, CHUNK)

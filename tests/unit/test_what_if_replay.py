@@ -30,6 +30,7 @@ from routing.episodes.service import CareEpisodes
 from routing.liability.decision import LiabilityDecision
 from routing.liability.engine import decide
 from routing.liability.facts import ContactFacts, EpisodeFacts
+from routing.liability.inputs import whatif_key
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
@@ -160,30 +161,62 @@ def test_the_what_if_falls_back_to_the_log_and_says_why(read_models: ReadModelDB
     assert answer(db=None).reason == "asked for the log path"
     assert "at store position 7 of 10" in answer(_Behind()).reason
     with read_models.transaction() as cur:
-        cur.execute("UPDATE liability_decisions SET inputs = NULL WHERE contact_id IN "
-                    "(SELECT MIN(contact_id) FROM liability_decisions)")  # fmt: skip
-    assert "without inputs" in answer().reason
-    with read_models.transaction() as cur:
-        cur.execute("ALTER TABLE liability_decisions DROP COLUMN inputs")
-    found = answer()
-    assert (found.path, "predates inputs" in found.reason) == (whatif.LOG, True)
-    with read_models.transaction() as cur:  # the projection's create adds the column back
+        one = cur.execute("SELECT episode_id, contact_id FROM liability_decisions "
+                          "ORDER BY episode_id, contact_id LIMIT 1").fetchone()  # fmt: skip
+    row = {"e": one[0], "c": one[1]}
+    where = "WHERE episode_id = :e AND contact_id = :c"
+    for column in ("inputs", "whatif_key"):  # one row without: the log answers
+        with read_models.transaction() as cur:
+            kept = cur.execute(f"SELECT {column} FROM liability_decisions {where}", row).scalar()
+            cur.execute(f"UPDATE liability_decisions SET {column} = NULL {where}", row)
+        assert "without their inputs" in answer().reason
+        with read_models.transaction() as cur:
+            cur.execute(f"UPDATE liability_decisions SET {column} = :kept {where}",
+                        row | {"kept": kept})  # fmt: skip
+        assert answer().path == whatif.FAST
+    for column in ("inputs", "whatif_key"):
+        with read_models.transaction() as cur:
+            cur.execute(f"ALTER TABLE liability_decisions DROP COLUMN {column}")
+        found = answer()
+        assert (found.path, "predates" in found.reason) == (whatif.LOG, True)
+    with read_models.transaction() as cur:  # the projection's create adds the columns back
         Liability(RulebookPolicy(), load_catalogue(), load_regions()).create(cur, "")
-    assert "without inputs" in answer().reason
+    assert "without their inputs" in answer().reason
+
+
+def test_decisions_with_one_whatif_key_and_day_share_a_class() -> None:
+    """The stored key's soundness: contacts with equal (``whatif_key``, day) fall in one
+    decision class whichever dated changes a what-if asks about (one catalogue's, and each
+    policy's Ds 2023:27 date), so deciding one of them decides them all."""
+    catalogue = load_catalogue()
+    contacts = _contacts(13, 1500)
+    for extra in ({p.ds_2023_27_effective for p in POLICIES}, {date(2025, 11, 17)}, set()):
+        changes = sorted(set(catalogue.changes()) | extra)
+        by_key: dict[tuple[str, str | None], set[object]] = {}
+        for c in contacts:
+            key = whatif_key(c)
+            if key[0]:
+                by_key.setdefault(key, set()).add(decision_class(c, changes, catalogue))
+        assert len(by_key) < len([c for c in contacts if c.status == "completed"])
+        assert all(len(classes) == 1 for classes in by_key.values())
+
+
+def _contacts(seed: int, episodes: int) -> list[ContactFacts]:
+    folds: dict[str, EpisodeFacts] = {}
+    for n, episode in enumerate(
+        generate_episodes(seed, episodes, start=date(2025, 6, 1), end=date(2026, 5, 31))
+    ):
+        fold = folds[str(n)] = EpisodeFacts(str(n))
+        for raw in episode:
+            fold.apply(parse_event(raw))
+    return [c for f in folds.values() for c in f.contacts.values() if c.started_at]
 
 
 def test_every_contact_of_a_decision_class_is_decided_alike() -> None:
     """The grouping's soundness, on many more contacts than the equality above (where most
     classes hold one contact): under each policy every member's outcome is its class's."""
     catalogue, regions = load_catalogue(), load_regions()
-    folds: dict[str, EpisodeFacts] = {}
-    for n, episode in enumerate(
-        generate_episodes(11, 1500, start=date(2025, 6, 1), end=date(2026, 5, 31))
-    ):
-        fold = folds[str(n)] = EpisodeFacts(str(n))
-        for raw in episode:
-            fold.apply(parse_event(raw))
-    contacts = [c for f in folds.values() for c in f.contacts.values() if c.started_at]
+    contacts = _contacts(11, 1500)
     changes = sorted(set(catalogue.changes()) | {p.ds_2023_27_effective for p in POLICIES})
     classes: dict[object, list[ContactFacts]] = {}
     for c in contacts:

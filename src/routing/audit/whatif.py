@@ -28,6 +28,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date, datetime
 
+import orjson
+
 from routing.audit.simulation import (
     ContactChange,
     Outcome,
@@ -40,19 +42,24 @@ from routing.episodes.vocabulary import CareLevel
 from routing.kernel.calendar import swedish_date
 from routing.liability.engine import assessment_problem, decide
 from routing.liability.facts import ContactFacts
-from routing.liability.inputs import CARE, HOME, STARTED, STATUS, build, fine_key, parse
+from routing.liability.inputs import build, parse
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 
-Row = tuple[str, str, str]
-"""(episode id, contact id, encoded inputs) of one liability decision."""
+Row = tuple[str, str, str, str, str]
+"""(episode id, contact id, encoded inputs, what-if key, contact day) of one liability
+decision that a what-if decides (routing.liability.inputs ``whatif_key``; the caller keeps
+to the scope's days and home regions and to contacts that have a key)."""
 
 Progress = Callable[[int, int], None]
 """(rows done, rows in all)."""
 
 _Judged = tuple[Outcome, Outcome]
 """A class's outcome before and after."""
+
+_Known = tuple[_Judged | None, str, str]
+"""What a (key, day) gives: the class's outcomes (None: out of scope), home and care region."""
 
 
 def decision_class(f: ContactFacts, changes: Sequence[date], catalogue: Catalogue) -> Hashable:
@@ -97,9 +104,15 @@ class WhatIf:
         }
         self._changes = sorted(set(catalogue.changes()) | effective)
         self._fine: dict[Hashable, _Judged | None] = {}
+        self._known: dict[tuple[str, str], _Known] = {}
+        self._day_classes: dict[str, int] = {}
 
-    def _day_class(self, at: datetime) -> int:
-        return bisect_right(self._changes, swedish_date(at))
+    def _day_class(self, day: str) -> int:
+        """Which stretch between dated changes ``day`` (ISO) falls in."""
+        known = self._day_classes.get(day)
+        if known is None:
+            known = self._day_classes[day] = bisect_right(self._changes, date.fromisoformat(day))
+        return known
 
     def run(
         self, rows: Iterable[Row], total: int = 0, progress: Progress | None = None
@@ -120,28 +133,16 @@ class WhatIf:
         """Distinct decision classes met (each decided once per policy)."""
         return len(self._judged)
 
-    def _add(self, sim: Simulation, episode_id: str, contact_id: str, text: str) -> None:
-        """The log path's filters, in its order: completed, home region, contact date; the
-        facts built once per fine key (``inputs.fine_key``), decided once per class."""
-        scope, body = self.scope, parse(text)
-        home, started = body[HOME], body[STARTED]
-        if body[STATUS] != "completed" or (scope.home_regions and home not in scope.home_regions):
-            return
-        if started is None:
-            return  # undecidable without a start: pending, without a date, never covered
-        start = datetime.fromisoformat(started)
-        day = swedish_date(start)
-        if not scope.start <= day <= scope.end:
-            return
-        fine = fine_key(body, start, self._day_class)
-        if fine not in self._fine:
-            f = build(body, episode_id, contact_id)
-            key = decision_class(f, self._changes, self.catalogue)
-            if key not in self._judged:
-                self._judged[key] = self._judge(f)
-            self._fine[fine] = self._judged[key]
-        judged = self._fine[fine]
-        if judged is None:
+    def _add(
+        self, sim: Simulation, episode_id: str, contact_id: str, inputs: str, key: str, day: str
+    ) -> None:
+        """Counts one decision: its outcomes found by its stored (key, day), else by its fine
+        key (the key with its days classed), else decided from its inputs, once per class."""
+        known = self._known.get((key, day))
+        if known is None:
+            known = self._known[(key, day)] = self._learn(episode_id, contact_id, inputs, key, day)
+        judged, home, care = known
+        if judged is None or (self.scope.home_regions and home not in self.scope.home_regions):
             return
         before, after = judged
         totals = sim.regions.setdefault(home, RegionTotals(home))
@@ -152,9 +153,24 @@ class WhatIf:
             after.status, after.amount, after.paying_region
         ):  # fmt: skip
             totals.changed += 1
-            sim.changes.append(
-                ContactChange(episode_id, contact_id, home, body[CARE], day, before, after)
+            change = ContactChange(
+                episode_id, contact_id, home, care, date.fromisoformat(day), before, after
             )
+            sim.changes.append(change)
+
+    def _learn(self, episode_id: str, contact_id: str, inputs: str, key: str, day: str) -> _Known:
+        body = orjson.loads(key)
+        assessments = tuple(
+            (a[0], self._day_class(a[1]), a[2], a[3], tuple(a[4]), *a[5:]) for a in body[9]
+        )
+        fine = (*body[:9], self._day_class(day), assessments, tuple(map(tuple, body[10])))
+        if fine not in self._fine:
+            f = build(parse(inputs), episode_id, contact_id)
+            decided = decision_class(f, self._changes, self.catalogue)
+            if decided not in self._judged:
+                self._judged[decided] = self._judge(f)
+            self._fine[fine] = self._judged[decided]
+        return self._fine[fine], body[0], body[1]
 
     def _judge(self, f: ContactFacts) -> _Judged | None:
         before = decide(f, self.baseline, self.catalogue, self.regions)

@@ -11,7 +11,6 @@ are the row's own key columns and are not repeated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -27,6 +26,7 @@ from routing.episodes.vocabulary import (
     Profession,
     Specialty,
 )
+from routing.kernel.calendar import swedish_date
 from routing.liability.facts import AssessmentFact, ContactFacts, ReferralFact
 
 VERSION = 1
@@ -127,25 +127,35 @@ def _referral(r: list[Any]) -> ReferralFact:
     )  # fmt: skip
 
 
-HOME, CARE, STATUS, STARTED = 1, 4, 9, 13
-"""Positions in the array of what a what-if filters every row by."""
+def whatif_key(f: ContactFacts) -> tuple[str, str | None]:
+    """What a what-if classes this decision by, stored beside its inputs: (key, contact day).
 
-
-def fine_key(body: list[Any], start: datetime, day_class: Callable[[datetime], int]) -> Hashable:
-    """The row's inputs without what cannot change its decision's outcome, read off the
-    array without building the facts: ids, municipality, provider, unit, recording times,
-    and times beyond whether an assessment or referral preceded the contact and the date
-    class of each day (``day_class``). Equal keys give equal decision classes
-    (routing.audit.whatif), so the what-if builds the facts of one row per key only."""
-    assessments = tuple(
-        (_at(a[8]) < start, day_class(_at(a[8])), a[1], a[2], tuple(a[4]), a[5], a[6], a[7])  # type: ignore[operator, arg-type]
-        for a in body[16]
-    )
-    referrals = tuple(
-        (r[1], r[2], r[4], _at(r[3]) <= start, r[5])  # type: ignore[operator]
-        for r in body[17]
-    )
-    return (
-        body[HOME], body[CARE], body[5], body[STATUS], body[10], body[11], body[12], body[18],
-        body[19], day_class(start), assessments, referrals,
-    )  # fmt: skip
+    The key is everything of the inputs that can change the decision's outcome under any
+    policy (routing.audit.whatif): the regions, care level, status, mode, profession, content,
+    specialty and age band; of each assessment whether it preceded the contact, its Swedish
+    day, criteria, answers, outcome and assessor; of each referral its target, care level,
+    status, specialty and whether it was issued by the contact's start. Ids, municipality,
+    provider, unit, clock times and recording times are left out: they shape the trace, not
+    who pays. Days stay days: which dated change (reference data, a policy's Ds 2023:27 date)
+    a day falls after is the what-if's question. The day is the contact's Swedish start day.
+    ``("", None)``: a contact no what-if decides (not completed, or never started).
+    """
+    start = f.started_at
+    if f.status != "completed" or start is None:
+        return "", None
+    assessments = [
+        [a.occurred_at < start, swedish_date(a.occurred_at).isoformat(), a.criteria_set_id,
+         a.criteria_version, sorted(a.answered), a.outcome.value, a.assessor_profession.value,
+         a.assessor_licensed]
+        for a in f.assessments
+    ]  # fmt: skip
+    referrals = [
+        [r.target_region, r.target_care_level.value, r.status, r.issued_at <= start,
+         _v(r.specialty)]
+        for r in f.referrals
+    ]  # fmt: skip
+    key = [
+        f.home_county, f.care_region, f.care_level.value, f.status, _v(f.mode),
+        _v(f.profession), _v(f.content), _v(f.specialty), _v(f.age_band), assessments, referrals,
+    ]  # fmt: skip
+    return orjson.dumps(key).decode(), swedish_date(start).isoformat()
