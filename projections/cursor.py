@@ -92,6 +92,15 @@ class Cursor:
         self._result = cursor
         return self
 
+    def execute_positional(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """SQLite: many rows of ``?`` marks straight to sqlite3's executemany (through
+        SQLAlchemy's ``exec_driver_sql`` a live runner's page cost a fifth more)."""
+        assert self._sqlite is not None, "positional marks are SQLite's"
+        try:
+            self._result = self._sqlite.executemany(sql, rows)
+        except sqlite3.Error as e:
+            raise sa.exc.DBAPIError.instance(sql, rows, e, sqlite3.Error) from e
+
     def fetchone(self) -> Any:
         """The next row (a ``Row``: a tuple, indexable and unpackable), or None."""
         assert self._result is not None
@@ -249,7 +258,7 @@ def write_rows(
     width = len(rows[0])
     if cur.dialect != "postgres":
         marks = ", ".join(["?"] * width)
-        cur.conn.exec_driver_sql(f"{head} VALUES ({marks}) {tail}", [tuple(r) for r in rows])
+        cur.execute_positional(f"{head} VALUES ({marks}) {tail}", rows)
         return
     kinds = list(types) or ["text"] * width
     arrays = ", ".join(f"CAST(:c{i} AS {kind}[])" for i, kind in enumerate(kinds))

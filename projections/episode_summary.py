@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
-
 from projections.base import Projection
 from projections.cursor import Cursor, write_rows
 from projections.tables import table
@@ -117,12 +115,12 @@ class EpisodeSummary(Projection):
         episodes = sorted({e for e, _ in keys})
         for i in range(0, len(episodes), 500):
             chunk = episodes[i : i + 500]
-            ct = table("episode_summary_contacts", suffix)
-            et = table("episode_summary_episodes", suffix)
-            cur.execute(
-                sa.select(ct.c.episode_id, ct.c.contact_id, et.c.home_region, ct.c.care_region)
-                .join_from(ct, et, et.c.episode_id == ct.c.episode_id)
-                .where(ct.c.episode_id.in_(chunk))
+            binds = ", ".join(f":e{n}" for n in range(len(chunk)))
+            cur.execute(  # a string: SQLite's fast path (a Core IN cost 0.5 ms a page here)
+                f"SELECT c.episode_id, c.contact_id, e.home_region, c.care_region "
+                f"FROM episode_summary_contacts{suffix} c JOIN episode_summary_episodes{suffix} e"
+                f" ON e.episode_id = c.episode_id WHERE c.episode_id IN ({binds})",
+                {f"e{n}": episode for n, episode in enumerate(chunk)},
             )
             for e, c, home, care in cur.fetchall():
                 if (e, c) in keys:
