@@ -98,16 +98,21 @@ async def started_consumer(
     None when ``stop`` is set meanwhile."""
 
     async def attempt() -> AIOKafkaConsumer:
-        consumer = group_consumer(bootstrap, group_id, max_record_bytes=max_record_bytes)
-        try:
-            await consumer.start()
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            raise
-        return consumer
+        return await started(group_consumer(bootstrap, group_id, max_record_bytes=max_record_bytes))
 
     return await resilience.through_broker_outage(name, attempt, stop, logger)
+
+
+async def started(consumer: AIOKafkaConsumer) -> AIOKafkaConsumer:
+    """``consumer``, started; stopped again if its start fails, so a broker that is away
+    leaves no half-open connections or background tasks behind."""
+    try:
+        await consumer.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        raise
+    return consumer
 
 
 async def rejoin(

@@ -130,13 +130,7 @@ class BrokerProbe:
                 connections_max_idle_ms=60_000,
                 fetch_max_wait_ms=20,  # the probe's fetch at the end only wants the watermark
             )
-            try:
-                await consumer.start()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
-                raise
-            self._consumer = consumer
+            self._consumer = await kafka.started(consumer)
         return self._consumer
 
     async def close(self) -> None:
