@@ -37,7 +37,7 @@ def create_tables(cur: Cursor, suffix: str = "") -> None:
     InvoiceLines.create(cur, suffix)
 
 
-LATER = ("inputs", "whatif_key", "contact_day")
+LATER = ("inputs", "whatif_key", "contact_day", "assessment_days")
 """Columns the decisions table gained after read models were first written (routing.liability
 .inputs: the fast what-if reads them; projections/compare.py compares them when filled)."""
 
@@ -173,7 +173,7 @@ _ON_CONFLICT_DECISION = (
     " provider_reimbursement = excluded.provider_reimbursement,"
     " patient_fee = excluded.patient_fee, decision = excluded.decision,"
     " inputs = excluded.inputs, whatif_key = excluded.whatif_key,"
-    " contact_day = excluded.contact_day"
+    " contact_day = excluded.contact_day, assessment_days = excluded.assessment_days"
 )
 
 

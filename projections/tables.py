@@ -55,8 +55,8 @@ COLUMNS: dict[str, Columns] = {
         _big("patient_fee", True), _t("decision"),
         # the decision's inputs (routing.liability.inputs): the fast what-if re-decides them
         _t("inputs", True),
-        # what the what-if classes it by, and the contact's day (routing.liability.inputs)
-        _t("whatif_key", True), _t("contact_day", True),
+        # what the what-if classes it by, and its days (routing.liability.inputs)
+        _t("whatif_key", True), _t("contact_day", True), _t("assessment_days", True),
     ],
     "liability_closed_months": lambda: [
         _t("home_region", key=True), _t("care_region", key=True), _t("month", key=True),

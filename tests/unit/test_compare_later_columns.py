@@ -33,7 +33,7 @@ def _db(path: Path, inputs: str | None, *, column: bool = True) -> SQLiteReadMod
                 dict(zip("abcdefghijkl", ROW, strict=True)),
             )
         else:
-            cur.insert_rows(table("liability_decisions"), [(*ROW, inputs, inputs, inputs)])
+            cur.insert_rows(table("liability_decisions"), [(*ROW, inputs, inputs, inputs, inputs)])
     return db
 
 

@@ -9,6 +9,7 @@ would pay (and with the baseline, what it paid), with progress reported up to th
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -22,7 +23,7 @@ from projections.liability import Liability
 from projections.replay import replay
 from routing.audit.service import simulate
 from routing.audit.simulation import Scope, outcome
-from routing.audit.whatif import decision_class
+from routing.audit.whatif import decision_class, fine_key
 from routing.config import Settings, StoreKind
 from routing.demo.generator import generate_episodes
 from routing.episodes.events import parse_event
@@ -184,19 +185,26 @@ def test_the_what_if_falls_back_to_the_log_and_says_why(read_models: ReadModelDB
     assert "without their inputs" in answer().reason
 
 
-def test_decisions_with_one_whatif_key_and_day_share_a_class() -> None:
-    """The stored key's soundness: contacts with equal (``whatif_key``, day) fall in one
-    decision class whichever dated changes a what-if asks about (one catalogue's, and each
-    policy's Ds 2023:27 date), so deciding one of them decides them all."""
+def test_decisions_with_one_fine_key_share_a_class() -> None:
+    """The stored key's soundness: contacts whose stored key and classed days are equal (the
+    what-if's ``fine_key``) fall in one decision class, whichever dated changes a what-if asks
+    about (the catalogue's, with each policy's Ds 2023:27 date, another date, or none), so
+    deciding one of them decides them all; and the key is shared (it groups)."""
     catalogue = load_catalogue()
     contacts = _contacts(13, 1500)
     for extra in ({p.ds_2023_27_effective for p in POLICIES}, {date(2025, 11, 17)}, set()):
         changes = sorted(set(catalogue.changes()) | extra)
-        by_key: dict[tuple[str, str | None], set[object]] = {}
+
+        def day_class(day: str, changes: list[date] = changes) -> int:
+            return bisect_right(changes, date.fromisoformat(day))
+
+        by_key: dict[object, set[object]] = {}
         for c in contacts:
-            key = whatif_key(c)
-            if key[0]:
-                by_key.setdefault(key, set()).add(decision_class(c, changes, catalogue))
+            key, day, days = whatif_key(c)
+            if key:
+                assert day is not None
+                fine = fine_key(key, day, days, day_class)
+                by_key.setdefault(fine, set()).add(decision_class(c, changes, catalogue))
         assert len(by_key) < len([c for c in contacts if c.status == "completed"])
         assert all(len(classes) == 1 for classes in by_key.values())
 

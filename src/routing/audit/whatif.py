@@ -48,9 +48,13 @@ from routing.reference.catalogue import Catalogue
 from routing.reference.regions import Regions
 
 Row = tuple[str, str, str, str, str]
-"""(episode id, contact id, encoded inputs, what-if key, contact day) of one liability
+"""(episode id, contact id, what-if key, contact day, assessment days) of one liability
 decision that a what-if decides (routing.liability.inputs ``whatif_key``; the caller keeps
 to the scope's days and home regions and to contacts that have a key)."""
+
+InputsOf = Callable[[str, str], str]
+"""The encoded inputs of (episode id, contact id): read only for a decision whose fine key
+is new, so the rows streamed stay small."""
 
 Progress = Callable[[int, int], None]
 """(rows done, rows in all)."""
@@ -58,8 +62,8 @@ Progress = Callable[[int, int], None]
 _Judged = tuple[Outcome, Outcome]
 """A class's outcome before and after."""
 
-_Known = tuple[_Judged | None, str, str]
-"""What a (key, day) gives: the class's outcomes (None: out of scope), home and care region."""
+_Regions = tuple[str, str]
+"""A key's home and care region."""
 
 
 def decision_class(f: ContactFacts, changes: Sequence[date], catalogue: Catalogue) -> Hashable:
@@ -85,26 +89,33 @@ def decision_class(f: ContactFacts, changes: Sequence[date], catalogue: Catalogu
     )  # fmt: skip
 
 
+def fine_key(key: str, day: str, assessment_days: str, day_class: Callable[[str], int]) -> Hashable:
+    """A row's stored key with its days classed (``day_class``: which stretch between dated
+    changes an ISO day falls in): rows with one fine key fall in one decision class
+    (tests/unit/test_what_if_replay.py), so the facts of one of them are built and decided."""
+    classes = tuple(day_class(d) for d in assessment_days.split(",")) if assessment_days else ()
+    return key, day_class(day), classes
+
+
 class WhatIf:
     """Re-decides the distinct decision classes of the rows in scope under two policies."""
 
     def __init__(
         self,
-        baseline: RulebookPolicy,
-        alternative: RulebookPolicy,
+        policies: tuple[RulebookPolicy, RulebookPolicy],
         scope: Scope,
-        catalogue: Catalogue,
-        regions: Regions,
+        reference: tuple[Catalogue, Regions],
+        inputs_of: InputsOf,
     ) -> None:
-        self.baseline, self.alternative, self.scope = baseline, alternative, scope
-        self.catalogue, self.regions = catalogue, regions
+        """``policies``: baseline and alternative; ``reference``: what both decide with."""
+        (self.baseline, self.alternative), self.scope = policies, scope
+        self.catalogue, self.regions = reference
+        self.inputs_of = inputs_of
         self._judged: dict[Hashable, _Judged | None] = {}
-        effective = {
-            p.ds_2023_27_effective for p in (baseline, alternative) if p.ds_2023_27_enabled
-        }
-        self._changes = sorted(set(catalogue.changes()) | effective)
+        effective = {p.ds_2023_27_effective for p in policies if p.ds_2023_27_enabled}
+        self._changes = sorted(set(self.catalogue.changes()) | effective)
         self._fine: dict[Hashable, _Judged | None] = {}
-        self._known: dict[tuple[str, str], _Known] = {}
+        self._regions: dict[str, _Regions] = {}
         self._day_classes: dict[str, int] = {}
 
     def _day_class(self, day: str) -> int:
@@ -134,15 +145,26 @@ class WhatIf:
         return len(self._judged)
 
     def _add(
-        self, sim: Simulation, episode_id: str, contact_id: str, inputs: str, key: str, day: str
+        self, sim: Simulation, episode_id: str, contact_id: str, key: str, day: str, days: str
     ) -> None:
-        """Counts one decision: its outcomes found by its stored (key, day), else by its fine
-        key (the key with its days classed), else decided from its inputs, once per class."""
-        known = self._known.get((key, day))
-        if known is None:
-            known = self._known[(key, day)] = self._learn(episode_id, contact_id, inputs, key, day)
-        judged, home, care = known
-        if judged is None or (self.scope.home_regions and home not in self.scope.home_regions):
+        """Counts one decision: its outcomes found by its fine key, else decided from its
+        inputs, once per decision class."""
+        regions = self._regions.get(key)
+        if regions is None:
+            body = orjson.loads(key)
+            regions = self._regions[key] = (body[0], body[1])
+        home, care = regions
+        if self.scope.home_regions and home not in self.scope.home_regions:
+            return
+        fine = fine_key(key, day, days, self._day_class)
+        if fine not in self._fine:
+            f = build(parse(self.inputs_of(episode_id, contact_id)), episode_id, contact_id)
+            decided = decision_class(f, self._changes, self.catalogue)
+            if decided not in self._judged:
+                self._judged[decided] = self._judge(f)
+            self._fine[fine] = self._judged[decided]
+        judged = self._fine[fine]
+        if judged is None:
             return
         before, after = judged
         totals = sim.regions.setdefault(home, RegionTotals(home))
@@ -157,20 +179,6 @@ class WhatIf:
                 episode_id, contact_id, home, care, date.fromisoformat(day), before, after
             )
             sim.changes.append(change)
-
-    def _learn(self, episode_id: str, contact_id: str, inputs: str, key: str, day: str) -> _Known:
-        body = orjson.loads(key)
-        assessments = tuple(
-            (a[0], self._day_class(a[1]), a[2], a[3], tuple(a[4]), *a[5:]) for a in body[9]
-        )
-        fine = (*body[:9], self._day_class(day), assessments, tuple(map(tuple, body[10])))
-        if fine not in self._fine:
-            f = build(parse(inputs), episode_id, contact_id)
-            decided = decision_class(f, self._changes, self.catalogue)
-            if decided not in self._judged:
-                self._judged[decided] = self._judge(f)
-            self._fine[fine] = self._judged[decided]
-        return self._fine[fine], body[0], body[1]
 
     def _judge(self, f: ContactFacts) -> _Judged | None:
         before = decide(f, self.baseline, self.catalogue, self.regions)

@@ -127,26 +127,28 @@ def _referral(r: list[Any]) -> ReferralFact:
     )  # fmt: skip
 
 
-def whatif_key(f: ContactFacts) -> tuple[str, str | None]:
-    """What a what-if classes this decision by, stored beside its inputs: (key, contact day).
+def whatif_key(f: ContactFacts) -> tuple[str, str | None, str]:
+    """What a what-if classes this decision by, stored beside its inputs: (key, contact day,
+    assessment days).
 
     The key is everything of the inputs that can change the decision's outcome under any
-    policy (routing.audit.whatif): the regions, care level, status, mode, profession, content,
-    specialty and age band; of each assessment whether it preceded the contact, its Swedish
-    day, criteria, answers, outcome and assessor; of each referral its target, care level,
-    status, specialty and whether it was issued by the contact's start. Ids, municipality,
-    provider, unit, clock times and recording times are left out: they shape the trace, not
-    who pays. Days stay days: which dated change (reference data, a policy's Ds 2023:27 date)
-    a day falls after is the what-if's question. The day is the contact's Swedish start day.
-    ``("", None)``: a contact no what-if decides (not completed, or never started).
+    policy (routing.audit.whatif), without days: the regions, care level, status, mode,
+    profession, content, specialty and age band; of each assessment whether it preceded the
+    contact, its criteria, answers, outcome and assessor; of each referral its target, care
+    level, status, specialty and whether it was issued by the contact's start. Ids,
+    municipality, provider, unit, clock times and recording times are left out: they shape the
+    trace, not who pays. The days (the contact's Swedish start day; each assessment's Swedish
+    day, comma-separated in the key's order) are kept apart: which dated change (reference
+    data, a policy's Ds 2023:27 date) a day falls after is the what-if's question, and a key
+    without them is shared by many contacts, so it is parsed once.
+    ``("", None, "")``: a contact no what-if decides (not completed, or never started).
     """
     start = f.started_at
     if f.status != "completed" or start is None:
-        return "", None
+        return "", None, ""
     assessments = [
-        [a.occurred_at < start, swedish_date(a.occurred_at).isoformat(), a.criteria_set_id,
-         a.criteria_version, sorted(a.answered), a.outcome.value, a.assessor_profession.value,
-         a.assessor_licensed]
+        [a.occurred_at < start, a.criteria_set_id, a.criteria_version, sorted(a.answered),
+         a.outcome.value, a.assessor_profession.value, a.assessor_licensed]
         for a in f.assessments
     ]  # fmt: skip
     referrals = [
@@ -158,4 +160,5 @@ def whatif_key(f: ContactFacts) -> tuple[str, str | None]:
         f.home_county, f.care_region, f.care_level.value, f.status, _v(f.mode),
         _v(f.profession), _v(f.content), _v(f.specialty), _v(f.age_band), assessments, referrals,
     ]  # fmt: skip
-    return orjson.dumps(key).decode(), swedish_date(start).isoformat()
+    days = ",".join(swedish_date(a.occurred_at).isoformat() for a in f.assessments)
+    return orjson.dumps(key).decode(), swedish_date(start).isoformat(), days
