@@ -10,8 +10,9 @@ regions, never held all at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -21,7 +22,7 @@ from projections.liability import has_inputs_column
 from projections.positions import ProjectionPositions
 from routing.audit import service as audit
 from routing.audit.simulation import Scope, Simulation
-from routing.audit.whatif import Progress, Row, WhatIf
+from routing.audit.whatif import Group, Progress, Row, WhatIf
 from routing.episodes.service import CareEpisodes
 from routing.liability.rulebooks import RulebookPolicy
 from routing.reference.catalogue import load_catalogue
@@ -49,16 +50,15 @@ def simulate(
     progress: Progress | None = None,
 ) -> Answer:
     """The what-if under ``policies`` (baseline, alternative); ``db`` None: the log path."""
-    baseline, alternative = policies
     why = "asked for the log path" if db is None else fallback_reason(db, positions)
     if db is None or why is not None:
-        sim = audit.simulate(service, baseline, alternative, scope, progress)
+        sim = audit.simulate(service, *policies, scope, progress)
         return Answer(sim, LOG, why or "")
+    whatif = WhatIf(policies, scope, (load_catalogue(), load_regions()))
     with db.transaction() as cur:
-        reference = (load_catalogue(), load_regions())
-        whatif = WhatIf(policies, scope, reference, lambda e, c: _inputs(cur, e, c))
         total = _count(cur, scope)
-        sim = whatif.run(_rows(cur, scope), total, progress)
+        groups = _groups(cur, scope, whatif.changes)
+        sim = whatif.run(groups, lambda keys: _members(cur, scope, keys), total, progress)
     sim.facts = service.event_count()  # the store position the read model has caught up to
     why = f"{total} decisions in scope, {whatif.classes} distinct inputs re-decided"
     return Answer(sim, FAST, why + f", as of store position {sim.facts}")
@@ -104,17 +104,38 @@ def _count(cur: Cursor, scope: Scope) -> int:
     return int(cur.execute("SELECT COUNT(*) FROM liability_decisions" + sql, params).scalar())
 
 
-def _rows(cur: Cursor, scope: Scope) -> Iterator[Row]:
+def _groups(cur: Cursor, scope: Scope, changes: Sequence[date]) -> Iterator[Group]:
+    """The decisions in scope counted by what-if key and classed days, in the database: a
+    million facts' 203,920 decisions come back as about 37,000 groups, each with one member's
+    inputs (any member's: they all fall in one decision class)."""
     sql, params = _where(scope)
+    contact_day, bounds = _day_class_sql("contact_day", changes)
+    only = _day_class_sql("assessment_days", changes)[0]
+    several = "assessment_days = '' OR assessment_days LIKE '%,%'"
+    assessment = f"CASE WHEN {several} THEN assessment_days ELSE CAST({only} AS TEXT) END"
+    query = (
+        f"SELECT whatif_key, {contact_day}, {assessment}, COUNT(*), MIN(inputs) "
+        f"FROM liability_decisions{sql} GROUP BY 1, 2, 3"
+    )
+    yield from cur.stream(query, params | bounds, CHUNK)
+
+
+def _day_class_sql(column: str, changes: Sequence[date]) -> tuple[str, dict[str, object]]:
+    """``column``'s (an ISO day) class as ``WhatIf.day_class`` computes it: how many of the
+    sorted ``changes`` fall on or before it."""
+    whens = " ".join(f"WHEN {column} < :dc{i} THEN {i}" for i in range(len(changes)))
+    bounds = {f"dc{i}": day.isoformat() for i, day in enumerate(changes)}
+    return f"(CASE {whens} ELSE {len(changes)} END)", bounds
+
+
+def _members(cur: Cursor, scope: Scope, keys: set[str]) -> Iterator[Row]:
+    """The decisions in scope with one of ``keys``, through a temporary table of the keys."""
+    cur.execute("CREATE TEMPORARY TABLE whatif_changed_keys (changed_key TEXT PRIMARY KEY)")
+    cur.execute(
+        "INSERT INTO whatif_changed_keys (changed_key) VALUES (:k)", [{"k": k} for k in keys]
+    )
+    sql, params = _where(scope)
+    sql += " AND whatif_key IN (SELECT changed_key FROM whatif_changed_keys)"
     columns = "episode_id, contact_id, whatif_key, contact_day, assessment_days"
     yield from cur.stream(f"SELECT {columns} FROM liability_decisions{sql}", params, CHUNK)
-
-
-def _inputs(cur: Cursor, episode_id: str, contact_id: str) -> str:
-    """One decision's inputs, by its key, beside the stream (the what-if asks only for a
-    decision whose fine key it has not met: tens of thousands in a million facts)."""
-    found = cur.execute(_INPUTS, {"e": episode_id, "c": contact_id}).scalar()
-    return str(found)
-
-
-_INPUTS = "SELECT inputs FROM liability_decisions WHERE episode_id = :e AND contact_id = :c"
+    cur.execute("DROP TABLE whatif_changed_keys")

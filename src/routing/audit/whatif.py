@@ -52,12 +52,17 @@ Row = tuple[str, str, str, str, str]
 decision that a what-if decides (routing.liability.inputs ``whatif_key``; the caller keeps
 to the scope's days and home regions and to contacts that have a key)."""
 
-InputsOf = Callable[[str, str], str]
-"""The encoded inputs of (episode id, contact id): read only for a decision whose fine key
-is new, so the rows streamed stay small."""
+Group = tuple[str, int, str, int, str]
+"""Decisions the database counted together (projections/whatif.py): their what-if key, their
+contact day's class, their assessment days (``assessment_classes``), how many, and one
+member's encoded inputs. Every member has the same fine key (``fine_key``)."""
+
+Members = Callable[[set[str]], Iterable[Row]]
+"""The decisions in scope with one of these what-if keys: the members of the classes whose
+outcome changed, listed contact by contact."""
 
 Progress = Callable[[int, int], None]
-"""(rows done, rows in all)."""
+"""(decisions done, decisions in all)."""
 
 _Judged = tuple[Outcome, Outcome]
 """A class's outcome before and after."""
@@ -97,42 +102,66 @@ def fine_key(key: str, day: str, assessment_days: str, day_class: Callable[[str]
     return key, day_class(day), classes
 
 
+def assessment_classes(text: str, day_class: Callable[[str], int]) -> tuple[int, ...]:
+    """A group's assessment days, classed: the database classes the day of a contact's only
+    assessment (``text`` is then the class) and hands several over as they are stored (ISO
+    days, comma-separated), classed here; ``""``: no assessment."""
+    if not text:
+        return ()
+    if "," in text:
+        return tuple(day_class(d) for d in text.split(","))
+    return (int(text),)
+
+
 class WhatIf:
-    """Re-decides the distinct decision classes of the rows in scope under two policies."""
+    """Re-decides the distinct decision classes in scope under two policies: counted by
+    groups, and the changed classes' members listed one by one."""
 
     def __init__(
         self,
         policies: tuple[RulebookPolicy, RulebookPolicy],
         scope: Scope,
         reference: tuple[Catalogue, Regions],
-        inputs_of: InputsOf,
     ) -> None:
         """``policies``: baseline and alternative; ``reference``: what both decide with."""
         (self.baseline, self.alternative), self.scope = policies, scope
         self.catalogue, self.regions = reference
-        self.inputs_of = inputs_of
         self._judged: dict[Hashable, _Judged | None] = {}
         effective = {p.ds_2023_27_effective for p in policies if p.ds_2023_27_enabled}
-        self._changes = sorted(set(self.catalogue.changes()) | effective)
+        self.changes: list[date] = sorted(set(self.catalogue.changes()) | effective)
+        """The days something dated changes on: a day's class is how many fall on or before it."""
         self._fine: dict[Hashable, _Judged | None] = {}
         self._regions: dict[str, _Regions] = {}
         self._day_classes: dict[str, int] = {}
 
-    def _day_class(self, day: str) -> int:
+    def day_class(self, day: str) -> int:
         """Which stretch between dated changes ``day`` (ISO) falls in."""
         known = self._day_classes.get(day)
         if known is None:
-            known = self._day_classes[day] = bisect_right(self._changes, date.fromisoformat(day))
+            known = self._day_classes[day] = bisect_right(self.changes, date.fromisoformat(day))
         return known
 
     def run(
-        self, rows: Iterable[Row], total: int = 0, progress: Progress | None = None
+        self,
+        groups: Iterable[Group],
+        members: Members,
+        total: int = 0,
+        progress: Progress | None = None,
     ) -> Simulation:
         sim = Simulation(self.baseline.label, self.alternative.label, self.scope)
-        for done, row in enumerate(rows, 1):
-            self._add(sim, *row)
-            if progress is not None and done % 50_000 == 0:
+        changed: dict[Hashable, _Judged] = {}
+        done = reported = 0
+        for key, day_class, days, count, inputs in groups:
+            fine = (key, day_class, assessment_classes(days, self.day_class))
+            judged = self._count(sim, fine, count, inputs)
+            if judged is not None and _differ(*judged):
+                changed[fine] = judged
+            done += count
+            if progress is not None and done - reported >= 50_000:
                 progress(done, max(total, done))
+                reported = done
+        if changed:
+            self._list_changes(sim, changed, members({fine[0] for fine in changed}))  # type: ignore[index]
         sim.regions = dict(sorted(sim.regions.items()))
         sim.changes.sort(key=lambda c: (c.episode_id, c.contact_id))
         if progress is not None:
@@ -144,41 +173,46 @@ class WhatIf:
         """Distinct decision classes met (each decided once per policy)."""
         return len(self._judged)
 
-    def _add(
-        self, sim: Simulation, episode_id: str, contact_id: str, key: str, day: str, days: str
-    ) -> None:
-        """Counts one decision: its outcomes found by its fine key, else decided from its
-        inputs, once per decision class."""
+    def _regions_of(self, key: str) -> _Regions:
         regions = self._regions.get(key)
         if regions is None:
             body = orjson.loads(key)
             regions = self._regions[key] = (body[0], body[1])
-        home, care = regions
+        return regions
+
+    def _count(self, sim: Simulation, fine: Hashable, count: int, inputs: str) -> _Judged | None:
+        """Adds a group to its home region's totals; its outcomes, decided from one member's
+        inputs once per decision class (None: out of the scope)."""
+        home, _ = self._regions_of(fine[0])  # type: ignore[index]
         if self.scope.home_regions and home not in self.scope.home_regions:
-            return
-        fine = fine_key(key, day, days, self._day_class)
+            return None
         if fine not in self._fine:
-            f = build(parse(self.inputs_of(episode_id, contact_id)), episode_id, contact_id)
-            decided = decision_class(f, self._changes, self.catalogue)
+            f = build(parse(inputs), "", "")  # ids shape the trace only, not the outcome
+            decided = decision_class(f, self.changes, self.catalogue)
             if decided not in self._judged:
                 self._judged[decided] = self._judge(f)
             self._fine[fine] = self._judged[decided]
         judged = self._fine[fine]
         if judged is None:
-            return
+            return None
         before, after = judged
         totals = sim.regions.setdefault(home, RegionTotals(home))
-        totals.contacts += 1
-        totals.paid += before.amount
-        totals.would_pay += after.amount
-        if (before.status, before.amount, before.paying_region) != (
-            after.status, after.amount, after.paying_region
-        ):  # fmt: skip
-            totals.changed += 1
-            change = ContactChange(
-                episode_id, contact_id, home, care, date.fromisoformat(day), before, after
-            )
-            sim.changes.append(change)
+        totals.contacts += count
+        totals.paid += before.amount * count
+        totals.would_pay += after.amount * count
+        if _differ(before, after):
+            totals.changed += count
+        return judged
+
+    def _list_changes(
+        self, sim: Simulation, changed: dict[Hashable, _Judged], rows: Iterable[Row]
+    ) -> None:
+        for episode_id, contact_id, key, day, days in rows:
+            judged = changed.get(fine_key(key, day, days, self.day_class))
+            if judged is not None:
+                home, care = self._regions_of(key)
+                when = date.fromisoformat(day)
+                sim.changes.append(ContactChange(episode_id, contact_id, home, care, when, *judged))
 
     def _judge(self, f: ContactFacts) -> _Judged | None:
         before = decide(f, self.baseline, self.catalogue, self.regions)
@@ -186,3 +220,9 @@ class WhatIf:
             return None
         after = decide(f, self.alternative, self.catalogue, self.regions)
         return outcome(before), outcome(after)
+
+
+def _differ(before: Outcome, after: Outcome) -> bool:
+    return (before.status, before.amount, before.paying_region) != (
+        after.status, after.amount, after.paying_region
+    )  # fmt: skip
