@@ -119,8 +119,11 @@ class Cursor:
             while rows := cursor.fetchmany(chunk):
                 yield from rows
             return
-        options = self.conn.execution_options(stream_results=True, yield_per=chunk)
-        for row in options.execute(text(sql), params):  # type: ignore[arg-type]
+        # Options on the statement: a connection's execution_options() set them on the
+        # connection itself, and every later statement of the transaction went through a
+        # server-side cursor too ("DECLARE ... CURSOR FOR CREATE ..." is a syntax error).
+        statement = sa.text(sql).execution_options(stream_results=True, yield_per=chunk)
+        for row in self.conn.execute(statement, params):  # type: ignore[arg-type]
             yield tuple(row)
 
     @property

@@ -124,7 +124,7 @@ def _day_class_sql(column: str, changes: Sequence[date]) -> tuple[str, dict[str,
     """``column``'s (an ISO day) class as ``WhatIf.day_class`` computes it: how many of the
     sorted ``changes`` fall on or before it."""
     whens = " ".join(f"WHEN {column} < :dc{i} THEN {i}" for i in range(len(changes)))
-    bounds = {f"dc{i}": day.isoformat() for i, day in enumerate(changes)}
+    bounds: dict[str, object] = {f"dc{i}": day.isoformat() for i, day in enumerate(changes)}
     return f"(CASE {whens} ELSE {len(changes)} END)", bounds
 
 
