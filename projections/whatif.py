@@ -56,8 +56,8 @@ def simulate(
         return Answer(sim, LOG, why or "")
     whatif = WhatIf(policies, scope, (load_catalogue(), load_regions()))
     with db.transaction() as cur:
-        total = _count(cur, scope)
-        groups = _groups(cur, scope, whatif.changes)
+        groups = list(_groups(cur, scope, whatif.changes))  # small: counted in the database
+        total = sum(group[3] for group in groups)
         sim = whatif.run(groups, lambda keys: _members(cur, scope, keys), total, progress)
     sim.facts = service.event_count()  # the store position the read model has caught up to
     why = f"{total} decisions in scope, {whatif.classes} distinct inputs re-decided"
@@ -97,11 +97,6 @@ def _where(scope: Scope) -> tuple[str, dict[str, object]]:
         sql += f" AND home_region IN ({', '.join(names)})"
         params |= {f"h{i}": r for i, r in enumerate(sorted(scope.home_regions))}
     return sql, params
-
-
-def _count(cur: Cursor, scope: Scope) -> int:
-    sql, params = _where(scope)
-    return int(cur.execute("SELECT COUNT(*) FROM liability_decisions" + sql, params).scalar())
 
 
 def _groups(cur: Cursor, scope: Scope, changes: Sequence[date]) -> Iterator[Group]:
