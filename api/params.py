@@ -85,7 +85,7 @@ def refused_parameter(scope: Scope) -> tuple[str, str] | None:
     number a finance user typed would otherwise be stored in the access trail, or looked up).
     Checked once at the edge for every route, before any route or dependency runs."""
     raw = scope.get("query_string", b"").decode("latin-1")
-    for name, value in parse_qsl(raw, keep_blank_values=True):
+    for name, value in parse_qsl(raw, keep_blank_values=True) if raw else ():
         why = refusal(name) or _screened(value)
         if why is not None:
             return f"query.{_printable(name)}", why
@@ -98,6 +98,11 @@ def refused_parameter(scope: Scope) -> tuple[str, str] | None:
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+"""What an identity number needs in ASCII text (``refusal`` looks no further without it):
+checked first, since most paths (``/routing/decisions``) hold no digits at all."""
+
+
 _DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{64}(?![0-9A-Za-z])")
 """A SHA-256 digest in hex: the chain's ``anchor=POSITION:DIGEST`` (api/routes/audit.py)."""
 
@@ -108,6 +113,8 @@ def _screened(text: str) -> str | None:
     its letters, and an episode's own id or a head the chain printed must not be refused (the
     facts' UUID fields are left to their parser for the same reason). A digest is screened as
     a hex pseudonym is: only a number standing apart from letters counts."""
+    if text.isascii() and "\x00" not in text and _SIX_DIGITS.search(text) is None:
+        return None  # nothing ``refusal`` refuses, and leaving ids out joins no digits
     text = _UUID.sub("-", text)
     for digest in _DIGEST.findall(text):
         if (why := refusal(digest, pseudonym=True)) is not None:

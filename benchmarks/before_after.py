@@ -151,6 +151,19 @@ BENCHES = (
         ),
     ),
     Bench("replay", "replay.py", _replay_args, _replay("sqlite") + _replay("postgres")),
+    Bench(  # no server, no client, no broker: CPU of the code itself (see in_process.py)
+        "inproc",
+        "in_process.py",
+        lambda t, a: [],
+        (
+            _sqlite("inproc", "event_cpu_us", "in-process POST /events, CPU us", True),
+            _sqlite("inproc", "batch_cpu_us_per_event", "in-process batch, CPU us/event", True),
+            _sqlite("inproc", "decision_cpu_us", "in-process decision, CPU us", True),
+            _sqlite("inproc", "projection_cpu_us_per_fact", "in-process runner, CPU us/fact", True),
+            _sqlite("inproc", "event_calls", "calls per event", True, judged=False),
+            _sqlite("inproc", "decision_calls", "calls per decision", True, judged=False),
+        ),
+    ),
     Bench(  # no script: benchmarks/side_by_side.py, both trees' servers up at once
         "side",
         "",
@@ -261,7 +274,8 @@ def main() -> int:
     p.add_argument("--side-rounds", type=int, default=4, help="rounds of the side-by-side run")
     p.add_argument("--kafka-events", type=int, default=5000)
     p.add_argument("--replay-events", type=int, default=30000)
-    p.add_argument("--only", help="comma-separated subset: ingest,decisions,kafka,replay,side")
+    subsets = "ingest,decisions,kafka,replay,inproc,side"
+    p.add_argument("--only", help=f"comma-separated subset: {subsets}")
     p.add_argument("--postgres-dsn", default=DSN)
     p.add_argument("--json", type=Path, help="also write the table's rows to this file")
     a = p.parse_args()
