@@ -65,7 +65,11 @@ def test_replay_simulate_and_history_from_the_command_line(tmp_path: Path) -> No
         positions = dict(conn.execute("SELECT projection, store_position FROM replay_positions"))
     assert {"episode_summary", "liability_decisions", "care_guarantee_clocks"} <= tables
     assert set(positions) == {
-        "episode_summary", "liability", "necessity", "care_guarantee", "indicators"
+        "episode_summary",
+        "liability",
+        "necessity",
+        "care_guarantee",
+        "indicators",
     }
     assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
 
