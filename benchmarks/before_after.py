@@ -146,6 +146,13 @@ BENCHES = (
             _sqlite("kafka", "relay_events_per_s", "relay, events/s", False),
             _sqlite("kafka", "projection_cpu_us_per_event", "projection, CPU us/event", True),
             _sqlite("kafka", "projection_events_per_s", "projection, events/s", False),
+            _sqlite(
+                "kafka",
+                "projection_startup_cpu_ms",
+                "projection start-up, CPU ms",
+                True,
+                judged=False,
+            ),
             _sqlite("kafka", "e2e_cpu_us_per_event", "e2e API+relay+runner, CPU us/event", True),
             _sqlite("kafka", "e2e_lag_p99_ms", "e2e lag p99 ms", True, judged=False),
         ),
