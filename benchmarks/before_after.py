@@ -149,7 +149,7 @@ BENCHES = (
             _sqlite(
                 "kafka",
                 "projection_startup_cpu_ms",
-                "projection start-up, CPU ms",
+                "projection outside its span, CPU ms",
                 True,
                 judged=False,
             ),

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         code = main()
-    except SystemExit as stop:  # a request answered with an unexpected status
-        print(stop, file=sys.stderr)
+    except BaseException:  # a status other than 200/201, or any failure: exit all the same
+        traceback.print_exc()
         code = 1
     # The application's lifespan never ran, so nothing stops its store's non-daemon threads
     # (the WAL checkpointer, AnyIO's workers): leave without waiting for them.

@@ -1,5 +1,5 @@
 """The what-if's two paths: from the liability read model's decision inputs (seconds), or by
-replaying the log (about 38 s per million facts), and which one was taken.
+replaying the log (24-38 s per million facts here), and which one was taken.
 
 The fast path (routing.audit.whatif) is taken only when it must give the log path's answer:
 the ``liability_decisions`` table has the ``inputs`` column, every row has inputs, and the
@@ -101,7 +101,7 @@ def _where(scope: Scope) -> tuple[str, dict[str, object]]:
 
 def _groups(cur: Cursor, scope: Scope, changes: Sequence[date]) -> Iterator[Group]:
     """The decisions in scope counted by what-if key and classed days, in the database: a
-    million facts' 203,920 decisions come back as about 41,000 groups, each with one member's
+    million facts' 203,920 decisions come back as about 37,000 groups, each with one member's
     inputs (any member's: they all fall in one decision class).
 
     SQLite groups by sorting, and a sort that carries every row's inputs (about 330 bytes)
