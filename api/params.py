@@ -23,7 +23,7 @@ from starlette.types import Message, Scope, Send
 
 from api.errors import validation_body
 from routing.episodes.vocabulary import ASYLUM_SEEKER_COUNTY, COUNTY_CODES
-from routing.identity.screen import refusal
+from routing.identity.screen import plainly_clean, refusal
 
 
 def _region_code(code: str | None) -> str | None:
@@ -98,11 +98,6 @@ def refused_parameter(scope: Scope) -> tuple[str, str] | None:
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-_SIX_DIGITS = re.compile(r"[0-9]{6}")
-"""What an identity number needs in ASCII text (``refusal`` looks no further without it):
-checked first, since most paths (``/routing/decisions``) hold no digits at all."""
-
-
 _DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{64}(?![0-9A-Za-z])")
 """A SHA-256 digest in hex: the chain's ``anchor=POSITION:DIGEST`` (api/routes/audit.py)."""
 
@@ -113,8 +108,8 @@ def _screened(text: str) -> str | None:
     its letters, and an episode's own id or a head the chain printed must not be refused (the
     facts' UUID fields are left to their parser for the same reason). A digest is screened as
     a hex pseudonym is: only a number standing apart from letters counts."""
-    if text.isascii() and "\x00" not in text and _SIX_DIGITS.search(text) is None:
-        return None  # nothing ``refusal`` refuses, and leaving ids out joins no digits
+    if plainly_clean(text):  # most paths (``/routing/decisions``) hold no digits at all
+        return None
     text = _UUID.sub("-", text)
     for digest in _DIGEST.findall(text):
         if (why := refusal(digest, pseudonym=True)) is not None:

@@ -148,7 +148,7 @@ BENCHES = (
             _sqlite("kafka", "projection_events_per_s", "projection, events/s", False),
             _sqlite(
                 "kafka",
-                "projection_startup_cpu_ms",
+                "projection_outside_cpu_ms",
                 "projection outside its span, CPU ms",
                 True,
                 judged=False,

@@ -232,7 +232,7 @@ def projection_section(
             time_projection(db, bootstrap, topic, n, store.tag + "-")
         )
         out["projection_cpu_us_per_event"] = per_event * 1e6
-        out["projection_startup_cpu_ms"] = (time.process_time() - cpu0 - per_event * n) * 1e3
+        out["projection_outside_cpu_ms"] = (time.process_time() - cpu0 - per_event * n) * 1e3
         covered = sum(runner.worker.position(p) for p in range(parts))
     finally:
         db.close()

@@ -65,13 +65,20 @@ An identity number in free text is refused too, which no pattern can state (its 
 check digit): docs/contracts.md."""
 
 
+def plainly_clean(text: str) -> bool:
+    """True when ``refusal`` has nothing to look at: ASCII text without NUL and without six
+    digits in a row. Removing parts of such a text (ids, digests) keeps it so, which is what
+    lets the edge pass most paths in one check (api/params.py)."""
+    return text.isascii() and "\x00" not in text and _SIX_DIGITS.search(text) is None
+
+
 def refusal(text: str, today: date | None = None, *, pseudonym: bool = False) -> str | None:
     """Why ``text`` must not be taken in, or None. Never repeats the text. ``pseudonym``: the
     value may be a hex pseudonym, so only a number standing apart from letters counts."""
     if "\x00" in text:
         return NUL
     if text.isascii():
-        if _SIX_DIGITS.search(text) is None:  # most strings: one scan, then done
+        if plainly_clean(text):  # most strings: one scan, then done
             return None
     elif has_foreign_digits(text):
         return FOREIGN_DIGITS
