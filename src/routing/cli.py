@@ -199,7 +199,8 @@ def dev(
             f'  curl -H "Authorization: Bearer $({token_command()} --role auditor)" '
             f"{base}/projections/episode-summary\n"
             f"  (roles: {', '.join(r.value for r in Role)}; keys in {settings.dev_keys_path}, "
-            f"development only)"
+            f"development only)",
+            soft_wrap=True,  # a command to copy: never broken at the terminal's width
         )
         asyncio.run(_run_stack(settings, service, api=True))
     finally:
