@@ -215,3 +215,47 @@ def test_a_bad_cipher_key_stops_commands_with_one_line(tmp_path: Path, key: str,
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"ROUTING_CIPHER_KEY: Value error, key 1 is {why}" in done.stderr.replace("\n", " ")
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc: field 4 of each stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_a_killed_routing_broker_takes_its_bundled_broker_along(tmp_path: Path) -> None:
+    """SIGKILL gives ``routing`` no chance to stop the Tansu process it started; the kernel
+    must (parent-death signal), or it outlives us holding its port and memory."""
+    port = free_port()
+    proc = subprocess.Popen([ROUTING, "broker", "--port", str(port)], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(port):
+            assert proc.poll() is None, f"routing broker exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"no broker on port {port} within 30 s"
+            time.sleep(0.1)
+        (tansu,) = _children(proc.pid)
+        assert "tansu" in Path(f"/proc/{tansu}/cmdline").read_bytes().decode()
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while _listening(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _listening(port), "the bundled broker outlived the routing process that owned it"

