@@ -293,5 +293,7 @@ def _ddl(table: sa.Table, dialect: str, indexes: bool) -> tuple[str, ...]:
     d = _DIALECTS[dialect]
     out = [str(CreateTable(table, if_not_exists=True).compile(dialect=d)).strip()]
     for index in sorted(table.indexes, key=lambda i: str(i.name)) if indexes else ():
+        if dialect not in index.info.get("dialects", (dialect,)):
+            continue
         out.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=d)).strip())
     return tuple(out)

@@ -145,10 +145,14 @@ _ROWIDS = 500
 
 def _day_class_sql(column: str, changes: Sequence[date]) -> tuple[str, dict[str, object]]:
     """``column``'s (an ISO day) class as ``WhatIf.day_class`` computes it: how many of the
-    sorted ``changes`` fall on or before it."""
-    whens = " ".join(f"WHEN {column} < :dc{i} THEN {i}" for i in range(len(changes)))
+    sorted ``changes`` fall on or before it. Asked from the latest change back: the days in
+    scope mostly lie after all but the last few (a reference entry's start years ago), so a
+    row takes one or two comparisons, not one for every change since 2015."""
+    whens = " ".join(
+        f"WHEN {column} >= :dc{i} THEN {i + 1}" for i in reversed(range(len(changes)))
+    )
     bounds: dict[str, object] = {f"dc{i}": day.isoformat() for i, day in enumerate(changes)}
-    return f"(CASE {whens} ELSE {len(changes)} END)", bounds
+    return f"(CASE {whens} ELSE 0 END)", bounds
 
 
 def _members(cur: Cursor, scope: Scope, keys: set[str]) -> Iterator[Row]:

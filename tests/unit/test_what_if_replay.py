@@ -175,6 +175,9 @@ def test_the_what_if_falls_back_to_the_log_and_says_why(read_models: ReadModelDB
             cur.execute(f"UPDATE liability_decisions SET {column} = :kept {where}",
                         row | {"kept": kept})  # fmt: skip
         assert answer().path == whatif.FAST
+    with read_models.transaction() as cur:  # a table from before the columns: nor their indexes
+        for index in ("liability_decisions_unkeyed", "liability_decisions_whatif"):
+            cur.execute(f"DROP INDEX IF EXISTS {index}")
     for column in ("inputs", "whatif_key"):
         with read_models.transaction() as cur:
             cur.execute(f"ALTER TABLE liability_decisions DROP COLUMN {column}")
@@ -237,5 +240,53 @@ def test_every_contact_of_a_decision_class_is_decided_alike() -> None:
             assert len(found) == 1, members[0]
 
 
+def test_policies_that_pick_one_rulebook_decide_alike() -> None:
+    """What the what-if's second decision skips (``_rulebooks_differ``): two policies that
+    pick the same rulebook for a contact give it the same outcome, however else they differ."""
+    catalogue, regions = load_catalogue(), load_regions()
+    policies = [RulebookPolicy(), *POLICIES]
+    same = 0
+    for c in _contacts(12, 600):
+        assert c.started_at is not None
+        for one in policies:
+            for other in policies:
+                if one is other or one.for_contact(c.started_at) is not other.for_contact(
+                    c.started_at
+                ):
+                    continue
+                same += 1
+                assert _judged(outcome(decide(c, one, catalogue, regions))) == _judged(
+                    outcome(decide(c, other, catalogue, regions))
+                ), c
+    assert same > 1000
+
+
 def _judged(o: object) -> tuple[object, ...]:
     return (o.status, o.amount, o.paying_region, o.rulebook)  # type: ignore[attr-defined]
+
+
+def test_the_what_if_reads_the_decisions_by_index_not_by_their_rows() -> None:
+    """On SQLite the what-if groups from the covering index and asks whether a row lacks its
+    key through the partial one (projections/tables.py): a full scan reads every decision's
+    JSON too, 0.2 s a million facts for each of the two statements that had one."""
+    db = SQLiteReadModels(Path(":memory:"), scratch=True)
+    try:
+        service = _history(7, 60)
+        _built(service, db)
+        sqlite = db._conn  # the one connection the engine shares
+        statements: list[str] = []
+        sqlite.set_trace_callback(statements.append)
+        try:
+            fast = whatif.simulate(service, db, None, (RulebookPolicy(), POLICIES[1]), ALL)
+        finally:
+            sqlite.set_trace_callback(None)
+        assert fast.path == whatif.FAST
+        reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+                 and "FROM liability_decisions" in s]  # fmt: skip
+        assert len(reads) >= 3  # the check, the grouping, the members
+        sqlite.execute("CREATE TEMPORARY TABLE whatif_changed_keys (changed_key TEXT PRIMARY KEY)")
+        for statement in reads:
+            plan = [row[3] for row in sqlite.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            assert "SCAN liability_decisions" not in plan, (statement, plan)
+    finally:
+        db.close()
