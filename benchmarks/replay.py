@@ -14,7 +14,10 @@ already holds them), then measures
   with its verdict; with ``--per-projection`` each projection alone too;
 * scale-out: the same replay split by episode hash ranges over N = 1 and ``--workers``
   processes (``projections.parallel``), parts merged: wall time and speed-up;
-* what-if: a policy simulation (Ds 2023:27 switched off) over the whole store, with progress;
+* what-if: a policy simulation (Ds 2023:27 switched off) over the whole store: by the log,
+  with progress, and from the liability read model the replay built (projections/whatif.py),
+  with whether both gave the same answer (a small store overstates the read model's projected
+  year: its classes grow far slower than the facts; benchmarks/whatif.py measures 1 M and 3 M);
 * the time for the store's facts and the projected time for a national year (10-15 M facts).
 
 Each rate is given by the wall clock and by the process's CPU time: on a shared machine
@@ -43,13 +46,13 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from benchmarks import figures  # noqa: E402
-from projections import PROJECTIONS  # noqa: E402
+from projections import PROJECTIONS, whatif  # noqa: E402
 from projections.db import PostgresReadModels, ReadModelDB, SQLiteReadModels  # noqa: E402
 from projections.parallel import replay_parallel  # noqa: E402
 from projections.replay import replay  # noqa: E402
 from routing.audit.reading import FactReader  # noqa: E402
 from routing.audit.service import simulate  # noqa: E402
-from routing.audit.simulation import Scope  # noqa: E402
+from routing.audit.simulation import Scope, Simulation  # noqa: E402
 from routing.cli import load_demo  # noqa: E402
 from routing.config import Settings, StoreKind  # noqa: E402
 from routing.episodes.service import CareEpisodes  # noqa: E402
@@ -132,12 +135,14 @@ def measure(
     _line(kind, "raw read-and-decode (FactReader)", raw, None)
     names = args.projections or list(PROJECTIONS)
     groups = [names] + ([[p] for p in names] if args.per_projection else [])
-    one = raw
+    one, fast = raw, None
     for group in groups:
         db = _scratch(kind, tmp, settings.replay_schema + "_one", args)
         try:
             projections = [PROJECTIONS[p](settings) for p in group]
             result = timed(lambda: replay(service, db, projections).facts)  # noqa: B023
+            if group is names and "liability" in group and args.what_if:
+                fast = _fast_what_if(kind, service, db)
         finally:
             db.close()
         label = "+".join(group) if len(group) < len(PROJECTIONS) else "all projections"
@@ -147,7 +152,14 @@ def measure(
     if args.workers > 1:
         _scale_out(kind, settings, names, args.workers, raw)
     if args.what_if:
-        _what_if(kind, service)
+        log = _what_if(kind, service)
+        if fast is not None:
+            took, sim = fast
+            same = (sim.regions, sim.changes) == (log.regions, log.changes)
+            met = _verdict(NATIONAL[1] * took.wall / took.facts < 30)
+            _national(kind, "what-if from the read model", took)
+            print(f"[{kind}] what-if from the read model: same answer as the log: {same}; "
+                  f"a national year under 30 s: {met}")  # fmt: skip
     return {
         "facts": one.facts,
         "raw_facts_per_s_wall": raw.rates()[0],
@@ -180,10 +192,12 @@ def _scale_out(
     _national(kind, f"replay, N={workers} processes", walls[workers], cpu_too=False)
 
 
-def _what_if(kind: StoreKind, service: CareEpisodes) -> None:
-    baseline = RulebookPolicy()
-    alternative = RulebookPolicy(ds_2023_27_enabled=False)
-    scope = Scope(frozenset(), START, END)
+POLICIES = (RulebookPolicy(), RulebookPolicy(ds_2023_27_enabled=False))
+SCOPE = Scope(frozenset(), START, END)
+
+
+def _what_if(kind: StoreKind, service: CareEpisodes) -> Simulation:
+    """The what-if by the log: every fact read and folded (routing.audit.service)."""
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -191,14 +205,41 @@ def _what_if(kind: StoreKind, service: CareEpisodes) -> None:
             last[0] = time.perf_counter()
             print(f"[{kind}]   what-if {done:,}/{total:,} store positions", flush=True)
 
-    result = timed(lambda: simulate(service, baseline, alternative, scope, progress).facts)
+    sims: list[Simulation] = []
+    result = timed(lambda: _facts(sims, simulate(service, *POLICIES, SCOPE, progress)))
     wall = result.wall
     print(
-        f"[{kind}] what-if (Ds 2023:27 off) over {result.facts:,} facts in {wall:,.1f} s wall "
-        f"({result.cpu:,.1f} s CPU); target < 30 s for a national year: "
+        f"[{kind}] what-if by the log (Ds 2023:27 off) over {result.facts:,} facts in "
+        f"{wall:,.1f} s wall ({result.cpu:,.1f} s CPU); target < 30 s for a national year: "
         f"{_verdict(NATIONAL[1] * wall / result.facts < 30)}"
     )
-    _national(kind, "what-if", result)
+    _national(kind, "what-if by the log", result)
+    return sims[0]
+
+
+def _fast_what_if(
+    kind: StoreKind, service: CareEpisodes, db: ReadModelDB
+) -> tuple[Timed, Simulation]:
+    """The what-if from the liability read model the replay just built (projections/whatif.py;
+    benchmarks/whatif.py measures it at 1 M and 3 M facts): the log path's policies and scope,
+    and it must take the read model's path."""
+    answers: list[whatif.Answer] = []
+
+    def run() -> int:
+        answers.append(whatif.simulate(service, db, None, POLICIES, SCOPE))
+        return answers[0].simulation.facts
+
+    result = timed(run)
+    answer = answers[0]
+    assert answer.path == whatif.FAST, answer.reason
+    print(f"[{kind}] what-if from the read model ({answer.reason}): {result.wall:,.1f} s wall, "
+          f"{result.cpu:,.1f} s CPU", flush=True)  # fmt: skip
+    return Timed(raw_read(service), result.wall, result.cpu), answer.simulation
+
+
+def _facts(into: list[Simulation], sim: Simulation) -> int:
+    into.append(sim)
+    return sim.facts
 
 
 def _national(kind: StoreKind, label: str, t: Timed, cpu_too: bool = True) -> None:
