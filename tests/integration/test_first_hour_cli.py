@@ -4,6 +4,7 @@ another directory, and a configuration check that reports every problem at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -21,7 +22,7 @@ import httpx
 import jwt
 import pytest
 
-from routing.messaging.broker import free_port
+from routing.messaging.broker import free_port, setpriv_with_pdeathsig
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING = str(Path(sys.executable).parent / "routing")
@@ -238,10 +239,11 @@ def _listening(port: int) -> bool:
         return False
 
 
+@pytest.mark.skipif(setpriv_with_pdeathsig() is None, reason="no setpriv --pdeathsig")
 def test_a_killed_routing_broker_takes_its_bundled_broker_along(tmp_path: Path) -> None:
     """SIGKILL gives ``routing`` no chance to stop the Tansu process it started; the kernel
     must (parent-death signal), or it outlives us holding its port and memory."""
-    port = free_port()
+    port, tansu = free_port(), 0
     proc = subprocess.Popen([ROUTING, "broker", "--port", str(port)], cwd=tmp_path, env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -258,4 +260,8 @@ def test_a_killed_routing_broker_takes_its_bundled_broker_along(tmp_path: Path) 
     deadline = time.monotonic() + 10
     while _listening(port) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _listening(port), "the bundled broker outlived the routing process that owned it"
+    outlived = _listening(port)
+    if outlived:  # not left holding the port for the rest of the session
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(tansu, signal.SIGKILL)
+    assert not outlived, "the bundled broker outlived the routing process that owned it"

@@ -285,8 +285,14 @@ def test_the_what_if_reads_the_decisions_by_index_not_by_their_rows() -> None:
                  and "FROM liability_decisions" in s]  # fmt: skip
         assert len(reads) >= 3  # the check, the grouping, the members
         sqlite.execute("CREATE TEMPORARY TABLE whatif_changed_keys (changed_key TEXT PRIMARY KEY)")
-        for statement in reads:
-            plan = [row[3] for row in sqlite.execute(f"EXPLAIN QUERY PLAN {statement}")]
-            assert "SCAN liability_decisions" not in plan, (statement, plan)
+        plans = {s: " | ".join(row[3] for row in sqlite.execute(f"EXPLAIN QUERY PLAN {s}"))
+                 for s in reads}  # fmt: skip
+        for statement, plan in plans.items():
+            scans = [step for step in plan.split(" | ") if "liability_decisions" in step]
+            by_key = all("INDEX" in step or "PRIMARY KEY" in step for step in scans)
+            assert by_key, (statement, plan)
+        uses = " ".join(plans.values())
+        assert "USING INDEX liability_decisions_unkeyed" in uses
+        assert "USING COVERING INDEX liability_decisions_whatif" in uses
     finally:
         db.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import shutil
 import socket
@@ -141,12 +142,27 @@ def _dies_with_starter() -> list[str]:
     it ends. Its own session keeps Ctrl-C from reaching it (the stack stops it in order), so a
     ``routing dev`` killed outright (SIGKILL, an OOM kill) left it running, unowned, holding
     its port and memory. Only from the main thread, whose end is the process's: a broker
-    started by a short-lived thread would die with that thread. Without ``setpriv``
-    (util-linux), as before."""
-    setpriv = shutil.which("setpriv")
+    started by a short-lived thread would die with that thread. Without a ``setpriv`` that
+    knows the option (util-linux 2.33 and later; not BusyBox's), as before."""
+    setpriv = setpriv_with_pdeathsig()
     if setpriv is None or threading.current_thread() is not threading.main_thread():
         return []
     return [setpriv, "--pdeathsig", "KILL", "--"]
+
+
+@functools.cache
+def setpriv_with_pdeathsig() -> str | None:
+    """``setpriv``, if it is there and takes ``--pdeathsig`` (asked once: it runs ``true``)."""
+    found = shutil.which("setpriv")
+    if found is None:
+        return None
+    try:
+        probe = subprocess.run(  # noqa: S603 - a fixed command
+            [found, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if probe.returncode == 0 else None
 
 
 def free_port() -> int:
