@@ -112,9 +112,10 @@ INDEXES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
          "profession", "mode", "status", "invoiced_amount")),
         # The what-if's grouping and its changed classes' members (projections/whatif.py)
         # from the index, not the rows and their decision JSON: 0.30 s instead of 0.55 at a
-        # million facts. SQLite only (``SQLITE_ONLY``).
+        # million facts, and no read of a changed member's row (a random read each).
+        # SQLite only (``SQLITE_ONLY``).
         ("liability_decisions_whatif", ("whatif_key", "contact_day", "assessment_days",
-         "home_region")),
+         "home_region", "episode_id", "contact_id")),
         # Whether any row lacks what the what-if reads: empty once filled, so a seek where a
         # scan of every decision took 0.2 s a million facts (``PARTIAL``).
         ("liability_decisions_unkeyed", ("episode_id",)),

@@ -130,6 +130,7 @@ def _groups(cur: Cursor, scope: Scope, changes: Sequence[date]) -> Iterator[Grou
 def _inputs_by_rowid(cur: Cursor, rowids: list[int]) -> dict[int, str]:
     """SQLite: the inputs of these decisions, by rowid (a lookup each, in chunks)."""
     found: dict[int, str] = {}
+    rowids = sorted(rowids)  # in the table's order: neighbouring rows share pages
     for start in range(0, len(rowids), _ROWIDS):
         chunk = rowids[start : start + _ROWIDS]
         marks = ", ".join(f":r{i}" for i in range(len(chunk)))
