@@ -149,9 +149,7 @@ def _day_class_sql(column: str, changes: Sequence[date]) -> tuple[str, dict[str,
     sorted ``changes`` fall on or before it. Asked from the latest change back: the days in
     scope mostly lie after all but the last few (a reference entry's start years ago), so a
     row takes one or two comparisons, not one for every change since 2015."""
-    whens = " ".join(
-        f"WHEN {column} >= :dc{i} THEN {i + 1}" for i in reversed(range(len(changes)))
-    )
+    whens = " ".join(f"WHEN {column} >= :dc{i} THEN {i + 1}" for i in reversed(range(len(changes))))
     bounds: dict[str, object] = {f"dc{i}": day.isoformat() for i, day in enumerate(changes)}
     return f"(CASE {whens} ELSE 0 END)", bounds
 

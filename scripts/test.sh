@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . scripts/_chromium.sh
 . scripts/_console_assets.sh
 . scripts/_contracts.sh
-echo "== ruff" && .venv/bin/ruff check .
+echo "== ruff" && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy" && .venv/bin/mypy
 echo "== imports" && .venv/bin/lint-imports --no-cache  # layers, no cycles (pyproject.toml)
 echo "== schemas" && .venv/bin/routing schemas check

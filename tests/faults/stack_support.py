@@ -42,7 +42,7 @@ from tests.faults.load_support import (
     _inbound,
     _lag_zero,
     _probe,
-    _relay_caught_up,
+    _relay_done,
 )
 
 LOAD_AFTER_SECONDS = 3.0
@@ -138,15 +138,12 @@ async def _under_load(
             between the lag probe and its check would be missed."""
             if not await ingest_caught_up(settings):
                 return False
-            relayed = await asyncio.to_thread(_relay_caught_up, settings)
-            if not relayed:
+            if not await _relay_done(out, settings):
                 return False
-            if out.relayed_at is None:
-                out.relayed_at = time.monotonic()
             probe = await _probe(http, api + "/ready")
             if probe.status == 200 and out.ready_at is None:
                 out.ready_at = probe.at
-            return _lag_zero(probe)
+            return _lag_zero(probe, out.relayed_wall)
 
         out.caught_up_at = await first_time(caught_up, 90)
         summary = await _probe(

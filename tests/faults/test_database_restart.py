@@ -34,7 +34,7 @@ from tests.faults.load_support import (
     _inbound,
     _lag_zero,
     _probe,
-    _relay_caught_up,
+    _relay_done,
 )
 from tests.faults.pg_cluster import PgCluster
 from tests.faults.stack_support import every_process_ready, first_time
@@ -85,12 +85,9 @@ async def _scenario(
         async def caught_up() -> bool:
             """The relay first: a page it publishes between the lag probe and its own check
             would be missed the other way round."""
-            relayed = await asyncio.to_thread(_relay_caught_up, settings)
-            if not relayed:
+            if not await _relay_done(out, settings):
                 return False
-            if out.relayed_at is None:
-                out.relayed_at = time.monotonic()
-            return _lag_zero(await _probe(http, api + "/ready"))
+            return _lag_zero(await _probe(http, api + "/ready"), out.relayed_wall)
 
         out.caught_up_at = await first_time(caught_up, 60)
         for name, p in procs.items():

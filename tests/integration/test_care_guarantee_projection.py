@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes import guarantee
 from routing.config import Settings
 from routing.kernel.calendar import STOCKHOLM
 from tests import support as s
@@ -110,10 +109,7 @@ def _expected(eps: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str, str]
 
 
 def _app(h: GuaranteeHarness) -> FastAPI:
-    app = create_app(h.settings, service=h.service, read_models=h.db)
-    if not any(getattr(r, "path", "").startswith("/care-guarantee") for r in app.routes):
-        app.include_router(guarantee.router)  # until the lead wires it into api/app.py
-    return app
+    return create_app(h.settings, service=h.service, read_models=h.db)
 
 
 def test_clocks_per_episode(harness: GuaranteeHarness) -> None:

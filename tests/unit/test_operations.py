@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from routing.config import Settings, StoreKind
 from routing.operations import check, correlation, logs, settings_doc
-from routing.operations.health import projection_lag
+from routing.operations.health import Readiness, projection_lag
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -194,3 +197,23 @@ def test_projection_lag_is_per_partition_and_never_negative() -> None:
         "b": {0: 0, 1: 5, 2: 3},
         "c": {0: 11, 1: 5, 2: 3},
     }
+
+
+def test_a_readiness_answer_says_when_its_checks_began_and_a_cached_one_keeps_that_time() -> None:
+    """A cached answer must not pass for a fresh one: a reader waiting for something (the fault
+    tests wait for the relay's last page) compares ``checked_at`` with when that happened."""
+    pings: list[float] = []
+    ready = Readiness(
+        ping_store=lambda: pings.append(time.time()), broker=None, topic="t", timeout=1,
+        cache_seconds=60,
+    )  # fmt: skip
+    before = time.time()
+    first = asyncio.run(ready.report()).as_json()
+    began = datetime.fromisoformat(first["checked_at"]).timestamp()
+    assert before <= began <= pings[0]
+    assert asyncio.run(ready.report()).as_json()["checked_at"] == first["checked_at"]
+    assert len(pings) == 1, "the second answer came from the cache"
+    ready.forget()
+    again = asyncio.run(ready.report()).as_json()
+    assert datetime.fromisoformat(again["checked_at"]).timestamp() >= pings[0]
+    assert len(pings) == 2

@@ -13,7 +13,8 @@ read-model database; the ends from the broker, corrected for brokers that under-
 has the whole partition still to read.
 
 Results are cached for a moment so that a probe storm never becomes a database or broker
-storm.
+storm; each answer says when its checks began (``checked_at``), so a reader can tell a cached
+answer from one taken after something it waited for.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -76,6 +78,8 @@ class Check:
 @dataclass(frozen=True)
 class Report:
     checks: list[Check] = field(default_factory=list)
+    checked_at: float = 0.0
+    """Unix time when the checks began: everything they read is at least this recent."""
 
     @property
     def ok(self) -> bool:
@@ -84,6 +88,7 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         return {
             "status": "ready" if self.ok else "not_ready",
+            "checked_at": datetime.fromtimestamp(self.checked_at, UTC).isoformat(),
             "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks},
         }
 
@@ -213,7 +218,8 @@ class Readiness:
             now = time.monotonic()
             if self._cached is not None and now - self._cached[0] < self.cache_seconds:
                 return self._cached[1]
-            report = Report(await self._checks())
+            began = time.time()
+            report = Report(await self._checks(), checked_at=began)
             self._cached = (time.monotonic(), report)
             if not report.ok:
                 failed = {c.name: c.detail for c in report.checks if not c.ok}
