@@ -103,7 +103,7 @@ async def _rebuild(
                 if applied.next_offset >= end:
                     remaining.discard(tp)
     finally:
-        await consumer.stop()
+        await broker.stopped(consumer)
     swap(db, projection)
     return done
 

@@ -82,7 +82,7 @@ class ProjectionRunner:
                     checked = time.monotonic()
                     await healing.check_epoch(self, consumer, peek)
         finally:
-            await consumer.stop()
+            await broker.stopped(consumer)
             await peek.close()
             log.info("%s: stopped", self.worker.key)
 

@@ -332,6 +332,8 @@ class Background:
         for task in self.tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise AssertionError(f"a background worker died: {task.exception()!r}")
+            if task.cancelled() and not self.stop.is_set():  # only close() cancels them
+                raise AssertionError(f"a background worker ended cancelled: {task!r}")
 
     def stacks(self) -> str:
         """Where each worker is waiting (for timeouts)."""

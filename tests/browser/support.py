@@ -1,13 +1,16 @@
-"""What the browser tests do again and again: sign in, read a figure, run axe-core, keep a
-screenshot, and ask the API the same question with a bearer token."""
+"""What the browser tests do again and again: sign in, follow a form to its answer, read a
+figure, run axe-core, keep a screenshot, and ask the API the same question with a bearer
+token."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -29,6 +32,25 @@ def sign_in(driver: WebDriver, base: str, role: str, region: str | None = None) 
         driver.find_element(By.ID, "login-finance").click()
     # signed in once the answer to the login form has set the session cookie
     WebDriverWait(driver, 30).until(lambda d: d.get_cookie("routing_console") is not None)
+
+
+def to_the_next_page(driver: WebDriver, act: Callable[[], None], timeout: float = 30) -> None:
+    """Does ``act`` (a click that submits a form) and waits until the page it leads to is
+    loaded. The old page is marked in its window, which a new document does not inherit.
+    Selenium's ``staleness_of`` asks the old element instead, and Chromium can answer that
+    with an "unknown error" (node not in the document) while the page is being replaced."""
+    driver.execute_script("window.routingLeftPage = true")
+    act()
+
+    def arrived(d: WebDriver) -> bool:
+        try:
+            return bool(d.execute_script(
+                "return !window.routingLeftPage && document.readyState === 'complete'"
+            ))  # fmt: skip
+        except WebDriverException:  # the old page is being unloaded: ask again
+            return False
+
+    WebDriverWait(driver, timeout).until(arrived)
 
 
 def text(driver: WebDriver, element_id: str) -> str:

@@ -14,11 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.auth_support import all_roles
-from tests.browser.support import check_page, sign_in, text
+from tests.browser.support import check_page, sign_in, text, to_the_next_page
 from tests.support import contact_requested, triage_completed
 
 pytestmark = pytest.mark.browser
@@ -48,8 +46,7 @@ def _learnt(browser: Any, base: str, episode: str, since: datetime, until: datet
         element = browser.find_element(By.ID, field)
         browser.execute_script("arguments[0].value = arguments[1]", element, _second(moment))
     button = browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]")
-    button.click()
-    WebDriverWait(browser, 15).until(staleness_of(button))  # the answer page, not the form's
+    to_the_next_page(browser, button.click)  # the answer page, not the form's
     rows = browser.find_elements(By.CSS_SELECTOR, "#learnt tbody tr")
     # the fact's type, as the API names it, beside its Swedish name
     return [r.find_elements(By.TAG_NAME, "td")[1].find_element(By.TAG_NAME, "code").text

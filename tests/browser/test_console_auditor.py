@@ -48,11 +48,11 @@ def test_care_guarantee_and_necessity_equal_the_api(browser: Any, console_server
     browser.get(f"{console_server}/console/necessity?month={month}")
     necessity = api_json(console_server, "/necessity/summary", Role.finance, as_region=REGION,
                          care_region=REGION, month=month)  # fmt: skip
-    shown = [
+    units = [
         (r.find_element(By.TAG_NAME, "th").text, int(r.find_elements(By.TAG_NAME, "td")[0].text))
         for r in browser.find_elements(By.CSS_SELECTOR, "#necessity-units tbody tr")
     ]
-    assert shown == [(u["care_unit_id"], u["visits"]) for u in necessity["by_care_unit"]]
+    assert units == [(u["care_unit_id"], u["visits"]) for u in necessity["by_care_unit"]]
     check_page(browser, "necessity")
 
 

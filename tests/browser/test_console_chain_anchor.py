@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.support import chain_reported as reported
-from tests.browser.support import check_page, sign_in, text
+from tests.browser.support import check_page, sign_in, text, to_the_next_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +22,8 @@ def _check(browser: Any, position: str, digest: str) -> None:
         element = browser.find_element(By.ID, field)
         element.clear()
         element.send_keys(value)
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "check-anchor").click()
     # the answer is a new page: read it, not the one the form was on
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    to_the_next_page(browser, browser.find_element(By.ID, "check-anchor").click)
     reported(browser)
 
 

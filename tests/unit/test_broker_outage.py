@@ -67,3 +67,81 @@ async def test_every_group_consumer_is_configured_alike() -> None:
     assert consumer._isolation_level == "read_uncommitted"
     assert consumer._session_timeout_ms == broker.SESSION_TIMEOUT_MS
     assert consumer._client._metadata_max_age_ms == broker.METADATA_MAX_AGE_MS
+
+
+async def _a_cancelled_fetch() -> None:
+    """What aiokafka's ``Fetcher.close`` does after a broker loss: cancels its fetch task,
+    which is sleeping its retry backoff, and awaits it: CancelledError in the caller, though
+    nobody cancelled the caller."""
+    fetch = asyncio.ensure_future(asyncio.sleep(60))
+    await asyncio.sleep(0)
+    fetch.cancel()
+    await fetch
+
+
+@pytest.mark.asyncio
+async def test_a_cancellation_a_client_makes_up_is_an_outage_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await _a_cancelled_fetch()
+        return "answered"
+
+    caplog.set_level(logging.WARNING, logger=log.name)
+    result = await resilience.through_broker_outage("relay", attempt, asyncio.Event(), log)
+    assert (result, calls) == ("answered", 2)
+    [line] = [r.getMessage() for r in caplog.records if r.name == log.name]
+    assert line.startswith("relay: broker unavailable (ClientCancelledError")
+
+
+@pytest.mark.asyncio
+async def test_a_worker_that_is_cancelled_is_still_cancelled() -> None:
+    started = asyncio.Event()
+
+    async def attempt() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    worker = asyncio.ensure_future(
+        resilience.through_broker_outage("relay", attempt, asyncio.Event(), log)
+    )
+    await started.wait()
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    assert worker.cancelled()
+
+
+class _Consumer:
+    """A consumer whose ``stop()`` behaves as aiokafka's does after a broker loss, or takes
+    long enough to be cancelled meanwhile."""
+
+    def __init__(self, stop: str) -> None:
+        self.how = stop
+
+    async def stop(self) -> None:
+        if self.how == "cancelled fetch":
+            await _a_cancelled_fetch()
+        else:
+            await asyncio.sleep(60)
+
+
+@pytest.mark.asyncio
+async def test_a_consumer_is_stopped_without_the_cancellation_its_client_made_up() -> None:
+    await broker.stopped(_Consumer("cancelled fetch"))  # type: ignore[arg-type]
+    assert not resilience.cancelled_by_us()
+
+
+@pytest.mark.asyncio
+async def test_stopping_a_consumer_can_still_be_cancelled() -> None:
+    stopping = asyncio.ensure_future(broker.stopped(_Consumer("slow")))  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert stopping.cancelled()

@@ -113,9 +113,22 @@ async def started(consumer: AIOKafkaConsumer) -> AIOKafkaConsumer:
         await consumer.start()
     except BaseException:
         with contextlib.suppress(Exception):
-            await consumer.stop()
+            await stopped(consumer)
         raise
     return consumer
+
+
+async def stopped(consumer: AIOKafkaConsumer) -> None:
+    """Stops ``consumer``: how every consumer of ours that fetches is stopped. After a broker
+    loss aiokafka's ``stop()`` can raise CancelledError though nobody cancelled the caller
+    (``resilience.ClientCancelledError``). That one is the library's and is dropped here; a
+    cancellation of the caller's own task still goes up."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        if resilience.cancelled_by_us():
+            raise
+        log.debug("consumer stopped; the client raised CancelledError on its own (dropped)")
 
 
 async def rejoin(
@@ -283,7 +296,7 @@ async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_i
                 return False  # the log ends before the probe
         raise TimeoutError(f"{topic}[{partition}]@{offset}: the broker did not answer")
     finally:
-        await consumer.stop()
+        await stopped(consumer)
 
 
 @dataclass(frozen=True)
@@ -316,7 +329,7 @@ async def inspect(bootstrap: str, topic: str) -> BrokerView:
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         ends = await consumer.end_offsets(tps) if tps else {}
     finally:
-        await consumer.stop()
+        await stopped(consumer)
     return BrokerView(cluster_id, {tp.partition: off for tp, off in ends.items()})
 
 
@@ -411,7 +424,7 @@ async def read_records(
                     remaining.discard(tp)
         return out, {tp.partition: positions[tp] for tp in tps}
     finally:
-        await consumer.stop()
+        await stopped(consumer)
 
 
 class RecordPeek:
@@ -442,4 +455,4 @@ class RecordPeek:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await stopped(consumer)

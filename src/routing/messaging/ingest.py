@@ -170,7 +170,7 @@ class Ingest:
                     except KafkaError as exc:  # a rebalance or broker restart under way
                         log.warning("ingest: offset commit failed: %r", exc)
         finally:
-            await consumer.stop()
+            await broker.stopped(consumer)
             await self.letters.stop()
             await watch.close()
             log.info(

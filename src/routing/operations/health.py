@@ -143,7 +143,7 @@ class BrokerProbe:
         await self._watch.close()
         if consumer is not None:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await kafka.stopped(consumer)
 
 
 def projection_lag(

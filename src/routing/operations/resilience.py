@@ -1,3 +1,4 @@
+# Over 300 lines because the store and broker policies share one backoff and one failure name.
 """One retry policy for a store, and one for a broker, that is briefly gone, shared by every
 process (relay, ingest, projection runners).
 
@@ -220,9 +221,39 @@ def persevering(name: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], policy)
 
 
-BROKER_ERRORS: tuple[type[Exception], ...] = (KafkaError, OSError, TimeoutError)
+class ClientCancelledError(Exception):
+    """A Kafka client raised CancelledError though nobody cancelled the task that called it.
+
+    aiokafka does so after a broker loss: ``AIOKafkaConsumer.stop()`` awaits a fetch it has
+    just cancelled, which re-raises when it was sleeping its retry backoff
+    (aio-libs/aiokafka#647). Passed on as it is, it would end the worker's task as if it had
+    been stopped: a relay that stops relaying, without a word."""
+
+
+BROKER_ERRORS: tuple[type[Exception], ...] = (
+    KafkaError, OSError, TimeoutError, ClientCancelledError,
+)  # fmt: skip
 """What a broker that is away (stopped, restarting, replaced) raises at a Kafka client: the
-client's errors, a refused or reset connection, a request that timed out."""
+client's errors, a refused or reset connection, a request that timed out, a cancellation the
+client made up."""
+
+
+def cancelled_by_us() -> bool:
+    """Whether the running task has been asked to cancel (its own stop, Ctrl-C, a timeout):
+    a CancelledError then is ours to pass on; otherwise a library raised it from within."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _uncancelled(attempt: Callable[[], Awaitable[T]]) -> T:
+    """``await attempt()``, a CancelledError the task did not ask for turned into
+    :class:`ClientCancelledError` (a broker error, tried again)."""
+    try:
+        return await attempt()
+    except asyncio.CancelledError as exc:
+        if cancelled_by_us():
+            raise
+        raise ClientCancelledError("a Kafka client raised CancelledError on its own") from exc
 
 
 async def through_broker_outage(
@@ -236,7 +267,7 @@ async def through_broker_outage(
     behind when it fails (the relay drops its producer; a consumer is made afresh)."""
 
     try:  # the common case, a broker that answers, without building a policy per call
-        return await attempt()
+        return await _uncancelled(attempt)
     except BROKER_ERRORS as exc:
         failed: BaseException | None = exc
 
@@ -245,7 +276,7 @@ async def through_broker_outage(
         if failed is not None:  # tenacity's first attempt is the one that just failed
             exc, failed = failed, None
             raise exc
-        return await attempt()
+        return await _uncancelled(attempt)
 
     async def pause(seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
