@@ -67,7 +67,7 @@ async def _rebuild(
 ) -> int:
     worker = begin(db, projection, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
+    await broker.started(consumer)
     try:
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
         tps = [TopicPartition(topic, p) for p in partitions]

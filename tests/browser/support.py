@@ -10,7 +10,11 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import (
+    InvalidSessionIdException,
+    NoSuchWindowException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -47,6 +51,8 @@ def to_the_next_page(driver: WebDriver, act: Callable[[], None], timeout: float 
             return bool(d.execute_script(
                 "return !window.routingLeftPage && document.readyState === 'complete'"
             ))  # fmt: skip
+        except (InvalidSessionIdException, NoSuchWindowException):
+            raise  # the browser is gone: no page will come
         except WebDriverException:  # the old page is being unloaded: ask again
             return False
 

@@ -56,7 +56,6 @@ class Outcome:
     ready_at: float | None = None
     caught_up_at: float | None = None
     relayed_at: float | None = None
-    relayed_wall: float | None = None  # the same moment in Unix time, to compare with /ready's
     load_stopped_at: float = 0.0
     reads_after: dict[str, int] = field(default_factory=dict)
     inbound_ids: list[str] = field(default_factory=list)
@@ -133,26 +132,29 @@ async def _probe(http: httpx.AsyncClient, url: str, headers: dict[str, str] | No
     return Probe(time.monotonic(), r.status_code, body)
 
 
-def _lag_zero(probe: Probe, since: float | None) -> bool:
+def _lag_zero(probe: Probe, since: float) -> bool:
     """Whether ``/ready`` says every projection is at lag 0 in checks that began after
     ``since`` (Unix time): the API caches its answer for a moment, and an answer checked before
     the relay published its last page says lag 0 for the log without that page."""
     if probe.status != 200 or not isinstance(probe.body, dict):
         return False
     began = datetime.fromisoformat(probe.body["checked_at"]).timestamp()
-    if since is None or began < since:
+    if began < since:
         return False
     lag = probe.body["checks"]["projections"]["detail"]["lag"]
     return all(v == 0 for v in lag.values())
 
 
-async def _relay_done(out: Outcome, settings: Settings) -> bool:
-    """Whether the relay has published the whole store; notes when that was first seen."""
+async def _relay_done(out: Outcome, settings: Settings) -> float | None:
+    """When (Unix time) this look saw the relay had published the whole store, or None; the
+    first such moment is noted in ``out``. A ``/ready`` answer is trusted only when its checks
+    began after this look (the store may have grown since an earlier one)."""
     if not await asyncio.to_thread(_relay_caught_up, settings):
-        return False
+        return None
+    seen = time.time()
     if out.relayed_at is None:
-        out.relayed_at, out.relayed_wall = time.monotonic(), time.time()
-    return True
+        out.relayed_at = time.monotonic()
+    return seen
 
 
 def _relay_caught_up(settings: Settings) -> bool:

@@ -138,12 +138,13 @@ async def _under_load(
             between the lag probe and its check would be missed."""
             if not await ingest_caught_up(settings):
                 return False
-            if not await _relay_done(out, settings):
+            relayed = await _relay_done(out, settings)
+            if relayed is None:
                 return False
             probe = await _probe(http, api + "/ready")
             if probe.status == 200 and out.ready_at is None:
                 out.ready_at = probe.at
-            return _lag_zero(probe, out.relayed_wall)
+            return _lag_zero(probe, relayed)
 
         out.caught_up_at = await first_time(caught_up, 90)
         summary = await _probe(

@@ -85,9 +85,10 @@ async def _scenario(
         async def caught_up() -> bool:
             """The relay first: a page it publishes between the lag probe and its own check
             would be missed the other way round."""
-            if not await _relay_done(out, settings):
+            relayed = await _relay_done(out, settings)
+            if relayed is None:
                 return False
-            return _lag_zero(await _probe(http, api + "/ready"), out.relayed_wall)
+            return _lag_zero(await _probe(http, api + "/ready"), relayed)
 
         out.caught_up_at = await first_time(caught_up, 60)
         for name, p in procs.items():

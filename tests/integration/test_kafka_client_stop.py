@@ -55,6 +55,12 @@ async def test_a_consumer_stopped_after_a_broker_loss_leaves_its_caller_running(
 
     with pytest.raises(asyncio.CancelledError):  # the library's own behaviour, the reason
         await plain.stop()
+    assert plain._client._sync_task is not None, "and it left its client open"
+    await plain._client.close()
+
     await broker.stopped(ours)  # returns: the made-up cancellation is dropped
     assert not resilience.cancelled_by_us()
     assert ours._closed
+    assert ours._client._sync_task is None, "the client's metadata task is gone"
+    assert not any(conn.connected() for conn in ours._client._conns.values())
+    assert all(task.done() for task in ours._fetcher._pending_tasks)

@@ -117,12 +117,25 @@ async def test_a_worker_that_is_cancelled_is_still_cancelled() -> None:
     assert worker.cancelled()
 
 
+class _Client:
+    closed = False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class _Fetcher:
+    def __init__(self) -> None:
+        self._pending_tasks = {asyncio.ensure_future(asyncio.sleep(60))}
+
+
 class _Consumer:
-    """A consumer whose ``stop()`` behaves as aiokafka's does after a broker loss, or takes
-    long enough to be cancelled meanwhile."""
+    """A consumer whose ``stop()`` behaves as aiokafka's does after a broker loss (it leaves
+    a fetch pending and its client open), or takes long enough to be cancelled meanwhile."""
 
     def __init__(self, stop: str) -> None:
         self.how = stop
+        self._client, self._fetcher = _Client(), _Fetcher()
 
     async def stop(self) -> None:
         if self.how == "cancelled fetch":
@@ -133,15 +146,22 @@ class _Consumer:
 
 @pytest.mark.asyncio
 async def test_a_consumer_is_stopped_without_the_cancellation_its_client_made_up() -> None:
-    await broker.stopped(_Consumer("cancelled fetch"))  # type: ignore[arg-type]
+    consumer = _Consumer("cancelled fetch")
+    await broker.stopped(consumer)  # type: ignore[arg-type]
     assert not resilience.cancelled_by_us()
+    assert consumer._client.closed, "what stop() left undone is done"
+    assert all(task.cancelled() for task in consumer._fetcher._pending_tasks)
 
 
 @pytest.mark.asyncio
 async def test_stopping_a_consumer_can_still_be_cancelled() -> None:
-    stopping = asyncio.ensure_future(broker.stopped(_Consumer("slow")))  # type: ignore[arg-type]
+    consumer = _Consumer("slow")
+    stopping = asyncio.ensure_future(broker.stopped(consumer))  # type: ignore[arg-type]
     await asyncio.sleep(0.01)
     stopping.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stopping
     assert stopping.cancelled()
+    assert not consumer._client.closed, "a cancelled stop is not finished on its behalf"
+    for task in consumer._fetcher._pending_tasks:
+        task.cancel()

@@ -128,7 +128,20 @@ async def stopped(consumer: AIOKafkaConsumer) -> None:
     except asyncio.CancelledError:
         if resilience.cancelled_by_us():
             raise
-        log.debug("consumer stopped; the client raised CancelledError on its own (dropped)")
+        log.debug("consumer stopping: the client raised CancelledError on its own (dropped)")
+        await _finish_stopping(consumer)
+
+
+async def _finish_stopping(consumer: AIOKafkaConsumer) -> None:
+    """What aiokafka's ``stop()`` left undone when that CancelledError left it: the rest of
+    its fetcher's pending fetches, and the client (its connections and metadata task), which
+    would otherwise stay open for good (``stop()`` will not run twice)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    pending = list(getattr(fetcher, "_pending_tasks", ()))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await consumer._client.close()
 
 
 async def rejoin(
@@ -278,7 +291,7 @@ async def holds(bootstrap: str, topic: str, partition: int, offset: int, event_i
     Raises TimeoutError when the broker does not answer in time: a slow broker is not a lost
     log (that would make the relay republish the whole store)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    await started(consumer)
     try:
         if partition not in (consumer.partitions_for_topic(topic) or set()):
             await consumer._client.force_metadata_update()
@@ -320,7 +333,7 @@ async def inspect(bootstrap: str, topic: str) -> BrokerView:
     finally:
         await admin.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
+    await started(consumer)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:
@@ -395,7 +408,7 @@ async def read_records(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
     )
-    await consumer.start()
+    await started(consumer)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
@@ -440,7 +453,7 @@ class RecordPeek:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50
             )
-            await consumer.start()
+            await started(consumer)
             self._consumer = consumer
         try:
             self._consumer.assign([tp])
