@@ -34,7 +34,8 @@ from routing.config import StoreKind  # noqa: E402
 from routing.demo.generator import generate_episodes  # noqa: E402
 from routing.episodes.events import parse_event  # noqa: E402
 from routing.episodes.service import CareEpisodes  # noqa: E402
-from routing.messaging.broker import BundledBroker, TopicSpec, ensure_topics  # noqa: E402
+from routing.messaging.broker import TopicSpec, ensure_topics  # noqa: E402
+from routing.messaging.bundled import BundledBroker  # noqa: E402
 from routing.messaging.envelope import CONTENT_TYPE, decode  # noqa: E402
 from routing.messaging.relay import Relay  # noqa: E402
 from routing.operations.runtime import tune_gc  # noqa: E402

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from typing import Any
 
 import jwt
 import orjson
+
+from routing.messaging.bundled import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 UVICORN = Path(sys.executable).with_name("uvicorn")
@@ -63,13 +64,6 @@ def bench_environ(env: dict[str, str]) -> dict[str, str]:
         if not k.startswith("ROUTING_") or k.startswith("ROUTING_BENCH_")
     }  # fmt: skip
     return {**inherited, **AUTH_ENV, "ROUTING_DEV_KEYS_PATH": str(_NO_DEV_KEYS), **env}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:

@@ -23,7 +23,7 @@ from psycopg import sql
 from api.app import create_app
 from routing.config import Settings, StoreKind
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.store import open_episodes
 from tests.auth_support import TEST_KEYS, all_roles
 

@@ -163,7 +163,7 @@ def dev(
     relay, the ingest consumer, the projection runners and the API, in one process.
     """
     # lazy: CLI start-up, a command loads only what it runs (module docstring)
-    from routing.messaging.broker import BundledBroker
+    from routing.messaging.bundled import BundledBroker
 
     env = resolved_env()
     port = port or env.port
@@ -364,7 +364,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection nam
 def broker_cmd(port: Annotated[int, typer.Option(help="Listen port.")] = 9092) -> None:
     """Runs the bundled Kafka-protocol broker (Tansu, memory only) in the foreground."""
     # lazy: CLI start-up, a command loads only what it runs (module docstring)
-    from routing.messaging.broker import BundledBroker
+    from routing.messaging.bundled import BundledBroker
 
     broker = BundledBroker(port).start()
     console.print(f"broker {broker.cluster_id} on {broker.bootstrap_servers}; Ctrl-C stops it")

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from routing.messaging.bundled import free_port
 from tests.auth_support import TEST_PSEUDONYM_KEY, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +43,6 @@ def _need(condition: bool, message: str) -> None:
     if IN_CI:
         pytest.fail(f"browser tier cannot be skipped in CI: {message}")
     pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -80,7 +74,7 @@ def _settled(base: str) -> bool:
 @pytest.fixture(scope="session")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a ``routing dev`` with 400 demo episodes, its read models caught up."""
-    data, port = tmp_path_factory.mktemp("console-dev"), _free_port()
+    data, port = tmp_path_factory.mktemp("console-dev"), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTING_")}
     env |= {"ROUTING_AUTH_DEV_SECRET": TEST_SECRET, "ROUTING_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY,
             "ROUTING_READY_MAX_PROJECTION_LAG": "0", "ROUTING_LOG_LEVEL": "WARNING"}  # fmt: skip

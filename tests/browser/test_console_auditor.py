@@ -67,6 +67,10 @@ def test_auditor_timeline_chain_and_trail(browser: Any, console_server: str) -> 
     assert browser.find_elements(By.CSS_SELECTOR, "#trail tbody tr")
     trail = browser.find_element(By.ID, "trail").text
     assert "dev-auditor" in trail  # this very view is in the access trail
+    for table in ("occurred", "known", "learnt", "trail"):  # named once: by its heading
+        named_by = browser.find_element(By.ID, table).get_attribute("aria-labelledby")
+        assert browser.find_element(By.ID, named_by).tag_name == "h2"
+        assert not browser.find_elements(By.CSS_SELECTOR, f"#{table} caption")
     check_page(browser, "audit")
     # At a moment after the last fact occurred but before any was recorded (the demo data is
     # recorded at start-up): all occurred by then, none known, each marked late.

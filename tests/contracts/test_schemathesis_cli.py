@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from routing.messaging.bundled import free_port
 from tests.auth_support import TEST_PSEUDONYM_KEY, TEST_SECRET, all_roles
 from tests.contracts.tools import ROOT
-from tests.faults.pg_cluster import free_port
 
 EXAMPLES = int(os.environ.get("ROUTING_CLI_FUZZ_EXAMPLES", "10"))
 BIN = Path(sys.executable).parent

@@ -26,7 +26,7 @@ import pytest
 
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker, free_port
+from routing.messaging.bundled import BundledBroker, free_port
 from routing.store import open_episodes
 from tests import kafka_support as ks
 

@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from routing.config import Environment, Settings, StoreKind
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker, free_port
 from tests.conftest import IN_CI
-from tests.faults.pg_cluster import ClusterUnavailableError, PgCluster, free_port
+from tests.faults.pg_cluster import ClusterUnavailableError, PgCluster
 from tests.kafka_support import Routing
 
 

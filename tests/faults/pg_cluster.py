@@ -13,12 +13,13 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import psycopg
+
+from routing.messaging.bundled import free_port
 
 
 class ClusterUnavailableError(RuntimeError):
@@ -37,12 +38,6 @@ def server_bin() -> Path:
     if initdb:
         return Path(initdb).parent
     raise ClusterUnavailableError("no initdb: install the PostgreSQL server (apt: postgresql)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PgCluster:

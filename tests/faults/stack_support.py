@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from routing.config import Settings
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.messaging.ingest import tracking_name
 from routing.messaging.progress import ProgressStore
 from routing.store import open_episodes
@@ -80,9 +80,12 @@ async def first_time(predicate: Any, timeout: float) -> float | None:
 async def every_process_ready(
     http: httpx.AsyncClient, procs: dict[str, Process], timeout: float = 120
 ) -> float:
-    """Waits until every process answers ``/ready`` with 200 (the stack is up)."""
+    """Waits until every process answers ``/ready`` with 200 (the stack is up). A process that
+    has ended fails it at once: its port may be answered by another (two given one port)."""
 
     async def all_ready() -> bool:
+        ended = {n: p.proc.poll() for n, p in procs.items() if not p.alive() and p.proc}
+        assert not ended, (ended, {n: procs[n].tail(15) for n in ended})
         probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
         return all(p.status == 200 for p in probes)
 

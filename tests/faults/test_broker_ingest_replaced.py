@@ -15,7 +15,7 @@ import pytest
 
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from tests import kafka_support as ks
 from tests import support as f
 from tests.faults import broker_support as bs

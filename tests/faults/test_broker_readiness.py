@@ -24,7 +24,7 @@ import pytest
 from projections import PROJECTIONS
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker, free_port
+from routing.messaging.bundled import BundledBroker, free_port
 from tests import kafka_support as ks
 from tests.faults import broker_support as bs
 from tests.faults.broker_support import fault_service  # noqa: F401

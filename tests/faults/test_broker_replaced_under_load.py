@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from tests.faults.conftest import Process
 from tests.faults.load_support import Outcome
 from tests.faults.stack_support import fault_under_load, recovery_seconds

@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from routing.config import Settings
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from tests import support as f
 from tests.faults.conftest import Process, Signer, private_cluster, production_settings
 from tests.faults.load_support import (

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from routing.cli import app
-from routing.messaging.broker import free_port
+from routing.messaging.bundled import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -22,7 +22,7 @@ import httpx
 import jwt
 import pytest
 
-from routing.messaging.broker import free_port, setpriv_with_pdeathsig
+from routing.messaging.bundled import free_port, setpriv_with_pdeathsig
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING = str(Path(sys.executable).parent / "routing")

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from routing.messaging.broker import free_port
+from routing.messaging.bundled import free_port
 from tests import support as f
 from tests.integration.test_first_hour_cli import _env, _stop, _wait_healthy
 from tests.integration.test_read_your_writes import ADEQUATE, _caught_up

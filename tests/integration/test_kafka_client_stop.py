@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from routing.messaging import broker
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.operations import resilience
 
 pytestmark = pytest.mark.kafka

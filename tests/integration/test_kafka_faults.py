@@ -30,7 +30,8 @@ from api.app import create_app
 from projections.episode_summary import EpisodeSummary
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker, cluster_id
+from routing.messaging.broker import cluster_id
+from routing.messaging.bundled import BundledBroker
 from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore
 from routing.store import open_episodes

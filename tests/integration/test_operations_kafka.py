@@ -22,7 +22,7 @@ from projections.rebuild import rebuild
 from routing import stack
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.messaging.envelope import decode
 from routing.messaging.ingest import Ingest
 from routing.operations import correlation, metrics

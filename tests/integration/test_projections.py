@@ -23,7 +23,7 @@ from projections.rebuild import rebuild
 from routing.config import Settings, StoreKind
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.messaging.envelope import decode
 from routing.messaging.progress import ProgressStore
 from routing.store import open_episodes

@@ -21,7 +21,7 @@ from projections.necessity import Necessity
 from projections.positions import ProjectionPositions
 from routing.config import Settings
 from routing.episodes.events import parse_event
-from routing.messaging.broker import free_port
+from routing.messaging.bundled import free_port
 from routing.reference.catalogue import load_catalogue
 from routing.reference.regions import load_regions
 from tests import support as f

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from routing.messaging.broker import free_port
+from routing.messaging.bundled import free_port
 from tests.integration.test_first_hour_cli import ROUTING, _env, _running
 from tests.readme_support import json_values, readme_blocks, run_readme_examples
 

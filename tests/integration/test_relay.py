@@ -21,7 +21,7 @@ from routing.config import Settings
 from routing.episodes.events import parse_event
 from routing.episodes.service import CareEpisodes
 from routing.messaging import broker
-from routing.messaging.broker import BundledBroker
+from routing.messaging.bundled import BundledBroker
 from routing.messaging.envelope import CONTENT_TYPE, TYPE_PREFIX, decode
 from routing.store import FACT_TOPICS, open_episodes
 from tests import kafka_support as ks

@@ -23,7 +23,7 @@ import pytest
 from projections.episode_summary import EpisodeSummary
 from routing.config import Settings
 from routing.episodes.service import CareEpisodes
-from routing.messaging.broker import free_port
+from routing.messaging.bundled import free_port
 from routing.messaging.envelope import decode
 from routing.messaging.ingest import Ingest
 from routing.messaging.progress import ProgressStore
