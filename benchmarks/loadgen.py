@@ -24,7 +24,10 @@ from typing import Any
 import jwt
 import orjson
 
-from routing.messaging.bundled import free_port
+try:  # before_after.py runs these scripts on older trees too, which kept it in broker.py
+    from routing.messaging.bundled import free_port
+except ImportError:
+    from routing.messaging.broker import free_port  # type: ignore[attr-defined,no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 UVICORN = Path(sys.executable).with_name("uvicorn")

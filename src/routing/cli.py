@@ -163,11 +163,12 @@ def dev(
     relay, the ingest consumer, the projection runners and the API, in one process.
     """
     # lazy: CLI start-up, a command loads only what it runs (module docstring)
-    from routing.messaging.bundled import BundledBroker
+    from routing.messaging.bundled import BundledBroker, keep_off
 
     env = resolved_env()
     port = port or env.port
     _refuse_busy_port(env.host, port)
+    keep_off(port)
     _logging(env, interactive=True)
     broker = None if env.kafka_bootstrap_servers else BundledBroker().start()
     settings = Settings(

@@ -84,9 +84,9 @@ async def every_process_ready(
     has ended fails it at once: its port may be answered by another (two given one port)."""
 
     async def all_ready() -> bool:
-        ended = {n: p.proc.poll() for n, p in procs.items() if not p.alive() and p.proc}
-        assert not ended, (ended, {n: procs[n].tail(15) for n in ended})
         probes = [await _probe(http, p.base + "/ready") for p in procs.values()]
+        ended = {n: p.proc.poll() for n, p in procs.items() if not p.alive() and p.proc}
+        assert not ended, (ended, {n: procs[n].tail(15) for n in ended})  # after the probes
         return all(p.status == 200 for p in probes)
 
     return await wait_until("every process ready", all_ready, timeout, procs)

@@ -66,7 +66,8 @@ def free_port() -> int:
     1,300 here), and a port handed out is only taken when its process starts: two processes
     of one stack given the same port left one of them failing to listen (uvicorn's exit 3)
     while the other answered for both (seen in CI: ingest gone, its /ready answered by another
-    process). Remembering is enough: every port of a stack or a test is chosen here."""
+    process). A port this process will listen on but did not choose here (``routing dev``'s
+    API port) is made known first with ``keep_off``."""
     with _handing_out:
         for _ in range(1000):
             with socket.socket() as s:
@@ -76,6 +77,14 @@ def free_port() -> int:
                 _handed_out.add(port)
                 return port
     raise RuntimeError(f"no port left that this process has not handed out ({len(_handed_out)})")
+
+
+def keep_off(port: int) -> None:
+    """``free_port`` will not hand out ``port``: this process listens on it later (``routing
+    dev`` checks its API port is free, starts the broker, then serves; the broker must not
+    take the API's port in between)."""
+    with _handing_out:
+        _handed_out.add(port)
 
 
 class BundledBroker:
